@@ -1,0 +1,66 @@
+//! The command line, as the contract writes it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "newscrawl", version, about = "A news crawler and aggregator daemon")]
+pub struct Cli {
+    /// The main configuration file [default: $NEWSCRAWL_CONFIG, else
+    /// ./config/newscrawl.toml if it exists, else /etc/newscrawl/newscrawl.toml]
+    #[arg(long, global = true, env = "NEWSCRAWL_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The SQLite database, overriding the configuration's `database`
+    #[arg(long, global = true, env = "NEWSCRAWL_DATABASE", value_name = "PATH")]
+    pub database: Option<PathBuf>,
+    /// More log output (-v debug, -vv trace)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only warnings and errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Log line format on stderr
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Poll sources: once with --once, else as a daemon on their schedules
+    Crawl(CrawlArgs),
+    /// Inspect the configured sources
+    Sources {
+        #[command(subcommand)]
+        command: SourcesCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CrawlArgs {
+    /// Poll every enabled source (or those named) once, store, and exit
+    #[arg(long)]
+    pub once: bool,
+    /// Only this source (by slug); may be repeated
+    #[arg(long = "source", value_name = "SLUG")]
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourcesCommand {
+    /// One row per source: slug, schedule, health, post count
+    List,
+    /// Fetch and parse now, print what would be stored, store nothing
+    Check {
+        /// Sources to check (default: every enabled source)
+        slugs: Vec<String>,
+    },
+}

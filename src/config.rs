@@ -1,0 +1,714 @@
+//! Configuration: reads the main TOML file and every `sources.d/*.toml` beside
+//! it (in name order), rejects unknown keys, and turns the raw text into a
+//! checked [`Config`]: parsed cron schedules, URLs, time zone, compiled regexes
+//! and CSS selectors. Every error names `file:line` and the key at fault.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use regex::Regex;
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use crate::error::ConfigError;
+use crate::slug::slugify;
+
+/// The contract's default `id_pattern`: the first group that matched is the infoCode.
+pub const DEFAULT_ID_PATTERN: &str = r"infoCode=(?:NW)?(\d+)|[/,](\d{18})\.html";
+/// Query parameters dropped from canonical URLs besides every `utm_*`.
+pub const DEFAULT_TRACKING_PARAMS: &[&str] = &["fbclid", "gclid", "yclid", "mc_cid", "mc_eid"];
+
+/// A checked configuration, ready to crawl with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The main file this configuration was read from.
+    pub path: PathBuf,
+    pub database: PathBuf,
+    pub crawler: CrawlerConfig,
+    pub export: ExportConfig,
+    pub sources: Vec<Source>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CrawlerConfig {
+    pub user_agent: String,
+    pub concurrency: usize,
+    pub per_host: usize,
+    pub timeout: Duration,
+    pub max_body: u64,
+    pub schedule: Schedule,
+    pub timezone: Tz,
+    pub tracking_params: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ExportConfig {
+    /// `[export.jekyll] site`: the site prefix for links in exported posts.
+    pub jekyll_site: String,
+}
+
+/// A validated cron schedule (5 fields, or 6 with seconds first).
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub expr: String,
+    pub cron: croner::Cron,
+}
+
+impl PartialEq for Schedule {
+    fn eq(&self, other: &Self) -> bool {
+        self.expr == other.expr
+    }
+}
+
+impl Schedule {
+    pub fn parse(expr: &str) -> Result<Schedule, String> {
+        let fields = expr.split_whitespace().count();
+        if !(fields == 5 || fields == 6) {
+            return Err(format!(
+                "invalid cron expression {expr:?}: expected 5 fields (or 6 with seconds first), found {fields}"
+            ));
+        }
+        let cron = croner::parser::CronParser::new()
+            .parse(expr)
+            .map_err(|e| format!("invalid cron expression {expr:?}: {e}"))?;
+        Ok(Schedule {
+            expr: expr.to_string(),
+            cron,
+        })
+    }
+}
+
+/// What to do with an item's link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Follow {
+    /// Store what the feed says.
+    None,
+    /// Fetch the item's link as the article page.
+    Link,
+}
+
+/// A CSS selector with the text it was compiled from.
+#[derive(Debug, Clone)]
+pub struct Css {
+    pub text: String,
+    pub selector: scraper::Selector,
+}
+
+impl PartialEq for Css {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+/// `[sources.article]`: where the parts of an article page are.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ArticleSelectors {
+    pub title: Option<Css>,
+    pub published: Option<Css>,
+    pub body: Option<Css>,
+    pub origin: Option<Css>,
+    pub remove: Vec<Css>,
+}
+
+/// One configured source.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub slug: String,
+    pub url: Url,
+    pub schedule: Schedule,
+    pub enabled: bool,
+    pub id_pattern: Regex,
+    pub follow: Follow,
+    pub article: ArticleSelectors,
+    /// `file:line` of the `[[sources]]` table, for messages.
+    pub defined_at: String,
+}
+
+impl PartialEq for Source {
+    fn eq(&self, o: &Self) -> bool {
+        self.name == o.name
+            && self.slug == o.slug
+            && self.url == o.url
+            && self.schedule == o.schedule
+            && self.enabled == o.enabled
+            && self.id_pattern.as_str() == o.id_pattern.as_str()
+            && self.follow == o.follow
+            && self.article == o.article
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Raw, as written.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMain {
+    database: Option<Spanned<String>>,
+    #[serde(default)]
+    crawler: RawCrawler,
+    #[serde(default)]
+    export: RawExport,
+    #[serde(default)]
+    sources: Vec<Spanned<RawSource>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDropIn {
+    #[serde(default)]
+    sources: Vec<Spanned<RawSource>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCrawler {
+    user_agent: Option<String>,
+    concurrency: Option<Spanned<i64>>,
+    per_host: Option<Spanned<i64>>,
+    timeout: Option<Spanned<String>>,
+    max_body: Option<Spanned<String>>,
+    schedule: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
+    tracking_params: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawExport {
+    #[serde(default)]
+    jekyll: RawJekyll,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawJekyll {
+    site: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: Spanned<String>,
+    slug: Option<Spanned<String>>,
+    url: Spanned<String>,
+    schedule: Option<Spanned<String>>,
+    enabled: Option<bool>,
+    id_pattern: Option<Spanned<String>>,
+    follow: Option<Spanned<String>>,
+    article: Option<RawArticle>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArticle {
+    title: Option<Spanned<String>>,
+    published: Option<Spanned<String>>,
+    body: Option<Spanned<String>>,
+    origin: Option<Spanned<String>>,
+    #[serde(default)]
+    remove: Vec<Spanned<String>>,
+}
+
+// ---------------------------------------------------------------------------
+// Loading.
+
+/// Where the configuration is looked for when `--config` is absent (and
+/// `$NEWSCRAWL_CONFIG` is unset): `config/newscrawl.toml` under the working
+/// directory, else `/etc/newscrawl/newscrawl.toml`.
+pub fn default_path() -> Result<PathBuf, ConfigError> {
+    let candidates = [
+        PathBuf::from("config/newscrawl.toml"),
+        PathBuf::from("/etc/newscrawl/newscrawl.toml"),
+    ];
+    for c in &candidates {
+        if c.is_file() {
+            return Ok(c.clone());
+        }
+    }
+    Err(ConfigError::NotFound(
+        candidates
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    ))
+}
+
+/// One TOML file's text, for turning byte spans into `file:line`.
+struct SourceFile {
+    path: PathBuf,
+    text: String,
+}
+
+impl SourceFile {
+    fn read(path: &Path) -> Result<SourceFile, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(SourceFile {
+            path: path.to_path_buf(),
+            text,
+        })
+    }
+
+    fn location(&self, span: &Range<usize>) -> String {
+        let upto = self.text.get(..span.start).unwrap_or(&self.text);
+        let line = upto.matches('\n').count() + 1;
+        format!("{}:{}", self.path.display(), line)
+    }
+
+    fn err(&self, span: &Range<usize>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            location: self.location(span),
+            message: message.into(),
+        }
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        toml::from_str(&self.text).map_err(|e| {
+            let location = match e.span() {
+                Some(span) => {
+                    let upto = self.text.get(..span.start).unwrap_or(&self.text);
+                    let line = upto.matches('\n').count() + 1;
+                    let col = upto.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                    format!("{}:{}:{}", self.path.display(), line, col)
+                }
+                None => self.path.display().to_string(),
+            };
+            ConfigError::Invalid {
+                location,
+                message: e.message().trim().to_string(),
+            }
+        })
+    }
+}
+
+/// Reads and checks the configuration at `path` and its `sources.d/`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let main_file = SourceFile::read(path)?;
+    let raw: RawMain = main_file.parse()?;
+    let base = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let base = if base.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        base
+    };
+
+    let crawler = crawler_config(&main_file, raw.crawler)?;
+    let database = match &raw.database {
+        Some(db) if db.get_ref().trim().is_empty() => {
+            return Err(main_file.err(&db.span(), "database: must not be empty"));
+        }
+        Some(db) => base.join(db.get_ref()),
+        None => base.join("newscrawl.db"),
+    };
+
+    let mut sources = Vec::new();
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut add = |file: &SourceFile, raws: Vec<Spanned<RawSource>>| -> Result<(), ConfigError> {
+        for (i, raw) in raws.into_iter().enumerate() {
+            let span = raw.span();
+            let source = source_config(file, i, raw.into_inner(), &span, &crawler)?;
+            if let Some(first) = seen.get(&source.slug) {
+                return Err(file.err(
+                    &span,
+                    format!(
+                        "sources[{i}].slug: duplicate slug {:?} (first defined at {first}); set a distinct `slug`",
+                        source.slug
+                    ),
+                ));
+            }
+            seen.insert(source.slug.clone(), source.defined_at.clone());
+            sources.push(source);
+        }
+        Ok(())
+    };
+    add(&main_file, raw.sources)?;
+
+    let dropin_dir = base.join("sources.d");
+    if dropin_dir.is_dir() {
+        let entries = std::fs::read_dir(&dropin_dir).map_err(|source| ConfigError::Read {
+            path: dropin_dir.clone(),
+            source,
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+            .collect();
+        files.sort();
+        for f in files {
+            let file = SourceFile::read(&f)?;
+            let raw: RawDropIn = file.parse()?;
+            add(&file, raw.sources)?;
+        }
+    }
+
+    Ok(Config {
+        path: path.to_path_buf(),
+        database,
+        crawler,
+        export: ExportConfig {
+            jekyll_site: raw.export.jekyll.site.unwrap_or_default(),
+        },
+        sources,
+    })
+}
+
+fn crawler_config(file: &SourceFile, raw: RawCrawler) -> Result<CrawlerConfig, ConfigError> {
+    let positive = |v: &Option<Spanned<i64>>, key: &str, default: usize| match v {
+        None => Ok(default),
+        Some(v) => match usize::try_from(*v.get_ref()) {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(file.err(
+                &v.span(),
+                format!("crawler.{key}: must be a positive whole number"),
+            )),
+        },
+    };
+    let timeout = match &raw.timeout {
+        None => Duration::from_secs(30),
+        Some(t) => parse_duration(t.get_ref())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                file.err(
+                    &t.span(),
+                    format!("crawler.timeout: {:?} is not a duration like \"30s\" or \"2m\"", t.get_ref()),
+                )
+            })?,
+    };
+    let max_body = match &raw.max_body {
+        None => 16 * 1024 * 1024,
+        Some(s) => parse_size(s.get_ref()).filter(|n| *n > 0).ok_or_else(|| {
+            file.err(
+                &s.span(),
+                format!("crawler.max_body: {:?} is not a size like \"16MiB\"", s.get_ref()),
+            )
+        })?,
+    };
+    let schedule = match &raw.schedule {
+        None => Schedule::parse("*/10 * * * *").map_err(|m| file.err(&(0..0), m))?,
+        Some(s) => Schedule::parse(s.get_ref())
+            .map_err(|m| file.err(&s.span(), format!("crawler.schedule: {m}")))?,
+    };
+    let timezone = match &raw.timezone {
+        None => chrono_tz::Asia::Shanghai,
+        Some(tz) => tz.get_ref().parse::<Tz>().map_err(|_| {
+            file.err(
+                &tz.span(),
+                format!(
+                    "crawler.timezone: unknown time zone {:?} (use an IANA name such as \"Asia/Shanghai\")",
+                    tz.get_ref()
+                ),
+            )
+        })?,
+    };
+    Ok(CrawlerConfig {
+        user_agent: raw.user_agent.unwrap_or_else(default_user_agent),
+        concurrency: positive(&raw.concurrency, "concurrency", 16)?,
+        per_host: positive(&raw.per_host, "per_host", 2)?,
+        timeout,
+        max_body,
+        schedule,
+        timezone,
+        tracking_params: raw.tracking_params.unwrap_or_else(|| {
+            DEFAULT_TRACKING_PARAMS
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        }),
+    })
+}
+
+/// `Mozilla/5.0 (compatible; newscrawl/<version>; +<project URL>)`.
+pub fn default_user_agent() -> String {
+    format!(
+        "Mozilla/5.0 (compatible; newscrawl/{}; +{})",
+        env!("CARGO_PKG_VERSION"),
+        env!("CARGO_PKG_HOMEPAGE")
+    )
+}
+
+fn source_config(
+    file: &SourceFile,
+    index: usize,
+    raw: RawSource,
+    span: &Range<usize>,
+    crawler: &CrawlerConfig,
+) -> Result<Source, ConfigError> {
+    let key = |k: &str| format!("sources[{index}].{k}");
+    let name = raw.name.get_ref().trim().to_string();
+    if name.is_empty() {
+        return Err(file.err(&raw.name.span(), format!("{}: must not be empty", key("name"))));
+    }
+    let slug = match &raw.slug {
+        Some(s) => {
+            let slug = s.get_ref().clone();
+            let ok = !slug.is_empty()
+                && slug
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+            if !ok {
+                return Err(file.err(
+                    &s.span(),
+                    format!(
+                        "{}: {slug:?} must be non-empty lowercase ASCII letters, digits, '-' or '_'",
+                        key("slug")
+                    ),
+                ));
+            }
+            slug
+        }
+        None => {
+            let slug = slugify(&name);
+            if slug.is_empty() {
+                return Err(file.err(
+                    &raw.name.span(),
+                    format!("{}: {name:?} gives an empty slug; set `slug`", key("name")),
+                ));
+            }
+            slug
+        }
+    };
+    let url = Url::parse(raw.url.get_ref().trim())
+        .map_err(|e| file.err(&raw.url.span(), format!("{}: {:?} is not a URL: {e}", key("url"), raw.url.get_ref())))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(file.err(
+            &raw.url.span(),
+            format!("{}: {:?} must be an http or https URL", key("url"), raw.url.get_ref()),
+        ));
+    }
+    let schedule = match &raw.schedule {
+        None => crawler.schedule.clone(),
+        Some(s) => Schedule::parse(s.get_ref())
+            .map_err(|m| file.err(&s.span(), format!("{}: {m}", key("schedule"))))?,
+    };
+    let id_pattern = match &raw.id_pattern {
+        None => Regex::new(DEFAULT_ID_PATTERN).map_err(|e| file.err(span, e.to_string()))?,
+        Some(p) => {
+            let re = Regex::new(p.get_ref())
+                .map_err(|e| file.err(&p.span(), format!("{}: invalid regex: {e}", key("id_pattern"))))?;
+            if re.captures_len() < 2 {
+                return Err(file.err(
+                    &p.span(),
+                    format!("{}: needs at least one capture group for the infoCode", key("id_pattern")),
+                ));
+            }
+            re
+        }
+    };
+    let follow = match &raw.follow {
+        None => Follow::None,
+        Some(f) => match f.get_ref().as_str() {
+            "none" => Follow::None,
+            "link" => Follow::Link,
+            other => {
+                return Err(file.err(
+                    &f.span(),
+                    format!("{}: {other:?} is not one of \"link\", \"none\"", key("follow")),
+                ));
+            }
+        },
+    };
+    let article = match raw.article {
+        None => ArticleSelectors::default(),
+        Some(a) => {
+            let css = |s: &Option<Spanned<String>>, k: &str| -> Result<Option<Css>, ConfigError> {
+                s.as_ref()
+                    .map(|s| compile_css(file, s, &key(&format!("article.{k}"))))
+                    .transpose()
+            };
+            ArticleSelectors {
+                title: css(&a.title, "title")?,
+                published: css(&a.published, "published")?,
+                body: css(&a.body, "body")?,
+                origin: css(&a.origin, "origin")?,
+                remove: a
+                    .remove
+                    .iter()
+                    .map(|s| compile_css(file, s, &key("article.remove")))
+                    .collect::<Result<_, _>>()?,
+            }
+        }
+    };
+    Ok(Source {
+        name,
+        slug,
+        url,
+        schedule,
+        enabled: raw.enabled.unwrap_or(true),
+        id_pattern,
+        follow,
+        article,
+        defined_at: file.location(span),
+    })
+}
+
+fn compile_css(file: &SourceFile, s: &Spanned<String>, key: &str) -> Result<Css, ConfigError> {
+    let selector = scraper::Selector::parse(s.get_ref()).map_err(|e| {
+        file.err(
+            &s.span(),
+            format!("{key}: invalid CSS selector {:?}: {e}", s.get_ref()),
+        )
+    })?;
+    Ok(Css {
+        text: s.get_ref().clone(),
+        selector,
+    })
+}
+
+/// `30s`, `10m`, `2h`, `7d`, `500ms`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "ms" => return Some(Duration::from_millis(n)),
+        "" | "s" => n,
+        "m" | "min" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    Some(Duration::from_secs(secs))
+}
+
+/// `16MiB`, `512KiB`, `1GiB`, `10MB`, `1000` (bytes).
+pub fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let mult: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn load_err(text: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "newscrawl.toml", text);
+        load(&p).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn durations_and_sizes() {
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("10m"), Some(Duration::from_secs(600)));
+        assert_eq!(parse_duration("6h"), Some(Duration::from_secs(21_600)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("ten"), None);
+        assert_eq!(parse_duration("5 fortnights"), None);
+        assert_eq!(parse_size("16MiB"), Some(16 << 20));
+        assert_eq!(parse_size("512KiB"), Some(512 << 10));
+        assert_eq!(parse_size("2GB"), Some(2_000_000_000));
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("99999999999999999999GiB"), None);
+    }
+
+    #[test]
+    fn defaults_and_relative_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "etc/newscrawl.toml",
+            "database = \"../data/n.db\"\n[[sources]]\nname = \"央视新闻客户端\"\nurl = \"https://example.org/a.xml\"\n",
+        );
+        let c = load(&p).unwrap();
+        assert_eq!(c.database, dir.path().join("etc").join("../data/n.db"));
+        let s = &c.sources[0];
+        assert_eq!(s.slug, "yangshixinwenkehuduan");
+        assert_eq!(s.schedule.expr, "*/10 * * * *");
+        assert_eq!(s.follow, Follow::None);
+        assert!(s.enabled);
+        assert_eq!(c.crawler.timezone, chrono_tz::Asia::Shanghai);
+        assert_eq!(c.crawler.max_body, 16 << 20);
+        assert!(c.crawler.user_agent.starts_with("Mozilla/5.0 (compatible; newscrawl/"));
+    }
+
+    #[test]
+    fn dropins_in_name_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "newscrawl.toml", "[crawler]\nschedule = \"0 */5 * * * *\"\n");
+        write(dir.path(), "sources.d/b.toml", "[[sources]]\nname = \"B\"\nurl = \"http://b.example/\"\n");
+        write(dir.path(), "sources.d/a.toml", "[[sources]]\nname = \"A\"\nurl = \"http://a.example/\"\n");
+        write(dir.path(), "sources.d/ignored.txt", "not toml");
+        let c = load(&p).unwrap();
+        let slugs: Vec<_> = c.sources.iter().map(|s| s.slug.as_str()).collect();
+        assert_eq!(slugs, ["a", "b"]);
+        assert_eq!(c.sources[0].schedule.expr, "0 */5 * * * *");
+        assert!(c.sources[0].defined_at.ends_with("a.toml:1"));
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let e = load_err("[crawler]\nconcurrency = 4\nfrobnicate = 1\n");
+        assert!(e.contains("newscrawl.toml:3:1"), "{e}");
+        assert!(e.contains("frobnicate"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_file_line_and_key() {
+        let src = "[[sources]]\nname = \"x\"\nurl = \"http://x.example/\"\n";
+        let cases = [
+            ("schedule = \"every tuesday\"\n", "sources[0].schedule", "cron"),
+            ("schedule = \"* * * * * * *\"\n", "sources[0].schedule", "7"),
+            ("id_pattern = \"(unclosed\"\n", "sources[0].id_pattern", "regex"),
+            ("follow = \"sometimes\"\n", "sources[0].follow", "sometimes"),
+            ("slug = \"Not A Slug\"\n", "sources[0].slug", "lowercase"),
+        ];
+        for (extra, key, word) in cases {
+            let e = load_err(&format!("{src}{extra}"));
+            assert!(e.contains("newscrawl.toml:4"), "{extra}: {e}");
+            assert!(e.contains(key) && e.contains(word), "{extra}: {e}");
+        }
+        let e = load_err("[[sources]]\nname = \"x\"\nurl = \"not a url\"\n");
+        assert!(e.contains("newscrawl.toml:3") && e.contains("sources[0].url"), "{e}");
+        let e = load_err("[[sources]]\nname = \"x\"\nurl = \"ftp://x.example/\"\n");
+        assert!(e.contains("http or https"), "{e}");
+        let e = load_err("[crawler]\ntimezone = \"Mars/Olympus\"\n");
+        assert!(e.contains("newscrawl.toml:2") && e.contains("crawler.timezone"), "{e}");
+        let e = load_err("[crawler]\ntimeout = \"soon\"\n");
+        assert!(e.contains("crawler.timeout"), "{e}");
+        let e = load_err("[[sources]]\nname = \"x\"\nurl = \"http://x.example/\"\n[sources.article]\nbody = \"##\"\n");
+        assert!(e.contains("newscrawl.toml:5") && e.contains("article.body"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_slugs_across_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "newscrawl.toml", "[[sources]]\nname = \"新华社\"\nurl = \"http://a.example/\"\n");
+        write(dir.path(), "sources.d/x.toml", "\n[[sources]]\nname = \"Xinhuashe\"\nurl = \"http://b.example/\"\n");
+        let e = load(&p).unwrap_err().to_string();
+        assert!(e.contains("x.toml:2"), "{e}");
+        assert!(e.contains("duplicate slug \"xinhuashe\""), "{e}");
+        assert!(e.contains("newscrawl.toml:1"), "{e}");
+    }
+}

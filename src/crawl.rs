@@ -1,0 +1,239 @@
+//! One poll of one source: fetch → decode → feed → dedup → store, and
+//! `crawl --once` over many sources at once. A failing source is recorded
+//! (a `fetches` row, the `sources` health columns), logged once at WARN
+//! when it starts failing, and never stops the others.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use tokio::task::JoinSet;
+use tracing::{Instrument, debug, info, info_span, warn};
+use url::Url;
+
+use crate::config::{Config, Source};
+use crate::decode;
+use crate::dedup;
+use crate::error::{FeedError, FetchError, StoreError};
+use crate::feed::{self, Item};
+use crate::fetch::{Body, FEED_ACCEPT, Fetched, Fetcher, Validators};
+use crate::html;
+use crate::store::{self, FetchRecord, NewPost, Outcome, PollRecord, SaveSummary, Store};
+
+/// What the crawler shares between polls.
+pub struct Crawler {
+    pub config: Arc<Config>,
+    pub fetcher: Arc<Fetcher>,
+    pub store: Arc<Store>,
+}
+
+/// How one poll went, for the summary and the exit status.
+#[derive(Debug, Clone)]
+pub struct PollReport {
+    pub slug: String,
+    pub outcome: Outcome,
+    pub items: usize,
+    pub saved: SaveSummary,
+    pub error: Option<String>,
+}
+
+/// Why a poll failed: the request, or the body.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("{url}: {source}")]
+    Feed { url: String, source: FeedError },
+}
+
+/// A fetched and parsed feed.
+pub struct Parsed {
+    pub status: u16,
+    pub bytes: u64,
+    pub validators: Validators,
+    pub items: Vec<Item>,
+}
+
+/// Fetches `source`'s feed (conditionally, with `validators`) and parses it.
+/// `Ok(None)` is a 304.
+pub async fn fetch_feed(
+    fetcher: &Fetcher,
+    source: &Source,
+    validators: &Validators,
+    tz: chrono_tz::Tz,
+) -> Result<Option<Parsed>, (PollError, Option<u16>, u64)> {
+    let body = match fetcher.get(&source.url, FEED_ACCEPT, validators).await {
+        Ok(Fetched::NotModified) => return Ok(None),
+        Ok(Fetched::Body(b)) => b,
+        Err(e) => {
+            let status = e.http_status();
+            return Err((e.into(), status, 0));
+        }
+    };
+    let status = body.status;
+    let bytes = body.bytes.len() as u64;
+    let url = body.final_url.to_string();
+    // Decoding and parsing are CPU work on a non-Send parser: off the runtime.
+    let parsed = tokio::task::spawn_blocking(move || parse_body(body, tz))
+        .await
+        .unwrap_or_else(|e| Err(FeedError::Parse(format!("parser crashed: {e}"))));
+    match parsed {
+        Ok((items, validators)) => Ok(Some(Parsed {
+            status,
+            bytes,
+            validators,
+            items,
+        })),
+        Err(source) => Err((PollError::Feed { url, source }, Some(status), bytes)),
+    }
+}
+
+fn parse_body(body: Body, tz: chrono_tz::Tz) -> Result<(Vec<Item>, Validators), FeedError> {
+    let http_charset = body.content_type.as_deref().and_then(decode::charset_from_content_type);
+    let declared = decode::xml_declared(&body.bytes);
+    let tld = body.final_url.host_str().and_then(decode::tld_of);
+    let text = decode::decode(&body.bytes, http_charset, declared, tld).text;
+    let items = feed::parse(&text, &body.final_url, tz)?;
+    Ok((items, body.validators))
+}
+
+/// Turns a feed item into the post the store saves.
+pub fn to_post(source: &Source, item: &Item, feed_url: &Url, tracking: &[String]) -> NewPost {
+    let title = item.title.as_deref().map(html::plain_line).filter(|t| !t.is_empty());
+    let published = item.published.or(item.updated).map(|d| crate::date::to_rfc3339(&d));
+    let identity = dedup::identity(
+        &source.slug,
+        item.link.as_ref(),
+        item.guid.as_deref(),
+        title.as_deref(),
+        published.as_deref(),
+        &source.id_pattern,
+        tracking,
+    );
+    let base = item.link.as_ref().unwrap_or(feed_url);
+    let body = item.content.as_deref().or(item.summary.as_deref());
+    let content_html = body.map(|b| html::clean(b, base)).filter(|h| !h.is_empty());
+    let content_text = content_html.as_deref().map(html::to_text);
+    let summary = item.summary.as_deref().map(html::to_text).filter(|s| !s.is_empty());
+    NewPost {
+        identity,
+        url: item.link.as_ref().map(|u| u.to_string()),
+        guid: item.guid.clone(),
+        title,
+        author: item.author.clone(),
+        summary,
+        content_html,
+        content_text,
+        origin: None,
+        published_at: published,
+        updated_at: item.updated.map(|d| crate::date::to_rfc3339(&d)),
+    }
+}
+
+impl Crawler {
+    /// Polls one source and saves what it found. Never returns an error for
+    /// the source's own faults: those are recorded and reported.
+    pub async fn poll(&self, source: &Source) -> Result<PollReport, StoreError> {
+        let slug = source.slug.clone();
+        let state = self
+            .store
+            .call(move |c| store::source_state(c, &slug))
+            .await?;
+        let started_at = crate::date::now_utc();
+        let clock = Instant::now();
+        let tz = self.config.crawler.timezone;
+        let result = fetch_feed(&self.fetcher, source, &state.validators, tz).await;
+        let duration_ms = clock.elapsed().as_millis() as i64;
+        let next_poll_at = source
+            .schedule
+            .cron
+            .find_next_occurrence(&Utc::now().with_timezone(&tz), false)
+            .ok()
+            .map(|d| d.with_timezone(&Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        let mut fetch = FetchRecord {
+            url: source.url.to_string(),
+            started_at,
+            duration_ms,
+            http_status: None,
+            outcome: Outcome::Ok,
+            bytes: 0,
+            error: None,
+        };
+        let (validators, items, posts) = match &result {
+            Ok(None) => {
+                fetch.outcome = Outcome::NotModified;
+                fetch.http_status = Some(304);
+                (None, 0, Vec::new())
+            }
+            Ok(Some(parsed)) => {
+                fetch.http_status = Some(parsed.status);
+                fetch.bytes = parsed.bytes;
+                let tracking = &self.config.crawler.tracking_params;
+                let posts: Vec<NewPost> = parsed
+                    .items
+                    .iter()
+                    .map(|i| to_post(source, i, &source.url, tracking))
+                    .collect();
+                (Some(parsed.validators.clone()), parsed.items.len(), posts)
+            }
+            Err((e, status, bytes)) => {
+                fetch.outcome = Outcome::Error;
+                fetch.http_status = *status;
+                fetch.bytes = *bytes;
+                fetch.error = Some(e.to_string());
+                (None, 0, Vec::new())
+            }
+        };
+        let record = PollRecord {
+            source: source.slug.clone(),
+            fetch: fetch.clone(),
+            validators,
+            items,
+            posts,
+            next_poll_at,
+        };
+        let saved = self.store.call(move |c| store::save_poll(c, &record)).await?;
+
+        match (&fetch.error, state.failures) {
+            (Some(e), 0) => warn!(url = %source.url, error = %e, "source failing"),
+            (Some(e), n) => debug!(url = %source.url, error = %e, failures = n + 1, "source still failing"),
+            (None, n) if n > 0 => info!(url = %source.url, after_failures = n, "source recovered"),
+            (None, _) => {}
+        }
+        debug!(
+            outcome = ?fetch.outcome,
+            items,
+            new_posts = saved.new_posts,
+            updated = saved.updated_posts,
+            ms = duration_ms,
+            "polled"
+        );
+        Ok(PollReport {
+            slug: source.slug.clone(),
+            outcome: fetch.outcome,
+            items,
+            saved,
+            error: fetch.error,
+        })
+    }
+
+    /// Polls every source in `sources` once, concurrently (the fetcher's
+    /// limits bound the requests in flight), and waits for all.
+    pub async fn poll_all(self: &Arc<Self>, sources: Vec<Source>) -> Result<Vec<PollReport>, crate::Error> {
+        let mut set = JoinSet::new();
+        for source in sources {
+            let me = Arc::clone(self);
+            let span = info_span!("poll", source = %source.slug);
+            set.spawn(async move { me.poll(&source).await }.instrument(span));
+        }
+        let mut reports = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok(r) => reports.push(r?),
+                Err(e) => return Err(crate::Error::Internal(format!("a poll task failed: {e}"))),
+            }
+        }
+        reports.sort_by(|a, b| a.slug.cmp(&b.slug));
+        Ok(reports)
+    }
+}

@@ -1,0 +1,92 @@
+//! Typed errors, one enum per concern. Every message names the file, source,
+//! URL or key at fault, so a log line is enough to act on.
+
+use std::path::PathBuf;
+
+/// A configuration that cannot be used. Always maps to exit status 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// `location` is `file:line` (or `file:line:column`), `message` names the key.
+    #[error("{location}: {message}")]
+    Invalid { location: String, message: String },
+    #[error("no configuration file found (tried {0}); pass --config PATH")]
+    NotFound(String),
+    #[error("no source named {0:?} in the configuration")]
+    UnknownSource(String),
+}
+
+/// Why one HTTP request did not produce a usable body.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("{url}: only http and https URLs are fetched")]
+    Scheme { url: String },
+    #[error("{url}: timed out")]
+    Timeout { url: String },
+    #[error("{url}: {message}")]
+    Transport { url: String, message: String },
+    #[error("{url}: HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("{url}: body exceeds the {limit}-byte limit (crawler.max_body)")]
+    TooLarge { url: String, limit: u64 },
+}
+
+impl FetchError {
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            FetchError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// A body that arrived but is not a feed we can read.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error("not a feed: {0}")]
+    Parse(String),
+}
+
+/// The database could not be opened, migrated or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("cannot create the database directory {path}: {source}")]
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database {path} has schema version {found}, newer than this newscrawl knows ({known})")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("the database writer has stopped")]
+    WriterGone,
+}
+
+/// Anything that ends a command early.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}

@@ -1,0 +1,316 @@
+//! UTF-8 feed text → items. RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed,
+//! told apart by content, through feed-rs. Real feeds are repaired first:
+//! characters illegal in XML are stripped, the encoding declaration is
+//! rewritten to UTF-8 (the text was decoded already), a missing or odd
+//! `<rss version>` is read as 2.0, and bare `&` and HTML-only entities are
+//! escaped. Dates go through [`crate::date`], keeping the offset the feed gave.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, FixedOffset, Utc};
+use chrono_tz::Tz;
+use url::Url;
+
+use crate::date::parse_date;
+use crate::error::FeedError;
+
+/// One entry of a feed, as the feed gave it (links absolute).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Item {
+    /// The feed's own id (RSS guid, Atom id), never an invented one.
+    pub guid: Option<String>,
+    pub link: Option<Url>,
+    pub title: Option<String>,
+    pub author: Option<String>,
+    /// The teaser (RSS description, Atom summary), HTML or text.
+    pub summary: Option<String>,
+    /// The full content when the feed carries it (content:encoded, Atom content).
+    pub content: Option<String>,
+    pub published: Option<DateTime<FixedOffset>>,
+    pub updated: Option<DateTime<FixedOffset>>,
+}
+
+/// Parses feed text. `base` is the feed's URL (for relative links); dates
+/// without an offset are read in `tz`.
+pub fn parse(text: &str, base: &Url, tz: Tz) -> Result<Vec<Item>, FeedError> {
+    let trimmed = text.trim_start_matches(['\u{FEFF}', ' ', '\t', '\r', '\n']);
+    let is_json = trimmed.starts_with('{');
+    let input = if is_json {
+        trimmed.to_string()
+    } else {
+        repair_xml(trimmed)
+    };
+
+    // feed-rs hands timestamps back in UTC; remember each one's offset so the
+    // post keeps the offset its source wrote (`+08:00`, not `Z`). Keyed by
+    // the instant: should one feed write the same instant with two offsets,
+    // either offset may come back, and the instant is right either way.
+    let offsets: Arc<Mutex<HashMap<i64, FixedOffset>>> = Arc::default();
+    let seen = Arc::clone(&offsets);
+    let now = Utc::now().with_timezone(&tz).fixed_offset();
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(base.as_str()))
+        .id_generator(|_, _, _| String::new())
+        .timestamp_parser(move |s| {
+            let d = parse_date(s, tz, now)?;
+            seen.lock().unwrap_or_else(|p| p.into_inner()).insert(d.timestamp(), *d.offset());
+            Some(d.with_timezone(&Utc))
+        })
+        .build();
+    let feed = parser
+        .parse(input.as_bytes())
+        .map_err(|e| FeedError::Parse(e.to_string()))?;
+
+    let offsets = offsets.lock().unwrap_or_else(|p| p.into_inner());
+    let local = |d: Option<DateTime<Utc>>| {
+        d.map(|d| {
+            let off = offsets
+                .get(&d.timestamp())
+                .copied()
+                .unwrap_or_else(|| chrono::Offset::fix(d.with_timezone(&tz).offset()));
+            d.with_timezone(&off)
+        })
+    };
+
+    let items = feed
+        .entries
+        .into_iter()
+        .map(|e| {
+            let guid = Some(e.id.trim().to_string()).filter(|s| !s.is_empty());
+            let link = pick_link(&e.links, base).or_else(|| {
+                guid.as_deref()
+                    .filter(|g| g.starts_with("http://") || g.starts_with("https://"))
+                    .and_then(|g| Url::parse(g).ok())
+            });
+            Item {
+                guid,
+                link,
+                title: e.title.map(|t| t.content).filter(|s| !s.trim().is_empty()),
+                author: e
+                    .authors
+                    .into_iter()
+                    .filter_map(|p| p.name)
+                    .map(|n| n.trim().to_string())
+                    .find(|n| !n.is_empty()),
+                summary: e.summary.map(|t| t.content).filter(|s| !s.trim().is_empty()),
+                content: e.content.and_then(|c| c.body).filter(|s| !s.trim().is_empty()),
+                published: local(e.published),
+                updated: local(e.updated),
+            }
+        })
+        .collect();
+    Ok(items)
+}
+
+/// The entry's page: an `alternate` link, else the first; made absolute.
+fn pick_link(links: &[feed_rs::model::Link], base: &Url) -> Option<Url> {
+    let chosen = links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .or_else(|| links.first())?;
+    let href = chosen.href.trim();
+    let url = base.join(href).ok()?;
+    matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
+/// The repairs listed in the module doc. Text in CDATA sections and comments
+/// is left alone.
+fn repair_xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut rest = text;
+    // The declaration: the text is UTF-8 now, whatever it said.
+    if rest.starts_with("<?xml") {
+        if let Some(end) = rest.find("?>") {
+            out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+            rest = &rest[end + 2..];
+        }
+    }
+    let mut fixed_root = false;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("<![CDATA[") {
+            let end = r.find("]]>").map_or(r.len(), |i| i + 3);
+            out.push_str("<![CDATA[");
+            push_legal(&r[..end], &mut out);
+            rest = &r[end..];
+            continue;
+        }
+        if rest.starts_with("<!--") {
+            let end = rest.find("-->").map_or(rest.len(), |i| i + 3);
+            rest = &rest[end..];
+            continue;
+        }
+        if !fixed_root && rest.starts_with("<rss") && rest[4..].starts_with(|c: char| c.is_whitespace() || c == '>') {
+            fixed_root = true;
+            let end = rest.find('>').unwrap_or(rest.len());
+            out.push_str(&fix_rss_version(&rest[..end]));
+            rest = &rest[end..];
+            continue;
+        }
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else { break };
+        if c == '&' {
+            rest = escape_amp(rest, &mut out);
+            continue;
+        }
+        if c == '<' && (rest.starts_with("<feed") || rest.starts_with("<rdf:RDF") || rest.starts_with("<RDF")) {
+            fixed_root = true;
+        }
+        if is_xml_char(c) {
+            out.push(c);
+        }
+        rest = chars.as_str();
+    }
+    out
+}
+
+fn push_legal(s: &str, out: &mut String) {
+    out.extend(s.chars().filter(|c| is_xml_char(*c)));
+}
+
+/// XML 1.0's Char production (surrogates cannot occur in a `str`).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// `<rss>` with no version, or one feed-rs does not know, reads as 2.0.
+fn fix_rss_version(tag: &str) -> String {
+    static VERSION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"\bversion\s*=\s*["']([^"']*)["']"#).expect("static regex")
+    });
+    match VERSION.captures(tag).and_then(|c| c.get(1)) {
+        Some(v) if matches!(v.as_str(), "2.0" | "0.91" | "0.92") => tag.to_string(),
+        Some(v) => format!("{}2.0{}", &tag[..v.start()], &tag[v.end()..]),
+        None => format!("<rss version=\"2.0\"{}", &tag[4..]),
+    }
+}
+
+/// At a `&`: keep a real XML reference, turn an HTML-only entity into a
+/// numeric one, and escape anything else. Returns the rest after it.
+fn escape_amp<'a>(rest: &'a str, out: &mut String) -> &'a str {
+    let after = &rest[1..];
+    let name_len = after
+        .char_indices()
+        .take(32)
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '#'))
+        .map(|(i, c)| (i, c == ';'));
+    if let Some((len, true)) = name_len {
+        let name = &after[..len];
+        let valid_numeric = name
+            .strip_prefix("#x")
+            .map(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()))
+            .or_else(|| name.strip_prefix('#').map(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit())))
+            .unwrap_or(false);
+        if valid_numeric || matches!(name, "amp" | "lt" | "gt" | "quot" | "apos") {
+            out.push('&');
+            out.push_str(name);
+            out.push(';');
+            return &after[len + 1..];
+        }
+        if let Some(code) = html_entity(name) {
+            out.push_str(&format!("&#{code};"));
+            return &after[len + 1..];
+        }
+    }
+    out.push_str("&amp;");
+    after
+}
+
+/// The HTML entities that turn up in real feeds.
+fn html_entity(name: &str) -> Option<u32> {
+    Some(match name {
+        "nbsp" => 160,
+        "copy" => 169,
+        "reg" => 174,
+        "middot" => 183,
+        "laquo" => 171,
+        "raquo" => 187,
+        "times" => 215,
+        "yen" => 165,
+        "ndash" => 8211,
+        "mdash" => 8212,
+        "lsquo" => 8216,
+        "rsquo" => 8217,
+        "ldquo" => 8220,
+        "rdquo" => 8221,
+        "bull" => 8226,
+        "hellip" => 8230,
+        "euro" => 8364,
+        "trade" => 8482,
+        "emsp" => 8195,
+        "ensp" => 8194,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Url {
+        Url::parse("https://news.example.cn/feeds/rss.xml").unwrap()
+    }
+
+    fn p(text: &str) -> Vec<Item> {
+        parse(text, &base(), chrono_tz::Asia::Shanghai).unwrap()
+    }
+
+    #[test]
+    fn rss2_with_offsets_kept_and_relative_links() {
+        let items = p(r#"<?xml version="1.0" encoding="gb2312"?>
+<rss version="2.0"><channel><title>t</title>
+<item><title>标题一</title><link>/a/202201102242232593.html</link><guid>g1</guid>
+<pubDate>Mon, 10 Jan 2022 16:57:30 +0800</pubDate><description><![CDATA[<p>摘要 & 更多</p>]]></description></item>
+<item><title>no date</title><link>https://other.example/x?utm_source=a</link></item>
+</channel></rss>"#);
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].title.as_deref(), Some("标题一"));
+        assert_eq!(items[0].link.as_ref().unwrap().as_str(), "https://news.example.cn/a/202201102242232593.html");
+        assert_eq!(items[0].guid.as_deref(), Some("g1"));
+        assert_eq!(items[0].published.unwrap().to_rfc3339(), "2022-01-10T16:57:30+08:00");
+        assert_eq!(items[0].summary.as_deref(), Some("<p>摘要 & 更多</p>"));
+        assert_eq!(items[1].guid, None, "no invented ids");
+        assert_eq!(items[1].published, None);
+    }
+
+    #[test]
+    fn broken_rss_is_repaired() {
+        // No version, a bare &, an HTML entity, a control character, a naive date.
+        let items = p("<rss><channel><item><title>A & B&nbsp;C\u{1}</title><link>http://x.example/1</link><pubDate>2022-01-10 16:57:30</pubDate></item></channel></rss>");
+        assert_eq!(items[0].title.as_deref(), Some("A & B\u{a0}C"));
+        assert_eq!(items[0].published.unwrap().to_rfc3339(), "2022-01-10T16:57:30+08:00");
+        let items = p(r#"<rss version="2.01"><channel><item><title>x</title></item></channel></rss>"#);
+        assert_eq!(items.len(), 1);
+    }
+
+    #[test]
+    fn atom_and_xml_base() {
+        let items = p(r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://atom.example/base/">
+<title>t</title><entry><id>urn:1</id><title type="html">&lt;b&gt;粗&lt;/b&gt;</title>
+<link rel="alternate" href="post/1.html"/><updated>2022-01-11T08:57:30Z</updated>
+<published>2022-01-10T16:57:30+08:00</published><author><name>记者</name></author>
+<content type="html">&lt;p&gt;全文&lt;/p&gt;</content></entry></feed>"#);
+        let e = &items[0];
+        assert_eq!(e.link.as_ref().unwrap().as_str(), "https://atom.example/base/post/1.html");
+        assert_eq!(e.author.as_deref(), Some("记者"));
+        assert_eq!(e.content.as_deref(), Some("<p>全文</p>"));
+        assert_eq!(e.published.unwrap().to_rfc3339(), "2022-01-10T16:57:30+08:00");
+        assert_eq!(e.updated.unwrap().to_rfc3339(), "2022-01-11T08:57:30+00:00");
+    }
+
+    #[test]
+    fn rss1_and_json_feed() {
+        let items = p(r#"<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+<channel rdf:about="x"><title>t</title></channel><item rdf:about="http://r1.example/1"><title>R1</title><link>http://r1.example/1</link></item></rdf:RDF>"#);
+        assert_eq!(items[0].title.as_deref(), Some("R1"));
+        let items = p(r#"{"version":"https://jsonfeed.org/version/1.1","title":"j","items":[{"id":"1","url":"https://j.example/1","title":"J1","content_html":"<p>x</p>","date_published":"2022-01-10T16:57:30+08:00"}]}"#);
+        assert_eq!(items[0].link.as_ref().unwrap().as_str(), "https://j.example/1");
+        assert_eq!(items[0].published.unwrap().to_rfc3339(), "2022-01-10T16:57:30+08:00");
+    }
+
+    #[test]
+    fn not_a_feed() {
+        assert!(parse("<html><body>404</body></html>", &base(), chrono_tz::Asia::Shanghai).is_err());
+        assert!(parse("", &base(), chrono_tz::Asia::Shanghai).is_err());
+    }
+}

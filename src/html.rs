@@ -1,0 +1,292 @@
+//! HTML as newscrawl stores it: sanitized by ammonia (only the structure of an
+//! article survives: paragraphs, headings, lists, quotes, tables, figures,
+//! images and links, `class` on `p`), links and images made absolute, then
+//! normalized to one line of block elements with full-width paragraph indents
+//! (U+3000) and whitespace-only text between blocks removed. Also the plain
+//! text of such HTML, one blank line between paragraphs. Pure functions.
+
+use std::collections::{HashMap, HashSet};
+
+use ego_tree::NodeRef;
+use scraper::{Html, Node};
+use url::Url;
+
+const KEEP_TAGS: &[&str] = &[
+    "p", "br", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "table",
+    "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "figure", "figcaption", "img", "a",
+    "strong", "em", "b", "i", "pre", "code", "hr", "sub", "sup",
+];
+
+const BLOCK_TAGS: &[&str] = &[
+    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "table",
+    "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "figure", "figcaption", "pre", "hr",
+    "br", "section", "article", "header", "footer",
+];
+
+const VOID_TAGS: &[&str] = &["br", "img", "hr"];
+
+fn is_block(name: &str) -> bool {
+    BLOCK_TAGS.contains(&name)
+}
+
+/// Sanitizes `html` and normalizes it to one line; relative URLs resolve against `base`.
+pub fn clean(html: &str, base: &Url) -> String {
+    let mut attrs: HashMap<&str, HashSet<&str>> = HashMap::new();
+    attrs.insert("a", ["href", "title"].into_iter().collect());
+    attrs.insert("img", ["src", "alt", "title", "width", "height"].into_iter().collect());
+    attrs.insert("p", ["class"].into_iter().collect());
+    attrs.insert("td", ["colspan", "rowspan"].into_iter().collect());
+    attrs.insert("th", ["colspan", "rowspan"].into_iter().collect());
+    let sanitized = ammonia::Builder::empty()
+        .tags(KEEP_TAGS.iter().copied().collect())
+        .clean_content_tags(
+            ["script", "style", "noscript", "iframe", "form", "textarea", "select", "button", "template", "svg", "object"]
+                .into_iter()
+                .collect(),
+        )
+        .tag_attributes(attrs)
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        .url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()))
+        .link_rel(None)
+        .strip_comments(true)
+        .clean(html)
+        .to_string();
+    normalize(&sanitized)
+}
+
+/// Re-serializes sanitized HTML as one line of blocks (see the module doc).
+pub fn normalize(html: &str) -> String {
+    let doc = Html::parse_fragment(html);
+    let mut out = String::with_capacity(html.len());
+    write_children(*doc.root_element(), &mut out, false);
+    out.trim().to_string()
+}
+
+fn write_children(node: NodeRef<'_, Node>, out: &mut String, in_pre: bool) {
+    let parent_is_block = match node.value() {
+        Node::Element(e) => is_block(e.name()) || e.name() == "html",
+        _ => true,
+    };
+    let children: Vec<_> = node.children().collect();
+    for (i, child) in children.iter().enumerate() {
+        match child.value() {
+            Node::Text(t) => {
+                let text: &str = t;
+                if in_pre {
+                    escape_text(text, out);
+                    continue;
+                }
+                let prev_block = i == 0 || children.get(i.wrapping_sub(1)).is_some_and(is_block_node);
+                let next_block = children.get(i + 1).is_none_or(is_block_node);
+                let mut s = collapse(text);
+                if parent_is_block && prev_block {
+                    s = s.trim_start_matches(is_space).to_string();
+                }
+                if parent_is_block && next_block {
+                    s = s.trim_end_matches(is_space).to_string();
+                }
+                escape_text(&s, out);
+            }
+            Node::Element(e) => {
+                let name = e.name();
+                out.push('<');
+                out.push_str(name);
+                // Sorted, so the same content always serializes the same way.
+                let mut attrs: Vec<(&str, &str)> = e.attrs().collect();
+                attrs.sort_unstable();
+                for (k, v) in attrs {
+                    out.push(' ');
+                    out.push_str(k);
+                    out.push_str("=\"");
+                    escape_attr(v, out);
+                    out.push('"');
+                }
+                out.push('>');
+                if VOID_TAGS.contains(&name) {
+                    continue;
+                }
+                write_children(*child, out, in_pre || name == "pre");
+                out.push_str("</");
+                out.push_str(name);
+                out.push('>');
+            }
+            _ => {}
+        }
+    }
+}
+
+fn is_block_node(n: &NodeRef<'_, Node>) -> bool {
+    matches!(n.value(), Node::Element(e) if is_block(e.name()))
+}
+
+/// Whitespace as HTML renders it, plus the ideographic space used for indents.
+fn is_space(c: char) -> bool {
+    c.is_whitespace() || c == '\u{3000}'
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x2E80..=0x9FFF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF | 0x20000..=0x2FFFF)
+}
+
+/// Runs of whitespace become one space; a run with a line break between two
+/// CJK characters disappears (Chinese has no spaces between words), and so
+/// does an ideographic space (U+3000) that starts a line: a paragraph indent.
+fn collapse(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if !is_space(c) {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && is_space(chars[i]) {
+            i += 1;
+        }
+        let run = &chars[start..i];
+        let before = start.checked_sub(1).and_then(|j| chars.get(j)).copied();
+        let after = chars.get(i).copied();
+        let has_break = run.contains(&'\n');
+        let has_indent = run.contains(&'\u{3000}');
+        if run.iter().all(|c| *c == '\u{3000}') && before.is_some() && after.is_some() {
+            out.extend(run.iter());
+        } else if has_indent && (before.is_none() || has_break) {
+            // A paragraph indent: dropped.
+        } else if has_break && before.is_some_and(is_cjk) && after.is_some_and(is_cjk) {
+            // A line break inside Chinese text: no space.
+        } else {
+            out.push(' ');
+        }
+    }
+    out
+}
+
+fn escape_text(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            _ => out.push(c),
+        }
+    }
+}
+
+fn escape_attr(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// The readable text of `html`: one blank line between blocks, whitespace collapsed.
+pub fn to_text(html: &str) -> String {
+    let doc = Html::parse_fragment(html);
+    let mut blocks: Vec<String> = Vec::new();
+    let mut current = String::new();
+    text_walk(*doc.root_element(), &mut blocks, &mut current);
+    flush(&mut blocks, &mut current);
+    blocks.join("\n\n")
+}
+
+fn text_walk(node: NodeRef<'_, Node>, blocks: &mut Vec<String>, current: &mut String) {
+    for child in node.children() {
+        match child.value() {
+            Node::Text(t) => current.push_str(t),
+            Node::Element(e) => {
+                let name = e.name();
+                if matches!(name, "script" | "style" | "noscript" | "template") {
+                    continue;
+                }
+                let block = is_block(name);
+                if block {
+                    flush(blocks, current);
+                }
+                text_walk(child, blocks, current);
+                if block {
+                    flush(blocks, current);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn flush(blocks: &mut Vec<String>, current: &mut String) {
+    let text = collapse(current);
+    let text = text.trim_matches(is_space);
+    if !text.is_empty() {
+        blocks.push(text.to_string());
+    }
+    current.clear();
+}
+
+/// Plain text from a title or other short field that may carry markup or
+/// entities: tags dropped, whitespace collapsed.
+pub fn plain_line(s: &str) -> String {
+    let text = if s.contains('<') || s.contains('&') { to_text(s).replace("\n\n", " ") } else { collapse(s) };
+    text.trim_matches(is_space).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Url {
+        Url::parse("https://news.example.cn/a/b/page.html").unwrap()
+    }
+
+    #[test]
+    fn drops_scripts_handlers_forms_and_iframes() {
+        let html = r#"<div><p onclick="x()">正文<script>alert(1)</script></p><style>p{}</style><iframe src="//evil"></iframe><form><input name=q></form><p>第二段</p></div>"#;
+        assert_eq!(clean(html, &base()), "<p>正文</p><p>第二段</p>");
+    }
+
+    #[test]
+    fn urls_become_absolute() {
+        let html = r#"<p><a href="../c.html">链接</a><img src="/img/1.png" alt="图"></p>"#;
+        assert_eq!(
+            clean(html, &base()),
+            r#"<p><a href="https://news.example.cn/a/c.html">链接</a><img alt="图" src="https://news.example.cn/img/1.png"></p>"#
+        );
+    }
+
+    #[test]
+    fn one_line_no_indents_class_on_p_kept() {
+        let html = "<div>\n  <p>\n　　第一段，\n文字继续。\n  </p>\n\n  <p class=\"em_media\">（文章来源：央视新闻客户端）</p>\n</div>";
+        assert_eq!(
+            clean(html, &base()),
+            "<p>第一段，文字继续。</p><p class=\"em_media\">（文章来源：央视新闻客户端）</p>"
+        );
+    }
+
+    #[test]
+    fn spaces_between_latin_words_and_inline_elements_stay() {
+        assert_eq!(
+            clean("<p>Hello\n  <em>big</em> <strong>world</strong> &amp; co</p>", &base()),
+            "<p>Hello <em>big</em> <strong>world</strong> &amp; co</p>"
+        );
+    }
+
+    #[test]
+    fn text_has_blank_lines_between_paragraphs() {
+        assert_eq!(
+            to_text("<p>第一段</p>\n<p>　　第二段 <b>加粗</b></p><ul><li>一</li><li>二</li></ul>"),
+            "第一段\n\n第二段 加粗\n\n一\n\n二"
+        );
+    }
+
+    #[test]
+    fn plain_lines() {
+        assert_eq!(plain_line("  标题 &amp; <b>要闻</b>\n"), "标题 & 要闻");
+        assert_eq!(plain_line("A  title"), "A title");
+    }
+}

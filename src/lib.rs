@@ -1,0 +1,223 @@
+//! newscrawl: a news crawler and aggregator daemon. Sources (RSS, Atom, JSON
+//! Feed) are polled, their items deduplicated by infoCode and canonical URL,
+//! and stored as posts in SQLite for downstream tools.
+//!
+//! The pipeline, one module per stage, data flowing down this list:
+//! [`config`] → [`fetch`] → [`decode`] → [`feed`] → [`dedup`] → [`html`] →
+//! [`store`], driven by [`crawl`]. [`cli`] is the command line and [`run`]
+//! its entry point.
+
+pub mod cli;
+pub mod config;
+pub mod crawl;
+pub mod date;
+pub mod decode;
+pub mod dedup;
+pub mod error;
+pub mod feed;
+pub mod fetch;
+pub mod html;
+mod logging;
+pub mod slug;
+pub mod store;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tracing::{error, info};
+
+use crate::cli::{Cli, Command, CrawlArgs, SourcesCommand};
+use crate::config::{Config, Source};
+pub use crate::error::Error;
+use crate::error::ConfigError;
+use crate::store::Outcome;
+
+/// Exit status: all went well.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: at least one source failed (the others were still crawled).
+pub const EXIT_SOURCE_FAILED: u8 = 1;
+/// Exit status: bad usage or configuration; nothing fetched or written.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Runs a parsed command line and returns the process's exit status.
+pub fn run(cli: Cli) -> ExitCode {
+    logging::init(cli.verbose, cli.quiet, cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            error!("cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_SOURCE_FAILED);
+        }
+    };
+    let code = runtime.block_on(dispatch(cli));
+    ExitCode::from(code)
+}
+
+async fn dispatch(cli: Cli) -> u8 {
+    let result = async {
+        let config = load_config(&cli)?;
+        match &cli.command {
+            Command::Crawl(args) => crawl(config, args).await,
+            Command::Sources { command } => match command {
+                SourcesCommand::List => sources_list(&config),
+                SourcesCommand::Check { slugs } => sources_check(config, slugs).await,
+            },
+        }
+    }
+    .await;
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            error!("{e}");
+            match e {
+                Error::Config(_) | Error::Usage(_) => EXIT_USAGE,
+                _ => EXIT_SOURCE_FAILED,
+            }
+        }
+    }
+}
+
+/// The configuration `--config` (or `$NEWSCRAWL_CONFIG`, or the default
+/// lookup) names, with `--database` applied.
+pub fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
+    let path = match &cli.config {
+        Some(p) => p.clone(),
+        None => config::default_path()?,
+    };
+    let mut config = config::load(&path)?;
+    if let Some(db) = &cli.database {
+        config.database = db.clone();
+    }
+    Ok(config)
+}
+
+/// The sources a command acts on: those named (which must exist), else every
+/// enabled one.
+fn select_sources(config: &Config, slugs: &[String]) -> Result<Vec<Source>, ConfigError> {
+    if slugs.is_empty() {
+        return Ok(config.sources.iter().filter(|s| s.enabled).cloned().collect());
+    }
+    slugs
+        .iter()
+        .map(|slug| {
+            config
+                .sources
+                .iter()
+                .find(|s| &s.slug == slug)
+                .cloned()
+                .ok_or_else(|| ConfigError::UnknownSource(slug.clone()))
+        })
+        .collect()
+}
+
+async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
+    if !args.once {
+        return Err(Error::Usage(
+            "daemon mode (`crawl` without --once) is not in this build yet; run `crawl --once` from a timer".into(),
+        ));
+    }
+    let sources = select_sources(&config, &args.sources)?;
+    let fetcher = fetch::Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?;
+    let store = store::Store::open(&config.database)?;
+    let rows: Vec<(String, String, String)> = config
+        .sources
+        .iter()
+        .map(|s| (s.slug.clone(), s.name.clone(), s.url.to_string()))
+        .collect();
+    store.call(move |c| store::sync_sources(c, &rows)).await?;
+
+    let crawler = Arc::new(crawl::Crawler {
+        config: Arc::new(config),
+        fetcher: Arc::new(fetcher),
+        store: Arc::new(store),
+    });
+    let started = std::time::Instant::now();
+    let reports = crawler.poll_all(sources).await?;
+    let failed = reports.iter().filter(|r| r.outcome == Outcome::Error).count();
+    let not_modified = reports.iter().filter(|r| r.outcome == Outcome::NotModified).count();
+    let new_posts: usize = reports.iter().map(|r| r.saved.new_posts).sum();
+    let items: usize = reports.iter().map(|r| r.items).sum();
+    info!(
+        sources = reports.len(),
+        failed,
+        not_modified,
+        items,
+        new_posts,
+        secs = format!("{:.2}", started.elapsed().as_secs_f64()),
+        "crawl finished"
+    );
+    Ok(if failed > 0 { EXIT_SOURCE_FAILED } else { EXIT_OK })
+}
+
+fn sources_list(config: &Config) -> Result<u8, Error> {
+    let rows = match store::open_read_only(&config.database)? {
+        Some(conn) => store::list_sources(&conn)?,
+        None => Vec::new(),
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{:<28} {:<16} {:<8} {:>6}  HEALTH", "SLUG", "SCHEDULE", "ENABLED", "POSTS");
+    for s in &config.sources {
+        let row = rows.iter().find(|r| r.slug == s.slug);
+        let health = match row {
+            None => "never polled".to_string(),
+            Some(r) if r.last_polled_at.is_none() => "never polled".to_string(),
+            Some(r) if r.failures > 0 => format!(
+                "failing ({} in a row): {}",
+                r.failures,
+                r.last_error.as_deref().unwrap_or("")
+            ),
+            Some(r) => format!("ok (last success {})", r.last_success_at.as_deref().unwrap_or("-")),
+        };
+        let _ = writeln!(
+            out,
+            "{:<28} {:<16} {:<8} {:>6}  {}",
+            s.slug,
+            s.schedule.expr,
+            if s.enabled { "yes" } else { "no" },
+            row.map_or(0, |r| r.posts),
+            health
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+async fn sources_check(config: Config, slugs: &[String]) -> Result<u8, Error> {
+    let sources = select_sources(&config, slugs)?;
+    let fetcher = fetch::Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?;
+    let conn = store::open_read_only(&config.database)?;
+    let tz = config.crawler.timezone;
+    let mut failed = false;
+    for source in &sources {
+        let result = crawl::fetch_feed(&fetcher, source, &fetch::Validators::default(), tz).await;
+        let mut out = std::io::stdout().lock();
+        match result {
+            Ok(Some(parsed)) => {
+                let _ = writeln!(out, "{}: {} items from {}", source.slug, parsed.items.len(), source.url);
+                for item in &parsed.items {
+                    let post = crawl::to_post(source, item, &source.url, &config.crawler.tracking_params);
+                    let stored = match &conn {
+                        Some(c) => store::is_stored(c, &post.identity)?,
+                        None => false,
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  {:<6} {:<20} {}  {}",
+                        if stored { "stored" } else { "new" },
+                        post.identity.info_code.as_deref().unwrap_or("-"),
+                        post.published_at.as_deref().unwrap_or("-"),
+                        post.title.as_deref().unwrap_or("(no title)")
+                    );
+                }
+            }
+            Ok(None) => {
+                let _ = writeln!(out, "{}: not modified", source.slug);
+            }
+            Err((e, _, _)) => {
+                failed = true;
+                let _ = writeln!(out, "{}: FAILED: {e}", source.slug);
+            }
+        }
+    }
+    Ok(if failed { EXIT_SOURCE_FAILED } else { EXIT_OK })
+}

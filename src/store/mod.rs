@@ -1,0 +1,592 @@
+//! SQLite, the interface for downstream tools, and the only module that
+//! speaks SQL. Opening migrates forward by `PRAGMA user_version`; the
+//! database runs in WAL mode with a busy timeout. One writer connection lives
+//! on its own thread and takes work through a channel ([`Store::call`]), and a
+//! source's poll is saved in one transaction: the fetch row, its posts, their
+//! `post_sources` rows and the source's health, or nothing.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::DateTime;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::dedup::Identity;
+use crate::error::StoreError;
+use crate::fetch::Validators;
+
+const MIGRATIONS: &[&str] = &[include_str!("migrations/001_initial.sql")];
+
+/// How long a writer waits for another process's transaction to finish.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Opens `path` (creating its directory and the file) and migrates it.
+pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let open_err = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut conn = Connection::open(path).map_err(open_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+    conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
+    conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+    migrate(&mut conn, path)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let known = MIGRATIONS.len() as i64;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > known {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// The writer: one connection on its own thread.
+pub struct Store {
+    path: PathBuf,
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let mut conn = open_connection(path)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("newscrawl-db".into())
+            .spawn(move || {
+                for job in rx {
+                    job(&mut conn);
+                }
+            })
+            .map_err(|_| StoreError::WriterGone)?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            jobs: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the writer connection and returns its result.
+    pub async fn call<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        });
+        self.jobs
+            .as_ref()
+            .ok_or(StoreError::WriterGone)?
+            .send(job)
+            .map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Finishes queued writes and closes the connection.
+    pub fn close(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.jobs.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// What the crawler saves and reads.
+
+/// The stored state of a source that a poll starts from.
+#[derive(Debug, Clone, Default)]
+pub struct SourceState {
+    pub validators: Validators,
+    pub failures: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    NotModified,
+    Error,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::NotModified => "not_modified",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// One HTTP request, for the `fetches` table.
+#[derive(Debug, Clone)]
+pub struct FetchRecord {
+    pub url: String,
+    pub started_at: String,
+    pub duration_ms: i64,
+    pub http_status: Option<u16>,
+    pub outcome: Outcome,
+    pub bytes: u64,
+    pub error: Option<String>,
+}
+
+/// A post as the pipeline hands it to the store.
+#[derive(Debug, Clone, Default)]
+pub struct NewPost {
+    pub identity: Identity,
+    pub url: Option<String>,
+    pub guid: Option<String>,
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub summary: Option<String>,
+    pub content_html: Option<String>,
+    pub content_text: Option<String>,
+    pub origin: Option<String>,
+    pub published_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+/// Everything one poll of one source produced.
+#[derive(Debug, Clone)]
+pub struct PollRecord {
+    pub source: String,
+    pub fetch: FetchRecord,
+    /// New validators, present only when the body parsed.
+    pub validators: Option<Validators>,
+    pub items: usize,
+    pub posts: Vec<NewPost>,
+    pub next_poll_at: Option<String>,
+}
+
+/// What saving a poll did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SaveSummary {
+    pub new_posts: usize,
+    pub updated_posts: usize,
+    pub repeats: usize,
+}
+
+/// A configured source's row, for `sources list`.
+#[derive(Debug, Clone)]
+pub struct SourceRow {
+    pub slug: String,
+    pub failures: i64,
+    pub last_error: Option<String>,
+    pub last_success_at: Option<String>,
+    pub last_polled_at: Option<String>,
+    pub posts: i64,
+}
+
+/// Makes sure every configured source has its row with the configured name
+/// and URL; a changed URL forgets the old URL's validators.
+pub fn sync_sources(conn: &mut Connection, sources: &[(String, String, String)]) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO sources (slug, name, url) VALUES (?1, ?2, ?3)
+             ON CONFLICT(slug) DO UPDATE SET
+                name = excluded.name,
+                etag = CASE WHEN url = excluded.url THEN etag END,
+                last_modified = CASE WHEN url = excluded.url THEN last_modified END,
+                url = excluded.url",
+        )?;
+        for (slug, name, url) in sources {
+            stmt.execute(params![slug, name, url])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub fn source_state(conn: &Connection, slug: &str) -> Result<SourceState, StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT etag, last_modified, failures FROM sources WHERE slug = ?1",
+            [slug],
+            |r| {
+                Ok(SourceState {
+                    validators: Validators {
+                        etag: r.get(0)?,
+                        last_modified: r.get(1)?,
+                    },
+                    failures: r.get(2)?,
+                })
+            },
+        )
+        .optional()?;
+    Ok(row.unwrap_or_default())
+}
+
+/// Saves one poll in one transaction. A post already stored (same infoCode,
+/// or same canonical URL) gains a `post_sources` row instead of a second
+/// copy; a newer `updated_at` replaces its fields in place.
+pub fn save_poll(conn: &mut Connection, poll: &PollRecord) -> Result<SaveSummary, StoreError> {
+    let now = crate::date::now_utc();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut summary = SaveSummary::default();
+    for post in &poll.posts {
+        match find_post(&tx, &post.identity)? {
+            Some((id, stored_updated)) => {
+                summary.repeats += 1;
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO post_sources (post_id, source, first_seen_at) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![id, poll.source, now])?;
+                if is_newer(post.updated_at.as_deref(), stored_updated.as_deref()) {
+                    update_post(&tx, id, post, &now)?;
+                    summary.updated_posts += 1;
+                }
+            }
+            None => {
+                insert_post(&tx, &poll.source, post, &now)?;
+                summary.new_posts += 1;
+            }
+        }
+    }
+    let f = &poll.fetch;
+    tx.prepare_cached(
+        "INSERT INTO fetches (source, url, started_at, duration_ms, http_status, outcome, bytes, items, new_posts, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        poll.source,
+        f.url,
+        f.started_at,
+        f.duration_ms,
+        f.http_status,
+        f.outcome.as_str(),
+        f.bytes as i64,
+        poll.items as i64,
+        summary.new_posts as i64,
+        f.error
+    ])?;
+    match f.outcome {
+        Outcome::Ok | Outcome::NotModified => {
+            tx.prepare_cached(
+                "UPDATE sources SET last_polled_at = ?2, last_success_at = ?2, failures = 0, last_error = NULL,
+                    next_poll_at = ?3 WHERE slug = ?1",
+            )?
+            .execute(params![poll.source, now, poll.next_poll_at])?;
+        }
+        Outcome::Error => {
+            tx.prepare_cached(
+                "UPDATE sources SET last_polled_at = ?2, failures = failures + 1, last_error = ?3,
+                    next_poll_at = ?4 WHERE slug = ?1",
+            )?
+            .execute(params![poll.source, now, f.error, poll.next_poll_at])?;
+        }
+    }
+    if let Some(v) = &poll.validators {
+        tx.prepare_cached("UPDATE sources SET etag = ?2, last_modified = ?3 WHERE slug = ?1")?
+            .execute(params![poll.source, v.etag, v.last_modified])?;
+    }
+    tx.commit()?;
+    Ok(summary)
+}
+
+/// The stored post with this identity: the infoCode match first.
+fn find_post(conn: &Connection, id: &Identity) -> Result<Option<(i64, Option<String>)>, StoreError> {
+    if let Some(code) = &id.info_code {
+        let hit = conn
+            .prepare_cached("SELECT id, updated_at FROM posts WHERE info_code = ?1")?
+            .query_row([code], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if hit.is_some() {
+            return Ok(hit);
+        }
+    }
+    Ok(conn
+        .prepare_cached("SELECT id, updated_at FROM posts WHERE canonical_url = ?1")?
+        .query_row([&id.canonical_url], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+fn is_newer(candidate: Option<&str>, stored: Option<&str>) -> bool {
+    let parse = |s: &str| DateTime::parse_from_rfc3339(s).ok();
+    match (candidate.and_then(parse), stored.and_then(parse)) {
+        (Some(c), Some(s)) => c > s,
+        (Some(_), None) => stored.is_none(),
+        _ => false,
+    }
+}
+
+fn insert_post(conn: &Connection, source: &str, p: &NewPost, now: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO posts (source, info_code, url, canonical_url, guid, title, author, summary,
+            content_html, content_text, origin, published_at, updated_at, fetched_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        source,
+        p.identity.info_code,
+        p.url,
+        p.identity.canonical_url,
+        p.guid,
+        p.title,
+        p.author,
+        p.summary,
+        p.content_html,
+        p.content_text,
+        p.origin,
+        p.published_at,
+        p.updated_at,
+        now
+    ])?;
+    let id = conn.last_insert_rowid();
+    conn.prepare_cached("INSERT INTO post_sources (post_id, source, first_seen_at) VALUES (?1, ?2, ?3)")?
+        .execute(params![id, source, now])?;
+    Ok(())
+}
+
+fn update_post(conn: &Connection, id: i64, p: &NewPost, now: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE posts SET title = ?2, author = ?3, summary = ?4, content_html = ?5, content_text = ?6,
+            origin = COALESCE(?7, origin), published_at = COALESCE(?8, published_at), updated_at = ?9,
+            fetched_at = ?10
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        p.title,
+        p.author,
+        p.summary,
+        p.content_html,
+        p.content_text,
+        p.origin,
+        p.published_at,
+        p.updated_at,
+        now
+    ])?;
+    Ok(())
+}
+
+/// A read-only connection to an existing database, or `None` when there is
+/// none yet (commands that only read must not create it).
+pub fn open_read_only(path: &Path) -> Result<Option<Connection>, StoreError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|source| {
+        StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(Some(conn))
+}
+
+/// Whether a post with this identity is stored.
+pub fn is_stored(conn: &Connection, id: &Identity) -> Result<bool, StoreError> {
+    Ok(find_post(conn, id)?.is_some())
+}
+
+/// Every known source with its health and post count.
+pub fn list_sources(conn: &Connection) -> Result<Vec<SourceRow>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT s.slug, s.failures, s.last_error, s.last_success_at, s.last_polled_at,
+                (SELECT COUNT(*) FROM post_sources ps WHERE ps.source = s.slug)
+         FROM sources s ORDER BY s.slug",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(SourceRow {
+                slug: r.get(0)?,
+                failures: r.get(1)?,
+                last_error: r.get(2)?,
+                last_success_at: r.get(3)?,
+                last_polled_at: r.get(4)?,
+                posts: r.get(5)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(code: Option<&str>, url: &str, title: &str, updated: Option<&str>) -> NewPost {
+        NewPost {
+            identity: Identity {
+                info_code: code.map(str::to_string),
+                canonical_url: url.to_string(),
+            },
+            url: Some(url.to_string()),
+            title: Some(title.to_string()),
+            content_text: Some(format!("{title} 正文")),
+            updated_at: updated.map(str::to_string),
+            ..NewPost::default()
+        }
+    }
+
+    fn poll(source: &str, posts: Vec<NewPost>) -> PollRecord {
+        PollRecord {
+            source: source.into(),
+            fetch: FetchRecord {
+                url: "http://x/".into(),
+                started_at: crate::date::now_utc(),
+                duration_ms: 1,
+                http_status: Some(200),
+                outcome: Outcome::Ok,
+                bytes: 10,
+                error: None,
+            },
+            validators: None,
+            items: posts.len(),
+            posts,
+            next_poll_at: None,
+        }
+    }
+
+    fn db() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open_connection(&dir.path().join("sub/n.db")).unwrap();
+        sync_sources(
+            &mut conn,
+            &[("a".into(), "A".into(), "http://a/".into()), ("b".into(), "B".into(), "http://b/".into())],
+        )
+        .unwrap();
+        (dir, conn)
+    }
+
+    #[test]
+    fn migrates_once_and_is_wal() {
+        let (dir, conn) = db();
+        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        drop(conn);
+        // Reopening runs nothing again.
+        open_connection(&dir.path().join("sub/n.db")).unwrap();
+    }
+
+    #[test]
+    fn dedup_by_code_or_canonical_url() {
+        let (_d, mut conn) = db();
+        let s = save_poll(&mut conn, &poll("a", vec![post(Some("1"), "http://x/1", "一", None)])).unwrap();
+        assert_eq!(s.new_posts, 1);
+        // Same code, other URL; same URL, no code; both from source b.
+        let s = save_poll(
+            &mut conn,
+            &poll("b", vec![post(Some("1"), "http://y/1", "一", None), post(None, "http://x/1", "一", None)]),
+        )
+        .unwrap();
+        assert_eq!((s.new_posts, s.repeats), (0, 2));
+        let n: i64 = conn.query_row("SELECT COUNT(*) FROM posts", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1);
+        let srcs: Vec<String> = conn
+            .prepare("SELECT source FROM post_sources ORDER BY source")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(srcs, ["a", "b"]);
+    }
+
+    #[test]
+    fn unique_indexes_hold_even_without_the_lookup() {
+        let (_d, conn) = db();
+        insert_post(&conn, "a", &post(Some("9"), "http://x/9", "t", None), "now").unwrap();
+        assert!(insert_post(&conn, "a", &post(Some("9"), "http://x/other", "t", None), "now").is_err());
+        assert!(insert_post(&conn, "a", &post(Some("10"), "http://x/9", "t", None), "now").is_err());
+    }
+
+    #[test]
+    fn newer_update_replaces_in_place() {
+        let (_d, mut conn) = db();
+        save_poll(&mut conn, &poll("a", vec![post(None, "http://x/u", "旧", Some("2022-01-10T16:00:00+08:00"))])).unwrap();
+        let id: i64 = conn.query_row("SELECT id FROM posts", [], |r| r.get(0)).unwrap();
+        // Older or equal: ignored.
+        save_poll(&mut conn, &poll("a", vec![post(None, "http://x/u", "更旧", Some("2022-01-10T07:00:00Z"))])).unwrap();
+        let t: String = conn.query_row("SELECT title FROM posts", [], |r| r.get(0)).unwrap();
+        assert_eq!(t, "旧");
+        // 09:00Z is 17:00+08:00: newer.
+        let s = save_poll(&mut conn, &poll("a", vec![post(None, "http://x/u", "新标题", Some("2022-01-10T09:00:00Z"))])).unwrap();
+        assert_eq!(s.updated_posts, 1);
+        let (id2, t): (i64, String) = conn.query_row("SELECT id, title FROM posts", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!((id2, t.as_str()), (id, "新标题"));
+    }
+
+    #[test]
+    fn fts_finds_chinese_inside_a_sentence() {
+        let (_d, mut conn) = db();
+        let mut p = post(None, "http://x/f", "北京发布消息", None);
+        p.content_text = Some("国家统计局今天发布了最新的经济数据，消费市场继续恢复。".into());
+        save_poll(&mut conn, &poll("a", vec![p])).unwrap();
+        let hits: i64 = conn
+            .query_row("SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH ?1", ["经济数据"], |r| r.get(0))
+            .unwrap();
+        assert_eq!(hits, 1);
+        let misses: i64 = conn
+            .query_row("SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH ?1", ["股票市场"], |r| r.get(0))
+            .unwrap();
+        assert_eq!(misses, 0);
+    }
+
+    #[test]
+    fn health_columns() {
+        let (_d, mut conn) = db();
+        let mut p = poll("a", vec![]);
+        p.fetch.outcome = Outcome::Error;
+        p.fetch.error = Some("HTTP 404".into());
+        save_poll(&mut conn, &p).unwrap();
+        save_poll(&mut conn, &p).unwrap();
+        assert_eq!(source_state(&conn, "a").unwrap().failures, 2);
+        let mut ok = poll("a", vec![]);
+        ok.validators = Some(Validators {
+            etag: Some("\"v1\"".into()),
+            last_modified: None,
+        });
+        save_poll(&mut conn, &ok).unwrap();
+        let st = source_state(&conn, "a").unwrap();
+        assert_eq!(st.failures, 0);
+        assert_eq!(st.validators.etag.as_deref(), Some("\"v1\""));
+        // A new URL for the source forgets the old validators.
+        sync_sources(&mut conn, &[("a".into(), "A".into(), "http://a/new".into())]).unwrap();
+        assert_eq!(source_state(&conn, "a").unwrap().validators, Validators::default());
+    }
+}
