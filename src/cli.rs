@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "newscrawl", version, about = "A news crawler and aggregator daemon")]
+#[command(
+    name = "newscrawl",
+    version,
+    about = "A news crawler and aggregator daemon"
+)]
 pub struct Cli {
     /// The main configuration file [default: $NEWSCRAWL_CONFIG, else
     /// ./config/newscrawl.toml if it exists, else /etc/newscrawl/newscrawl.toml]

@@ -381,7 +381,10 @@ fn crawler_config(file: &SourceFile, raw: RawCrawler) -> Result<CrawlerConfig, C
             .ok_or_else(|| {
                 file.err(
                     &t.span(),
-                    format!("crawler.timeout: {:?} is not a duration like \"30s\" or \"2m\"", t.get_ref()),
+                    format!(
+                        "crawler.timeout: {:?} is not a duration like \"30s\" or \"2m\"",
+                        t.get_ref()
+                    ),
                 )
             })?,
     };
@@ -390,7 +393,10 @@ fn crawler_config(file: &SourceFile, raw: RawCrawler) -> Result<CrawlerConfig, C
         Some(s) => parse_size(s.get_ref()).filter(|n| *n > 0).ok_or_else(|| {
             file.err(
                 &s.span(),
-                format!("crawler.max_body: {:?} is not a size like \"16MiB\"", s.get_ref()),
+                format!(
+                    "crawler.max_body: {:?} is not a size like \"16MiB\"",
+                    s.get_ref()
+                ),
             )
         })?,
     };
@@ -447,7 +453,10 @@ fn source_config(
     let key = |k: &str| format!("sources[{index}].{k}");
     let name = raw.name.get_ref().trim().to_string();
     if name.is_empty() {
-        return Err(file.err(&raw.name.span(), format!("{}: must not be empty", key("name"))));
+        return Err(file.err(
+            &raw.name.span(),
+            format!("{}: must not be empty", key("name")),
+        ));
     }
     let slug = match &raw.slug {
         Some(s) => {
@@ -478,12 +487,20 @@ fn source_config(
             slug
         }
     };
-    let url = Url::parse(raw.url.get_ref().trim())
-        .map_err(|e| file.err(&raw.url.span(), format!("{}: {:?} is not a URL: {e}", key("url"), raw.url.get_ref())))?;
+    let url = Url::parse(raw.url.get_ref().trim()).map_err(|e| {
+        file.err(
+            &raw.url.span(),
+            format!("{}: {:?} is not a URL: {e}", key("url"), raw.url.get_ref()),
+        )
+    })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(file.err(
             &raw.url.span(),
-            format!("{}: {:?} must be an http or https URL", key("url"), raw.url.get_ref()),
+            format!(
+                "{}: {:?} must be an http or https URL",
+                key("url"),
+                raw.url.get_ref()
+            ),
         ));
     }
     let schedule = match &raw.schedule {
@@ -494,12 +511,19 @@ fn source_config(
     let id_pattern = match &raw.id_pattern {
         None => Regex::new(DEFAULT_ID_PATTERN).map_err(|e| file.err(span, e.to_string()))?,
         Some(p) => {
-            let re = Regex::new(p.get_ref())
-                .map_err(|e| file.err(&p.span(), format!("{}: invalid regex: {e}", key("id_pattern"))))?;
+            let re = Regex::new(p.get_ref()).map_err(|e| {
+                file.err(
+                    &p.span(),
+                    format!("{}: invalid regex: {e}", key("id_pattern")),
+                )
+            })?;
             if re.captures_len() < 2 {
                 return Err(file.err(
                     &p.span(),
-                    format!("{}: needs at least one capture group for the infoCode", key("id_pattern")),
+                    format!(
+                        "{}: needs at least one capture group for the infoCode",
+                        key("id_pattern")
+                    ),
                 ));
             }
             re
@@ -513,7 +537,10 @@ fn source_config(
             other => {
                 return Err(file.err(
                     &f.span(),
-                    format!("{}: {other:?} is not one of \"link\", \"none\"", key("follow")),
+                    format!(
+                        "{}: {other:?} is not one of \"link\", \"none\"",
+                        key("follow")
+                    ),
                 ));
             }
         },
@@ -650,15 +677,31 @@ mod tests {
         assert!(s.enabled);
         assert_eq!(c.crawler.timezone, chrono_tz::Asia::Shanghai);
         assert_eq!(c.crawler.max_body, 16 << 20);
-        assert!(c.crawler.user_agent.starts_with("Mozilla/5.0 (compatible; newscrawl/"));
+        assert!(
+            c.crawler
+                .user_agent
+                .starts_with("Mozilla/5.0 (compatible; newscrawl/")
+        );
     }
 
     #[test]
     fn dropins_in_name_order() {
         let dir = tempfile::tempdir().unwrap();
-        let p = write(dir.path(), "newscrawl.toml", "[crawler]\nschedule = \"0 */5 * * * *\"\n");
-        write(dir.path(), "sources.d/b.toml", "[[sources]]\nname = \"B\"\nurl = \"http://b.example/\"\n");
-        write(dir.path(), "sources.d/a.toml", "[[sources]]\nname = \"A\"\nurl = \"http://a.example/\"\n");
+        let p = write(
+            dir.path(),
+            "newscrawl.toml",
+            "[crawler]\nschedule = \"0 */5 * * * *\"\n",
+        );
+        write(
+            dir.path(),
+            "sources.d/b.toml",
+            "[[sources]]\nname = \"B\"\nurl = \"http://b.example/\"\n",
+        );
+        write(
+            dir.path(),
+            "sources.d/a.toml",
+            "[[sources]]\nname = \"A\"\nurl = \"http://a.example/\"\n",
+        );
         write(dir.path(), "sources.d/ignored.txt", "not toml");
         let c = load(&p).unwrap();
         let slugs: Vec<_> = c.sources.iter().map(|s| s.slug.as_str()).collect();
@@ -678,9 +721,17 @@ mod tests {
     fn bad_values_name_file_line_and_key() {
         let src = "[[sources]]\nname = \"x\"\nurl = \"http://x.example/\"\n";
         let cases = [
-            ("schedule = \"every tuesday\"\n", "sources[0].schedule", "cron"),
+            (
+                "schedule = \"every tuesday\"\n",
+                "sources[0].schedule",
+                "cron",
+            ),
             ("schedule = \"* * * * * * *\"\n", "sources[0].schedule", "7"),
-            ("id_pattern = \"(unclosed\"\n", "sources[0].id_pattern", "regex"),
+            (
+                "id_pattern = \"(unclosed\"\n",
+                "sources[0].id_pattern",
+                "regex",
+            ),
             ("follow = \"sometimes\"\n", "sources[0].follow", "sometimes"),
             ("slug = \"Not A Slug\"\n", "sources[0].slug", "lowercase"),
         ];
@@ -690,22 +741,41 @@ mod tests {
             assert!(e.contains(key) && e.contains(word), "{extra}: {e}");
         }
         let e = load_err("[[sources]]\nname = \"x\"\nurl = \"not a url\"\n");
-        assert!(e.contains("newscrawl.toml:3") && e.contains("sources[0].url"), "{e}");
+        assert!(
+            e.contains("newscrawl.toml:3") && e.contains("sources[0].url"),
+            "{e}"
+        );
         let e = load_err("[[sources]]\nname = \"x\"\nurl = \"ftp://x.example/\"\n");
         assert!(e.contains("http or https"), "{e}");
         let e = load_err("[crawler]\ntimezone = \"Mars/Olympus\"\n");
-        assert!(e.contains("newscrawl.toml:2") && e.contains("crawler.timezone"), "{e}");
+        assert!(
+            e.contains("newscrawl.toml:2") && e.contains("crawler.timezone"),
+            "{e}"
+        );
         let e = load_err("[crawler]\ntimeout = \"soon\"\n");
         assert!(e.contains("crawler.timeout"), "{e}");
-        let e = load_err("[[sources]]\nname = \"x\"\nurl = \"http://x.example/\"\n[sources.article]\nbody = \"##\"\n");
-        assert!(e.contains("newscrawl.toml:5") && e.contains("article.body"), "{e}");
+        let e = load_err(
+            "[[sources]]\nname = \"x\"\nurl = \"http://x.example/\"\n[sources.article]\nbody = \"##\"\n",
+        );
+        assert!(
+            e.contains("newscrawl.toml:5") && e.contains("article.body"),
+            "{e}"
+        );
     }
 
     #[test]
     fn duplicate_slugs_across_files() {
         let dir = tempfile::tempdir().unwrap();
-        let p = write(dir.path(), "newscrawl.toml", "[[sources]]\nname = \"新华社\"\nurl = \"http://a.example/\"\n");
-        write(dir.path(), "sources.d/x.toml", "\n[[sources]]\nname = \"Xinhuashe\"\nurl = \"http://b.example/\"\n");
+        let p = write(
+            dir.path(),
+            "newscrawl.toml",
+            "[[sources]]\nname = \"新华社\"\nurl = \"http://a.example/\"\n",
+        );
+        write(
+            dir.path(),
+            "sources.d/x.toml",
+            "\n[[sources]]\nname = \"Xinhuashe\"\nurl = \"http://b.example/\"\n",
+        );
         let e = load(&p).unwrap_err().to_string();
         assert!(e.contains("x.toml:2"), "{e}");
         assert!(e.contains("duplicate slug \"xinhuashe\""), "{e}");

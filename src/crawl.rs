@@ -89,7 +89,10 @@ pub async fn fetch_feed(
 }
 
 fn parse_body(body: Body, tz: chrono_tz::Tz) -> Result<(Vec<Item>, Validators), FeedError> {
-    let http_charset = body.content_type.as_deref().and_then(decode::charset_from_content_type);
+    let http_charset = body
+        .content_type
+        .as_deref()
+        .and_then(decode::charset_from_content_type);
     let declared = decode::xml_declared(&body.bytes);
     let tld = body.final_url.host_str().and_then(decode::tld_of);
     let text = decode::decode(&body.bytes, http_charset, declared, tld).text;
@@ -99,8 +102,15 @@ fn parse_body(body: Body, tz: chrono_tz::Tz) -> Result<(Vec<Item>, Validators), 
 
 /// Turns a feed item into the post the store saves.
 pub fn to_post(source: &Source, item: &Item, feed_url: &Url, tracking: &[String]) -> NewPost {
-    let title = item.title.as_deref().map(html::plain_line).filter(|t| !t.is_empty());
-    let published = item.published.or(item.updated).map(|d| crate::date::to_rfc3339(&d));
+    let title = item
+        .title
+        .as_deref()
+        .map(html::plain_line)
+        .filter(|t| !t.is_empty());
+    let published = item
+        .published
+        .or(item.updated)
+        .map(|d| crate::date::to_rfc3339(&d));
     let identity = dedup::identity(
         &source.slug,
         item.link.as_ref(),
@@ -114,7 +124,11 @@ pub fn to_post(source: &Source, item: &Item, feed_url: &Url, tracking: &[String]
     let body = item.content.as_deref().or(item.summary.as_deref());
     let content_html = body.map(|b| html::clean(b, base)).filter(|h| !h.is_empty());
     let content_text = content_html.as_deref().map(html::to_text);
-    let summary = item.summary.as_deref().map(html::to_text).filter(|s| !s.is_empty());
+    let summary = item
+        .summary
+        .as_deref()
+        .map(html::to_text)
+        .filter(|s| !s.is_empty());
     NewPost {
         identity,
         url: item.link.as_ref().map(|u| u.to_string()),
@@ -149,7 +163,10 @@ impl Crawler {
             .cron
             .find_next_occurrence(&Utc::now().with_timezone(&tz), false)
             .ok()
-            .map(|d| d.with_timezone(&Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            .map(|d| {
+                d.with_timezone(&Utc)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            });
         let mut fetch = FetchRecord {
             url: source.url.to_string(),
             started_at,
@@ -192,11 +209,16 @@ impl Crawler {
             posts,
             next_poll_at,
         };
-        let saved = self.store.call(move |c| store::save_poll(c, &record)).await?;
+        let saved = self
+            .store
+            .call(move |c| store::save_poll(c, &record))
+            .await?;
 
         match (&fetch.error, state.failures) {
             (Some(e), 0) => warn!(url = %source.url, error = %e, "source failing"),
-            (Some(e), n) => debug!(url = %source.url, error = %e, failures = n + 1, "source still failing"),
+            (Some(e), n) => {
+                debug!(url = %source.url, error = %e, failures = n + 1, "source still failing")
+            }
             (None, n) if n > 0 => info!(url = %source.url, after_failures = n, "source recovered"),
             (None, _) => {}
         }
@@ -219,7 +241,10 @@ impl Crawler {
 
     /// Polls every source in `sources` once, concurrently (the fetcher's
     /// limits bound the requests in flight), and waits for all.
-    pub async fn poll_all(self: &Arc<Self>, sources: Vec<Source>) -> Result<Vec<PollReport>, crate::Error> {
+    pub async fn poll_all(
+        self: &Arc<Self>,
+        sources: Vec<Source>,
+    ) -> Result<Vec<PollReport>, crate::Error> {
         let mut set = JoinSet::new();
         for source in sources {
             let me = Arc::clone(self);

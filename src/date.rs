@@ -29,10 +29,10 @@ pub fn parse_date(text: &str, tz: Tz, now: DateTime<FixedOffset>) -> Option<Date
 
 /// A naive time in `tz`; in a DST gap, the hour after.
 fn localize(naive: NaiveDateTime, tz: Tz) -> Option<DateTime<FixedOffset>> {
-    let local = tz
-        .from_local_datetime(&naive)
-        .earliest()
-        .or_else(|| tz.from_local_datetime(&(naive + chrono::Duration::hours(1))).earliest())?;
+    let local = tz.from_local_datetime(&naive).earliest().or_else(|| {
+        tz.from_local_datetime(&(naive + chrono::Duration::hours(1)))
+            .earliest()
+    })?;
     Some(local.fixed_offset())
 }
 
@@ -71,7 +71,11 @@ fn parse_rfc2822ish(t: &str) -> Option<DateTime<FixedOffset>> {
         return None;
     }
     let joined = parts.join(" ");
-    for fmt in ["%d %b %Y %H:%M:%S %z", "%d %b %Y %H:%M %z", "%d %B %Y %H:%M:%S %z"] {
+    for fmt in [
+        "%d %b %Y %H:%M:%S %z",
+        "%d %b %Y %H:%M %z",
+        "%d %B %Y %H:%M:%S %z",
+    ] {
         if let Ok(d) = DateTime::parse_from_str(&joined, fmt) {
             return Some(d);
         }
@@ -141,7 +145,11 @@ fn parse_with_offset(s: &str) -> Option<DateTime<FixedOffset>> {
 }
 
 fn parse_naive(s: &str, this_year: i32) -> Option<NaiveDateTime> {
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(d) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(d);
         }
@@ -181,32 +189,83 @@ mod tests {
 
     #[test]
     fn standard_forms_keep_their_offset() {
-        assert_eq!(p("2022-01-10T16:57:30+08:00").as_deref(), Some("2022-01-10T16:57:30+08:00"));
-        assert_eq!(p("2022-01-10T08:57:30Z").as_deref(), Some("2022-01-10T08:57:30Z"));
-        assert_eq!(p("Mon, 10 Jan 2022 16:57:30 +0800").as_deref(), Some("2022-01-10T16:57:30+08:00"));
-        assert_eq!(p("Mon, 10 Jan 2022 08:57:30 GMT").as_deref(), Some("2022-01-10T08:57:30Z"));
-        assert_eq!(p("2022-01-10T16:57:30.123-05:00").as_deref(), Some("2022-01-10T16:57:30-05:00"));
+        assert_eq!(
+            p("2022-01-10T16:57:30+08:00").as_deref(),
+            Some("2022-01-10T16:57:30+08:00")
+        );
+        assert_eq!(
+            p("2022-01-10T08:57:30Z").as_deref(),
+            Some("2022-01-10T08:57:30Z")
+        );
+        assert_eq!(
+            p("Mon, 10 Jan 2022 16:57:30 +0800").as_deref(),
+            Some("2022-01-10T16:57:30+08:00")
+        );
+        assert_eq!(
+            p("Mon, 10 Jan 2022 08:57:30 GMT").as_deref(),
+            Some("2022-01-10T08:57:30Z")
+        );
+        assert_eq!(
+            p("2022-01-10T16:57:30.123-05:00").as_deref(),
+            Some("2022-01-10T16:57:30-05:00")
+        );
     }
 
     #[test]
     fn broken_rfc822() {
         // Wrong weekday, UTC spelled out, GMT+8.
-        assert_eq!(p("Fri, 10 Jan 2022 16:57:30 +0800").as_deref(), Some("2022-01-10T16:57:30+08:00"));
-        assert_eq!(p("10 Jan 2022 08:57:30 UTC").as_deref(), Some("2022-01-10T08:57:30Z"));
-        assert_eq!(p("Mon, 10 Jan 2022 16:57:30 GMT+8").as_deref(), Some("2022-01-10T16:57:30+08:00"));
-        assert_eq!(p("Monday, 10 Jan 2022 16:57 +0800").as_deref(), Some("2022-01-10T16:57:00+08:00"));
+        assert_eq!(
+            p("Fri, 10 Jan 2022 16:57:30 +0800").as_deref(),
+            Some("2022-01-10T16:57:30+08:00")
+        );
+        assert_eq!(
+            p("10 Jan 2022 08:57:30 UTC").as_deref(),
+            Some("2022-01-10T08:57:30Z")
+        );
+        assert_eq!(
+            p("Mon, 10 Jan 2022 16:57:30 GMT+8").as_deref(),
+            Some("2022-01-10T16:57:30+08:00")
+        );
+        assert_eq!(
+            p("Monday, 10 Jan 2022 16:57 +0800").as_deref(),
+            Some("2022-01-10T16:57:00+08:00")
+        );
     }
 
     #[test]
     fn naive_forms_take_the_configured_zone() {
-        assert_eq!(p("2022-01-10 16:57:30").as_deref(), Some("2022-01-10T16:57:30+08:00"));
-        assert_eq!(p("2022-01-10 16:57").as_deref(), Some("2022-01-10T16:57:00+08:00"));
-        assert_eq!(p("2022/01/10 16:57").as_deref(), Some("2022-01-10T16:57:00+08:00"));
-        assert_eq!(p("2022年01月10日 16:57").as_deref(), Some("2022-01-10T16:57:00+08:00"));
-        assert_eq!(p("2022年1月10日16:57:30").as_deref(), Some("2022-01-10T16:57:30+08:00"));
-        assert_eq!(p("2022-01-10T16:57:30").as_deref(), Some("2022-01-10T16:57:30+08:00"));
-        assert_eq!(p("2022-01-10").as_deref(), Some("2022-01-10T00:00:00+08:00"));
-        assert_eq!(p("01-10 16:57").as_deref(), Some("2026-01-10T16:57:00+08:00"));
+        assert_eq!(
+            p("2022-01-10 16:57:30").as_deref(),
+            Some("2022-01-10T16:57:30+08:00")
+        );
+        assert_eq!(
+            p("2022-01-10 16:57").as_deref(),
+            Some("2022-01-10T16:57:00+08:00")
+        );
+        assert_eq!(
+            p("2022/01/10 16:57").as_deref(),
+            Some("2022-01-10T16:57:00+08:00")
+        );
+        assert_eq!(
+            p("2022年01月10日 16:57").as_deref(),
+            Some("2022-01-10T16:57:00+08:00")
+        );
+        assert_eq!(
+            p("2022年1月10日16:57:30").as_deref(),
+            Some("2022-01-10T16:57:30+08:00")
+        );
+        assert_eq!(
+            p("2022-01-10T16:57:30").as_deref(),
+            Some("2022-01-10T16:57:30+08:00")
+        );
+        assert_eq!(
+            p("2022-01-10").as_deref(),
+            Some("2022-01-10T00:00:00+08:00")
+        );
+        assert_eq!(
+            p("01-10 16:57").as_deref(),
+            Some("2026-01-10T16:57:00+08:00")
+        );
         let ny = DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z").unwrap();
         let d = parse_date("2022-07-01 09:00", chrono_tz::America::New_York, ny).unwrap();
         assert_eq!(to_rfc3339(&d), "2022-07-01T09:00:00-04:00");
@@ -214,7 +273,14 @@ mod tests {
 
     #[test]
     fn garbage_is_none() {
-        for s in ["", "yesterday", "2022-13-45 99:99", "Mon, 99 Foo 2022", "刚刚", "12345678901234567890"] {
+        for s in [
+            "",
+            "yesterday",
+            "2022-13-45 99:99",
+            "Mon, 99 Foo 2022",
+            "刚刚",
+            "12345678901234567890",
+        ] {
             assert_eq!(p(s), None, "{s}");
         }
     }

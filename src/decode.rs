@@ -30,8 +30,10 @@ pub fn charset_from_content_type(content_type: &str) -> Option<&str> {
 }
 
 static XML_ENCODING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\A(?:\xEF\xBB\xBF)?\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']"#)
-        .expect("static regex")
+    Regex::new(
+        r#"(?i)\A(?:\xEF\xBB\xBF)?\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']"#,
+    )
+    .expect("static regex")
 });
 
 static HTML_META_CHARSET: LazyLock<Regex> = LazyLock::new(|| {
@@ -70,7 +72,12 @@ fn lookup(label: &str) -> Option<&'static Encoding> {
 /// Decodes `bytes` by the order of evidence above. `declared` is what the
 /// document itself says (see [`xml_declared`], [`html_declared`]); `tld` is
 /// the host's top-level domain, a hint for detection.
-pub fn decode(bytes: &[u8], http_charset: Option<&str>, declared: Option<&str>, tld: Option<&str>) -> Decoded {
+pub fn decode(
+    bytes: &[u8],
+    http_charset: Option<&str>,
+    declared: Option<&str>,
+    tld: Option<&str>,
+) -> Decoded {
     if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
         let body = bytes.get(bom_len..).unwrap_or_default();
         return finish(enc.decode_without_bom_handling(body).0, enc);
@@ -81,7 +88,9 @@ pub fn decode(bytes: &[u8], http_charset: Option<&str>, declared: Option<&str>, 
             encoding: UTF_8,
         };
     }
-    let labelled = http_charset.and_then(lookup).or_else(|| declared.and_then(lookup));
+    let labelled = http_charset
+        .and_then(lookup)
+        .or_else(|| declared.and_then(lookup));
     let enc = match labelled {
         // A UTF-8 label on bytes that are not UTF-8: decode lossily, keep what is there.
         Some(enc) => enc,
@@ -97,14 +106,23 @@ pub fn decode(bytes: &[u8], http_charset: Option<&str>, declared: Option<&str>, 
 /// Like [`decode`], but a declared encoding that the bytes contradict is
 /// overruled by detection: a page that says gb2312 and is really Big5 or
 /// windows-1252 is a real case.
-pub fn decode_checked(bytes: &[u8], http_charset: Option<&str>, declared: Option<&str>, tld: Option<&str>) -> Decoded {
+pub fn decode_checked(
+    bytes: &[u8],
+    http_charset: Option<&str>,
+    declared: Option<&str>,
+    tld: Option<&str>,
+) -> Decoded {
     let first = decode(bytes, http_charset, declared, tld);
     if !first.text.contains('\u{FFFD}') {
         return first;
     }
     let second = decode(bytes, None, None, tld);
     let bad = |d: &Decoded| d.text.matches('\u{FFFD}').count();
-    if bad(&second) < bad(&first) { second } else { first }
+    if bad(&second) < bad(&first) {
+        second
+    } else {
+        first
+    }
 }
 
 fn finish(text: Cow<'_, str>, encoding: &'static Encoding) -> Decoded {
@@ -116,7 +134,9 @@ fn finish(text: Cow<'_, str>, encoding: &'static Encoding) -> Decoded {
 
 /// The top-level domain of a host, as a detection hint (`cn` for `sina.com.cn`).
 pub fn tld_of(host: &str) -> Option<&str> {
-    host.rsplit('.').next().filter(|t| t.chars().all(|c| c.is_ascii_alphabetic()))
+    host.rsplit('.')
+        .next()
+        .filter(|t| t.chars().all(|c| c.is_ascii_alphabetic()))
 }
 
 #[cfg(test)]
@@ -129,8 +149,14 @@ mod tests {
 
     #[test]
     fn content_type_charset() {
-        assert_eq!(charset_from_content_type("text/xml; charset=GBK"), Some("GBK"));
-        assert_eq!(charset_from_content_type("text/xml;charset=\"utf-8\""), Some("utf-8"));
+        assert_eq!(
+            charset_from_content_type("text/xml; charset=GBK"),
+            Some("GBK")
+        );
+        assert_eq!(
+            charset_from_content_type("text/xml;charset=\"utf-8\""),
+            Some("utf-8")
+        );
         assert_eq!(charset_from_content_type("text/xml"), None);
     }
 
@@ -150,11 +176,20 @@ mod tests {
     #[test]
     fn labels_in_order() {
         let b = gbk("央视新闻客户端");
-        assert_eq!(decode(&b, Some("gb2312"), None, None).text, "央视新闻客户端");
-        assert_eq!(decode(&b, None, Some("GB18030"), None).text, "央视新闻客户端");
+        assert_eq!(
+            decode(&b, Some("gb2312"), None, None).text,
+            "央视新闻客户端"
+        );
+        assert_eq!(
+            decode(&b, None, Some("GB18030"), None).text,
+            "央视新闻客户端"
+        );
         // The HTTP charset is asked before the declaration.
         let big5 = encoding_rs::BIG5.encode("新聞報導").0.into_owned();
-        assert_eq!(decode(&big5, Some("big5"), Some("gbk"), None).text, "新聞報導");
+        assert_eq!(
+            decode(&big5, Some("big5"), Some("gbk"), None).text,
+            "新聞報導"
+        );
     }
 
     #[test]
@@ -181,9 +216,15 @@ mod tests {
 
     #[test]
     fn declarations_are_found() {
-        assert_eq!(xml_declared(b"<?xml version=\"1.0\" encoding=\"gb2312\"?><rss/>"), Some("gb2312"));
+        assert_eq!(
+            xml_declared(b"<?xml version=\"1.0\" encoding=\"gb2312\"?><rss/>"),
+            Some("gb2312")
+        );
         assert_eq!(xml_declared(b"<rss/>"), None);
-        assert_eq!(html_declared(b"<html><head><meta charset=\"gbk\">"), Some("gbk"));
+        assert_eq!(
+            html_declared(b"<html><head><meta charset=\"gbk\">"),
+            Some("gbk")
+        );
         assert_eq!(
             html_declared(b"<head><title>x</title><meta http-equiv=\"Content-Type\" content=\"text/html; charset=gb2312\" />"),
             Some("gb2312")

@@ -38,7 +38,8 @@ pub fn canonical_url(url: &Url, tracking_params: &[String]) -> String {
             .query_pairs()
             .filter(|(k, _)| {
                 let k = k.to_ascii_lowercase();
-                !k.starts_with("utm_") && !tracking_params.iter().any(|t| t.eq_ignore_ascii_case(&k))
+                !k.starts_with("utm_")
+                    && !tracking_params.iter().any(|t| t.eq_ignore_ascii_case(&k))
             })
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
@@ -93,7 +94,10 @@ mod tests {
     use crate::config::{DEFAULT_ID_PATTERN, DEFAULT_TRACKING_PARAMS};
 
     fn canon(s: &str) -> String {
-        let t: Vec<String> = DEFAULT_TRACKING_PARAMS.iter().map(|s| s.to_string()).collect();
+        let t: Vec<String> = DEFAULT_TRACKING_PARAMS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         canonical_url(&Url::parse(s).unwrap(), &t)
     }
 
@@ -105,31 +109,56 @@ mod tests {
             "http://finance.eastmoney.com/news/11060,202201102242232593.html",
             "http://finance.eastmoney.com/a/202201102242232593.html",
         ] {
-            assert_eq!(info_code(&re, link).as_deref(), Some("202201102242232593"), "{link}");
+            assert_eq!(
+                info_code(&re, link).as_deref(),
+                Some("202201102242232593"),
+                "{link}"
+            );
         }
         assert_eq!(info_code(&re, "https://example.org/story/42.html"), None);
-        assert_eq!(info_code(&re, "https://x.example/?infoCode=123"), Some("123".into()));
+        assert_eq!(
+            info_code(&re, "https://x.example/?infoCode=123"),
+            Some("123".into())
+        );
     }
 
     #[test]
     fn canonical_urls() {
-        assert_eq!(canon("HTTP://Example.ORG:80/a/b?x=1#frag"), "http://example.org/a/b?x=1");
+        assert_eq!(
+            canon("HTTP://Example.ORG:80/a/b?x=1#frag"),
+            "http://example.org/a/b?x=1"
+        );
         assert_eq!(canon("https://example.org:443/a"), "https://example.org/a");
-        assert_eq!(canon("https://example.org:8443/a"), "https://example.org:8443/a");
+        assert_eq!(
+            canon("https://example.org:8443/a"),
+            "https://example.org:8443/a"
+        );
         assert_eq!(
             canon("https://example.org/a?utm_source=rss&b=2&UTM_Medium=x&a=1&fbclid=zz"),
             "https://example.org/a?a=1&b=2"
         );
-        assert_eq!(canon("https://example.org/a?utm_source=rss"), "https://example.org/a");
-        assert_eq!(canon("https://example.org/a?b=2&a=1"), canon("https://example.org/a?a=1&b=2"));
+        assert_eq!(
+            canon("https://example.org/a?utm_source=rss"),
+            "https://example.org/a"
+        );
+        assert_eq!(
+            canon("https://example.org/a?b=2&a=1"),
+            canon("https://example.org/a?a=1&b=2")
+        );
         // The path's case is the server's business.
-        assert_ne!(canon("https://example.org/A"), canon("https://example.org/a"));
+        assert_ne!(
+            canon("https://example.org/A"),
+            canon("https://example.org/a")
+        );
     }
 
     #[test]
     fn configured_tracking_params() {
         let u = Url::parse("https://example.org/a?spm=1.2&id=7").unwrap();
-        assert_eq!(canonical_url(&u, &["spm".into()]), "https://example.org/a?id=7");
+        assert_eq!(
+            canonical_url(&u, &["spm".into()]),
+            "https://example.org/a?id=7"
+        );
         assert_eq!(canonical_url(&u, &[]), "https://example.org/a?id=7&spm=1.2");
     }
 
@@ -138,9 +167,33 @@ mod tests {
         let re = Regex::new(DEFAULT_ID_PATTERN).unwrap();
         let a = identity("s", None, Some("tag:x,2022:1"), Some("t"), None, &re, &[]);
         assert_eq!(a.canonical_url, "urn:newscrawl:s:guid:tag:x,2022:1");
-        let b = identity("s", None, None, Some("标题"), Some("2022-01-10T16:57:30+08:00"), &re, &[]);
-        let c = identity("s", None, None, Some("标题"), Some("2022-01-10T16:57:30+08:00"), &re, &[]);
-        let d = identity("s", None, None, Some("标题"), Some("2022-01-11T16:57:30+08:00"), &re, &[]);
+        let b = identity(
+            "s",
+            None,
+            None,
+            Some("标题"),
+            Some("2022-01-10T16:57:30+08:00"),
+            &re,
+            &[],
+        );
+        let c = identity(
+            "s",
+            None,
+            None,
+            Some("标题"),
+            Some("2022-01-10T16:57:30+08:00"),
+            &re,
+            &[],
+        );
+        let d = identity(
+            "s",
+            None,
+            None,
+            Some("标题"),
+            Some("2022-01-11T16:57:30+08:00"),
+            &re,
+            &[],
+        );
         assert_eq!(b, c);
         assert_ne!(b, d);
         assert!(b.canonical_url.starts_with("urn:newscrawl:s:sha256:"));

@@ -66,7 +66,9 @@ pub enum StoreError {
     },
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("database {path} has schema version {found}, newer than this newscrawl knows ({known})")]
+    #[error(
+        "database {path} has schema version {found}, newer than this newscrawl knows ({known})"
+    )]
     TooNew {
         path: PathBuf,
         found: i64,

@@ -39,7 +39,7 @@ pub fn parse(text: &str, base: &Url, tz: Tz) -> Result<Vec<Item>, FeedError> {
     let input = if is_json {
         trimmed.to_string()
     } else {
-        repair_xml(trimmed)
+        repair_xml(&atom03_as_atom10(trimmed))
     };
 
     // feed-rs hands timestamps back in UTC; remember each one's offset so the
@@ -54,7 +54,9 @@ pub fn parse(text: &str, base: &Url, tz: Tz) -> Result<Vec<Item>, FeedError> {
         .id_generator(|_, _, _| String::new())
         .timestamp_parser(move |s| {
             let d = parse_date(s, tz, now)?;
-            seen.lock().unwrap_or_else(|p| p.into_inner()).insert(d.timestamp(), *d.offset());
+            seen.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(d.timestamp(), *d.offset());
             Some(d.with_timezone(&Utc))
         })
         .build();
@@ -93,14 +95,36 @@ pub fn parse(text: &str, base: &Url, tz: Tz) -> Result<Vec<Item>, FeedError> {
                     .filter_map(|p| p.name)
                     .map(|n| n.trim().to_string())
                     .find(|n| !n.is_empty()),
-                summary: e.summary.map(|t| t.content).filter(|s| !s.trim().is_empty()),
-                content: e.content.and_then(|c| c.body).filter(|s| !s.trim().is_empty()),
+                summary: e
+                    .summary
+                    .map(|t| t.content)
+                    .filter(|s| !s.trim().is_empty()),
+                content: e
+                    .content
+                    .and_then(|c| c.body)
+                    .filter(|s| !s.trim().is_empty()),
                 published: local(e.published),
                 updated: local(e.updated),
             }
         })
         .collect();
     Ok(items)
+}
+
+/// feed-rs reads Atom 1.0 only; Atom 0.3 differs in its namespace and in
+/// calling `published`/`updated` `issued`/`modified`.
+fn atom03_as_atom10(text: &str) -> std::borrow::Cow<'_, str> {
+    const ATOM03: &str = "http://purl.org/atom/ns#";
+    if !text.contains(ATOM03) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.replace(ATOM03, "http://www.w3.org/2005/Atom")
+            .replace("<issued>", "<published>")
+            .replace("</issued>", "</published>")
+            .replace("<modified>", "<updated>")
+            .replace("</modified>", "</updated>"),
+    )
 }
 
 /// The entry's page: an `alternate` link, else the first; made absolute.
@@ -140,7 +164,10 @@ fn repair_xml(text: &str) -> String {
             rest = &rest[end..];
             continue;
         }
-        if !fixed_root && rest.starts_with("<rss") && rest[4..].starts_with(|c: char| c.is_whitespace() || c == '>') {
+        if !fixed_root
+            && rest.starts_with("<rss")
+            && rest[4..].starts_with(|c: char| c.is_whitespace() || c == '>')
+        {
             fixed_root = true;
             let end = rest.find('>').unwrap_or(rest.len());
             out.push_str(&fix_rss_version(&rest[..end]));
@@ -153,7 +180,11 @@ fn repair_xml(text: &str) -> String {
             rest = escape_amp(rest, &mut out);
             continue;
         }
-        if c == '<' && (rest.starts_with("<feed") || rest.starts_with("<rdf:RDF") || rest.starts_with("<RDF")) {
+        if c == '<'
+            && (rest.starts_with("<feed")
+                || rest.starts_with("<rdf:RDF")
+                || rest.starts_with("<RDF"))
+        {
             fixed_root = true;
         }
         if is_xml_char(c) {
@@ -199,7 +230,10 @@ fn escape_amp<'a>(rest: &'a str, out: &mut String) -> &'a str {
         let valid_numeric = name
             .strip_prefix("#x")
             .map(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()))
-            .or_else(|| name.strip_prefix('#').map(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit())))
+            .or_else(|| {
+                name.strip_prefix('#')
+                    .map(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()))
+            })
             .unwrap_or(false);
         if valid_numeric || matches!(name, "amp" | "lt" | "gt" | "quot" | "apos") {
             out.push('&');
@@ -265,9 +299,15 @@ mod tests {
 </channel></rss>"#);
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].title.as_deref(), Some("标题一"));
-        assert_eq!(items[0].link.as_ref().unwrap().as_str(), "https://news.example.cn/a/202201102242232593.html");
+        assert_eq!(
+            items[0].link.as_ref().unwrap().as_str(),
+            "https://news.example.cn/a/202201102242232593.html"
+        );
         assert_eq!(items[0].guid.as_deref(), Some("g1"));
-        assert_eq!(items[0].published.unwrap().to_rfc3339(), "2022-01-10T16:57:30+08:00");
+        assert_eq!(
+            items[0].published.unwrap().to_rfc3339(),
+            "2022-01-10T16:57:30+08:00"
+        );
         assert_eq!(items[0].summary.as_deref(), Some("<p>摘要 & 更多</p>"));
         assert_eq!(items[1].guid, None, "no invented ids");
         assert_eq!(items[1].published, None);
@@ -276,41 +316,90 @@ mod tests {
     #[test]
     fn broken_rss_is_repaired() {
         // No version, a bare &, an HTML entity, a control character, a naive date.
-        let items = p("<rss><channel><item><title>A & B&nbsp;C\u{1}</title><link>http://x.example/1</link><pubDate>2022-01-10 16:57:30</pubDate></item></channel></rss>");
+        let items = p(
+            "<rss><channel><item><title>A & B&nbsp;C\u{1}</title><link>http://x.example/1</link><pubDate>2022-01-10 16:57:30</pubDate></item></channel></rss>",
+        );
         assert_eq!(items[0].title.as_deref(), Some("A & B\u{a0}C"));
-        assert_eq!(items[0].published.unwrap().to_rfc3339(), "2022-01-10T16:57:30+08:00");
-        let items = p(r#"<rss version="2.01"><channel><item><title>x</title></item></channel></rss>"#);
+        assert_eq!(
+            items[0].published.unwrap().to_rfc3339(),
+            "2022-01-10T16:57:30+08:00"
+        );
+        let items =
+            p(r#"<rss version="2.01"><channel><item><title>x</title></item></channel></rss>"#);
         assert_eq!(items.len(), 1);
     }
 
     #[test]
     fn atom_and_xml_base() {
-        let items = p(r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://atom.example/base/">
+        let items = p(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://atom.example/base/">
 <title>t</title><entry><id>urn:1</id><title type="html">&lt;b&gt;粗&lt;/b&gt;</title>
 <link rel="alternate" href="post/1.html"/><updated>2022-01-11T08:57:30Z</updated>
 <published>2022-01-10T16:57:30+08:00</published><author><name>记者</name></author>
-<content type="html">&lt;p&gt;全文&lt;/p&gt;</content></entry></feed>"#);
+<content type="html">&lt;p&gt;全文&lt;/p&gt;</content></entry></feed>"#,
+        );
         let e = &items[0];
-        assert_eq!(e.link.as_ref().unwrap().as_str(), "https://atom.example/base/post/1.html");
+        assert_eq!(
+            e.link.as_ref().unwrap().as_str(),
+            "https://atom.example/base/post/1.html"
+        );
         assert_eq!(e.author.as_deref(), Some("记者"));
         assert_eq!(e.content.as_deref(), Some("<p>全文</p>"));
-        assert_eq!(e.published.unwrap().to_rfc3339(), "2022-01-10T16:57:30+08:00");
+        assert_eq!(
+            e.published.unwrap().to_rfc3339(),
+            "2022-01-10T16:57:30+08:00"
+        );
         assert_eq!(e.updated.unwrap().to_rfc3339(), "2022-01-11T08:57:30+00:00");
     }
 
     #[test]
     fn rss1_and_json_feed() {
-        let items = p(r#"<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
-<channel rdf:about="x"><title>t</title></channel><item rdf:about="http://r1.example/1"><title>R1</title><link>http://r1.example/1</link></item></rdf:RDF>"#);
+        let items = p(
+            r#"<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+<channel rdf:about="x"><title>t</title></channel><item rdf:about="http://r1.example/1"><title>R1</title><link>http://r1.example/1</link></item></rdf:RDF>"#,
+        );
         assert_eq!(items[0].title.as_deref(), Some("R1"));
-        let items = p(r#"{"version":"https://jsonfeed.org/version/1.1","title":"j","items":[{"id":"1","url":"https://j.example/1","title":"J1","content_html":"<p>x</p>","date_published":"2022-01-10T16:57:30+08:00"}]}"#);
-        assert_eq!(items[0].link.as_ref().unwrap().as_str(), "https://j.example/1");
-        assert_eq!(items[0].published.unwrap().to_rfc3339(), "2022-01-10T16:57:30+08:00");
+        let items = p(
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"j","items":[{"id":"1","url":"https://j.example/1","title":"J1","content_html":"<p>x</p>","date_published":"2022-01-10T16:57:30+08:00"}]}"#,
+        );
+        assert_eq!(
+            items[0].link.as_ref().unwrap().as_str(),
+            "https://j.example/1"
+        );
+        assert_eq!(
+            items[0].published.unwrap().to_rfc3339(),
+            "2022-01-10T16:57:30+08:00"
+        );
+    }
+
+    #[test]
+    fn rss091_and_atom03() {
+        let items = p(
+            r#"<rss version="0.91"><channel><title>t</title><item><title>旧格式</title><link>http://o.example/1</link></item></channel></rss>"#,
+        );
+        assert_eq!(items[0].title.as_deref(), Some("旧格式"));
+        let items = p(
+            r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>t</title>
+<entry><title>Atom 0.3</title><link rel="alternate" type="text/html" href="http://o.example/2"/><id>tag:o,2004:2</id>
+<issued>2004-01-10T16:57:30+08:00</issued><modified>2004-01-10T16:57:30+08:00</modified></entry></feed>"#,
+        );
+        assert_eq!(items[0].title.as_deref(), Some("Atom 0.3"));
+        assert_eq!(
+            items[0].link.as_ref().unwrap().as_str(),
+            "http://o.example/2"
+        );
     }
 
     #[test]
     fn not_a_feed() {
-        assert!(parse("<html><body>404</body></html>", &base(), chrono_tz::Asia::Shanghai).is_err());
+        assert!(
+            parse(
+                "<html><body>404</body></html>",
+                &base(),
+                chrono_tz::Asia::Shanghai
+            )
+            .is_err()
+        );
         assert!(parse("", &base(), chrono_tz::Asia::Shanghai).is_err());
     }
 }

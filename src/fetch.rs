@@ -54,7 +54,7 @@ pub struct Fetcher {
 impl Fetcher {
     pub fn new(cfg: &CrawlerConfig) -> Result<Fetcher, FetchError> {
         let policy = reqwest::redirect::Policy::custom(|attempt| {
-            if attempt.previous().len() >= 10 {
+            if attempt.previous().len() > 10 {
                 attempt.error("more than 10 redirects")
             } else if !matches!(attempt.url().scheme(), "http" | "https") {
                 attempt.error("redirect to a scheme other than http or https")
@@ -87,10 +87,18 @@ impl Fetcher {
 
     /// Waits for a place under both the per-host and the global limit.
     async fn permits(&self, url: &Url) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
-        let key = format!("{}:{}", url.host_str().unwrap_or(""), url.port_or_known_default().unwrap_or(0));
+        let key = format!(
+            "{}:{}",
+            url.host_str().unwrap_or(""),
+            url.port_or_known_default().unwrap_or(0)
+        );
         let host = {
             let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(hosts.entry(key).or_insert_with(|| Arc::new(Semaphore::new(self.per_host))))
+            Arc::clone(
+                hosts
+                    .entry(key)
+                    .or_insert_with(|| Arc::new(Semaphore::new(self.per_host))),
+            )
         };
         // Semaphores here are never closed, so acquiring cannot fail; the
         // fallback only keeps the type honest.
@@ -103,7 +111,12 @@ impl Fetcher {
     }
 
     /// GET `url`, conditionally when `validators` hold anything.
-    pub async fn get(&self, url: &Url, accept: &str, validators: &Validators) -> Result<Fetched, FetchError> {
+    pub async fn get(
+        &self,
+        url: &Url,
+        accept: &str,
+        validators: &Validators,
+    ) -> Result<Fetched, FetchError> {
         let u = url.as_str().to_string();
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::Scheme { url: u });
@@ -113,10 +126,18 @@ impl Fetcher {
         if let Ok(v) = HeaderValue::from_str(accept) {
             headers.insert(header::ACCEPT, v);
         }
-        if let Some(etag) = validators.etag.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+        if let Some(etag) = validators
+            .etag
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
             headers.insert(header::IF_NONE_MATCH, etag);
         }
-        if let Some(lm) = validators.last_modified.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+        if let Some(lm) = validators
+            .last_modified
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
             headers.insert(header::IF_MODIFIED_SINCE, lm);
         }
         let mut resp = self
@@ -168,7 +189,9 @@ impl Fetcher {
 
 fn transport(url: &str, e: &reqwest::Error) -> FetchError {
     if e.is_timeout() {
-        return FetchError::Timeout { url: url.to_string() };
+        return FetchError::Timeout {
+            url: url.to_string(),
+        };
     }
     // reqwest's own message is terse; the causes say what went wrong.
     let mut message = String::new();

@@ -12,15 +12,71 @@ use scraper::{Html, Node};
 use url::Url;
 
 const KEEP_TAGS: &[&str] = &[
-    "p", "br", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "table",
-    "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "figure", "figcaption", "img", "a",
-    "strong", "em", "b", "i", "pre", "code", "hr", "sub", "sup",
+    "p",
+    "br",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "th",
+    "td",
+    "caption",
+    "figure",
+    "figcaption",
+    "img",
+    "a",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "pre",
+    "code",
+    "hr",
+    "sub",
+    "sup",
 ];
 
 const BLOCK_TAGS: &[&str] = &[
-    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "table",
-    "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "figure", "figcaption", "pre", "hr",
-    "br", "section", "article", "header", "footer",
+    "p",
+    "div",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "th",
+    "td",
+    "caption",
+    "figure",
+    "figcaption",
+    "pre",
+    "hr",
+    "br",
+    "section",
+    "article",
+    "header",
+    "footer",
 ];
 
 const VOID_TAGS: &[&str] = &["br", "img", "hr"];
@@ -33,16 +89,24 @@ fn is_block(name: &str) -> bool {
 pub fn clean(html: &str, base: &Url) -> String {
     let mut attrs: HashMap<&str, HashSet<&str>> = HashMap::new();
     attrs.insert("a", ["href", "title"].into_iter().collect());
-    attrs.insert("img", ["src", "alt", "title", "width", "height"].into_iter().collect());
+    attrs.insert(
+        "img",
+        ["src", "alt", "title", "width", "height"]
+            .into_iter()
+            .collect(),
+    );
     attrs.insert("p", ["class"].into_iter().collect());
     attrs.insert("td", ["colspan", "rowspan"].into_iter().collect());
     attrs.insert("th", ["colspan", "rowspan"].into_iter().collect());
     let sanitized = ammonia::Builder::empty()
         .tags(KEEP_TAGS.iter().copied().collect())
         .clean_content_tags(
-            ["script", "style", "noscript", "iframe", "form", "textarea", "select", "button", "template", "svg", "object"]
-                .into_iter()
-                .collect(),
+            [
+                "script", "style", "noscript", "iframe", "form", "textarea", "select", "button",
+                "template", "svg", "object",
+            ]
+            .into_iter()
+            .collect(),
         )
         .tag_attributes(attrs)
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
@@ -76,7 +140,8 @@ fn write_children(node: NodeRef<'_, Node>, out: &mut String, in_pre: bool) {
                     escape_text(text, out);
                     continue;
                 }
-                let prev_block = i == 0 || children.get(i.wrapping_sub(1)).is_some_and(is_block_node);
+                let prev_block =
+                    i == 0 || children.get(i.wrapping_sub(1)).is_some_and(is_block_node);
                 let next_block = children.get(i + 1).is_none_or(is_block_node);
                 let mut s = collapse(text);
                 if parent_is_block && prev_block {
@@ -232,7 +297,11 @@ fn flush(blocks: &mut Vec<String>, current: &mut String) {
 /// Plain text from a title or other short field that may carry markup or
 /// entities: tags dropped, whitespace collapsed.
 pub fn plain_line(s: &str) -> String {
-    let text = if s.contains('<') || s.contains('&') { to_text(s).replace("\n\n", " ") } else { collapse(s) };
+    let text = if s.contains('<') || s.contains('&') {
+        to_text(s).replace("\n\n", " ")
+    } else {
+        collapse(s)
+    };
     text.trim_matches(is_space).to_string()
 }
 
@@ -271,7 +340,10 @@ mod tests {
     #[test]
     fn spaces_between_latin_words_and_inline_elements_stay() {
         assert_eq!(
-            clean("<p>Hello\n  <em>big</em> <strong>world</strong> &amp; co</p>", &base()),
+            clean(
+                "<p>Hello\n  <em>big</em> <strong>world</strong> &amp; co</p>",
+                &base()
+            ),
             "<p>Hello <em>big</em> <strong>world</strong> &amp; co</p>"
         );
     }

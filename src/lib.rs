@@ -29,8 +29,8 @@ use tracing::{error, info};
 
 use crate::cli::{Cli, Command, CrawlArgs, SourcesCommand};
 use crate::config::{Config, Source};
-pub use crate::error::Error;
 use crate::error::ConfigError;
+pub use crate::error::Error;
 use crate::store::Outcome;
 
 /// Exit status: all went well.
@@ -43,7 +43,10 @@ pub const EXIT_USAGE: u8 = 2;
 /// Runs a parsed command line and returns the process's exit status.
 pub fn run(cli: Cli) -> ExitCode {
     logging::init(cli.verbose, cli.quiet, cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             error!("cannot start the async runtime: {e}");
@@ -96,7 +99,12 @@ pub fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
 /// enabled one.
 fn select_sources(config: &Config, slugs: &[String]) -> Result<Vec<Source>, ConfigError> {
     if slugs.is_empty() {
-        return Ok(config.sources.iter().filter(|s| s.enabled).cloned().collect());
+        return Ok(config
+            .sources
+            .iter()
+            .filter(|s| s.enabled)
+            .cloned()
+            .collect());
     }
     slugs
         .iter()
@@ -118,7 +126,8 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
         ));
     }
     let sources = select_sources(&config, &args.sources)?;
-    let fetcher = fetch::Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?;
+    let fetcher =
+        fetch::Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?;
     let store = store::Store::open(&config.database)?;
     let rows: Vec<(String, String, String)> = config
         .sources
@@ -134,8 +143,14 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
     });
     let started = std::time::Instant::now();
     let reports = crawler.poll_all(sources).await?;
-    let failed = reports.iter().filter(|r| r.outcome == Outcome::Error).count();
-    let not_modified = reports.iter().filter(|r| r.outcome == Outcome::NotModified).count();
+    let failed = reports
+        .iter()
+        .filter(|r| r.outcome == Outcome::Error)
+        .count();
+    let not_modified = reports
+        .iter()
+        .filter(|r| r.outcome == Outcome::NotModified)
+        .count();
     let new_posts: usize = reports.iter().map(|r| r.saved.new_posts).sum();
     let items: usize = reports.iter().map(|r| r.items).sum();
     info!(
@@ -147,7 +162,11 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
         secs = format!("{:.2}", started.elapsed().as_secs_f64()),
         "crawl finished"
     );
-    Ok(if failed > 0 { EXIT_SOURCE_FAILED } else { EXIT_OK })
+    Ok(if failed > 0 {
+        EXIT_SOURCE_FAILED
+    } else {
+        EXIT_OK
+    })
 }
 
 fn sources_list(config: &Config) -> Result<u8, Error> {
@@ -156,7 +175,11 @@ fn sources_list(config: &Config) -> Result<u8, Error> {
         None => Vec::new(),
     };
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{:<28} {:<16} {:<8} {:>6}  HEALTH", "SLUG", "SCHEDULE", "ENABLED", "POSTS");
+    let _ = writeln!(
+        out,
+        "{:<28} {:<16} {:<8} {:>6}  HEALTH",
+        "SLUG", "SCHEDULE", "ENABLED", "POSTS"
+    );
     for s in &config.sources {
         let row = rows.iter().find(|r| r.slug == s.slug);
         let health = match row {
@@ -167,7 +190,10 @@ fn sources_list(config: &Config) -> Result<u8, Error> {
                 r.failures,
                 r.last_error.as_deref().unwrap_or("")
             ),
-            Some(r) => format!("ok (last success {})", r.last_success_at.as_deref().unwrap_or("-")),
+            Some(r) => format!(
+                "ok (last success {})",
+                r.last_success_at.as_deref().unwrap_or("-")
+            ),
         };
         let _ = writeln!(
             out,
@@ -184,7 +210,8 @@ fn sources_list(config: &Config) -> Result<u8, Error> {
 
 async fn sources_check(config: Config, slugs: &[String]) -> Result<u8, Error> {
     let sources = select_sources(&config, slugs)?;
-    let fetcher = fetch::Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?;
+    let fetcher =
+        fetch::Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?;
     let conn = store::open_read_only(&config.database)?;
     let tz = config.crawler.timezone;
     let mut failed = false;
@@ -193,9 +220,16 @@ async fn sources_check(config: Config, slugs: &[String]) -> Result<u8, Error> {
         let mut out = std::io::stdout().lock();
         match result {
             Ok(Some(parsed)) => {
-                let _ = writeln!(out, "{}: {} items from {}", source.slug, parsed.items.len(), source.url);
+                let _ = writeln!(
+                    out,
+                    "{}: {} items from {}",
+                    source.slug,
+                    parsed.items.len(),
+                    source.url
+                );
                 for item in &parsed.items {
-                    let post = crawl::to_post(source, item, &source.url, &config.crawler.tracking_params);
+                    let post =
+                        crawl::to_post(source, item, &source.url, &config.crawler.tracking_params);
                     let stored = match &conn {
                         Some(c) => store::is_stored(c, &post.identity)?,
                         None => false,

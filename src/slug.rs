@@ -57,7 +57,10 @@ mod tests {
 
     #[test]
     fn punctuation_is_dropped() {
-        assert_eq!(slugify("人民网-财经频道（要闻）"), "renminwangcaijingpindaoyaowen");
+        assert_eq!(
+            slugify("人民网-财经频道（要闻）"),
+            "renminwangcaijingpindaoyaowen"
+        );
         assert_eq!(slugify("!!!"), "");
     }
 }

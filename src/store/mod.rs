@@ -36,9 +36,12 @@ pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     };
     let mut conn = Connection::open(path).map_err(open_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
-    conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
-    conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(open_err)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(open_err)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(open_err)?;
     migrate(&mut conn, path)?;
     Ok(conn)
 }
@@ -219,7 +222,10 @@ pub struct SourceRow {
 
 /// Makes sure every configured source has its row with the configured name
 /// and URL; a changed URL forgets the old URL's validators.
-pub fn sync_sources(conn: &mut Connection, sources: &[(String, String, String)]) -> Result<(), StoreError> {
+pub fn sync_sources(
+    conn: &mut Connection,
+    sources: &[(String, String, String)],
+) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut stmt = tx.prepare_cached(
@@ -325,7 +331,10 @@ pub fn save_poll(conn: &mut Connection, poll: &PollRecord) -> Result<SaveSummary
 }
 
 /// The stored post with this identity: the infoCode match first.
-fn find_post(conn: &Connection, id: &Identity) -> Result<Option<(i64, Option<String>)>, StoreError> {
+fn find_post(
+    conn: &Connection,
+    id: &Identity,
+) -> Result<Option<(i64, Option<String>)>, StoreError> {
     if let Some(code) = &id.info_code {
         let hit = conn
             .prepare_cached("SELECT id, updated_at FROM posts WHERE info_code = ?1")?
@@ -373,8 +382,10 @@ fn insert_post(conn: &Connection, source: &str, p: &NewPost, now: &str) -> Resul
         now
     ])?;
     let id = conn.last_insert_rowid();
-    conn.prepare_cached("INSERT INTO post_sources (post_id, source, first_seen_at) VALUES (?1, ?2, ?3)")?
-        .execute(params![id, source, now])?;
+    conn.prepare_cached(
+        "INSERT INTO post_sources (post_id, source, first_seen_at) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![id, source, now])?;
     Ok(())
 }
 
@@ -406,12 +417,11 @@ pub fn open_read_only(path: &Path) -> Result<Option<Connection>, StoreError> {
     if !path.exists() {
         return Ok(None);
     }
-    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|source| {
-        StoreError::Open {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|source| StoreError::Open {
             path: path.to_path_buf(),
             source,
-        }
-    })?;
+        })?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(Some(conn))
 }
@@ -485,7 +495,10 @@ mod tests {
         let mut conn = open_connection(&dir.path().join("sub/n.db")).unwrap();
         sync_sources(
             &mut conn,
-            &[("a".into(), "A".into(), "http://a/".into()), ("b".into(), "B".into(), "http://b/".into())],
+            &[
+                ("a".into(), "A".into(), "http://a/".into()),
+                ("b".into(), "B".into(), "http://b/".into()),
+            ],
         )
         .unwrap();
         (dir, conn)
@@ -494,9 +507,13 @@ mod tests {
     #[test]
     fn migrates_once_and_is_wal() {
         let (dir, conn) = db();
-        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, MIGRATIONS.len() as i64);
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
         drop(conn);
         // Reopening runs nothing again.
@@ -506,16 +523,28 @@ mod tests {
     #[test]
     fn dedup_by_code_or_canonical_url() {
         let (_d, mut conn) = db();
-        let s = save_poll(&mut conn, &poll("a", vec![post(Some("1"), "http://x/1", "一", None)])).unwrap();
+        let s = save_poll(
+            &mut conn,
+            &poll("a", vec![post(Some("1"), "http://x/1", "一", None)]),
+        )
+        .unwrap();
         assert_eq!(s.new_posts, 1);
         // Same code, other URL; same URL, no code; both from source b.
         let s = save_poll(
             &mut conn,
-            &poll("b", vec![post(Some("1"), "http://y/1", "一", None), post(None, "http://x/1", "一", None)]),
+            &poll(
+                "b",
+                vec![
+                    post(Some("1"), "http://y/1", "一", None),
+                    post(None, "http://x/1", "一", None),
+                ],
+            ),
         )
         .unwrap();
         assert_eq!((s.new_posts, s.repeats), (0, 2));
-        let n: i64 = conn.query_row("SELECT COUNT(*) FROM posts", [], |r| r.get(0)).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM posts", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 1);
         let srcs: Vec<String> = conn
             .prepare("SELECT source FROM post_sources ORDER BY source")
@@ -531,23 +560,83 @@ mod tests {
     fn unique_indexes_hold_even_without_the_lookup() {
         let (_d, conn) = db();
         insert_post(&conn, "a", &post(Some("9"), "http://x/9", "t", None), "now").unwrap();
-        assert!(insert_post(&conn, "a", &post(Some("9"), "http://x/other", "t", None), "now").is_err());
-        assert!(insert_post(&conn, "a", &post(Some("10"), "http://x/9", "t", None), "now").is_err());
+        assert!(
+            insert_post(
+                &conn,
+                "a",
+                &post(Some("9"), "http://x/other", "t", None),
+                "now"
+            )
+            .is_err()
+        );
+        assert!(
+            insert_post(
+                &conn,
+                "a",
+                &post(Some("10"), "http://x/9", "t", None),
+                "now"
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn newer_update_replaces_in_place() {
         let (_d, mut conn) = db();
-        save_poll(&mut conn, &poll("a", vec![post(None, "http://x/u", "旧", Some("2022-01-10T16:00:00+08:00"))])).unwrap();
-        let id: i64 = conn.query_row("SELECT id FROM posts", [], |r| r.get(0)).unwrap();
+        save_poll(
+            &mut conn,
+            &poll(
+                "a",
+                vec![post(
+                    None,
+                    "http://x/u",
+                    "旧",
+                    Some("2022-01-10T16:00:00+08:00"),
+                )],
+            ),
+        )
+        .unwrap();
+        let id: i64 = conn
+            .query_row("SELECT id FROM posts", [], |r| r.get(0))
+            .unwrap();
         // Older or equal: ignored.
-        save_poll(&mut conn, &poll("a", vec![post(None, "http://x/u", "更旧", Some("2022-01-10T07:00:00Z"))])).unwrap();
-        let t: String = conn.query_row("SELECT title FROM posts", [], |r| r.get(0)).unwrap();
+        save_poll(
+            &mut conn,
+            &poll(
+                "a",
+                vec![post(
+                    None,
+                    "http://x/u",
+                    "更旧",
+                    Some("2022-01-10T07:00:00Z"),
+                )],
+            ),
+        )
+        .unwrap();
+        let t: String = conn
+            .query_row("SELECT title FROM posts", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(t, "旧");
         // 09:00Z is 17:00+08:00: newer.
-        let s = save_poll(&mut conn, &poll("a", vec![post(None, "http://x/u", "新标题", Some("2022-01-10T09:00:00Z"))])).unwrap();
+        let s = save_poll(
+            &mut conn,
+            &poll(
+                "a",
+                vec![post(
+                    None,
+                    "http://x/u",
+                    "新标题",
+                    Some("2022-01-10T09:00:00Z"),
+                )],
+            ),
+        )
+        .unwrap();
         assert_eq!(s.updated_posts, 1);
-        let (id2, t): (i64, String) = conn.query_row("SELECT id, title FROM posts", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        let (id2, t): (i64, String) = conn
+            .query_row("SELECT id, title FROM posts", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
         assert_eq!((id2, t.as_str()), (id, "新标题"));
     }
 
@@ -558,11 +647,19 @@ mod tests {
         p.content_text = Some("国家统计局今天发布了最新的经济数据，消费市场继续恢复。".into());
         save_poll(&mut conn, &poll("a", vec![p])).unwrap();
         let hits: i64 = conn
-            .query_row("SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH ?1", ["经济数据"], |r| r.get(0))
+            .query_row(
+                "SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH ?1",
+                ["经济数据"],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(hits, 1);
         let misses: i64 = conn
-            .query_row("SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH ?1", ["股票市场"], |r| r.get(0))
+            .query_row(
+                "SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH ?1",
+                ["股票市场"],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(misses, 0);
     }
@@ -586,7 +683,14 @@ mod tests {
         assert_eq!(st.failures, 0);
         assert_eq!(st.validators.etag.as_deref(), Some("\"v1\""));
         // A new URL for the source forgets the old validators.
-        sync_sources(&mut conn, &[("a".into(), "A".into(), "http://a/new".into())]).unwrap();
-        assert_eq!(source_state(&conn, "a").unwrap().validators, Validators::default());
+        sync_sources(
+            &mut conn,
+            &[("a".into(), "A".into(), "http://a/new".into())],
+        )
+        .unwrap();
+        assert_eq!(
+            source_state(&conn, "a").unwrap().validators,
+            Validators::default()
+        );
     }
 }

@@ -1,0 +1,236 @@
+//! The command line's contract: where the configuration comes from, exit
+//! status 2 for bad configuration with nothing fetched or written, and the
+//! `sources` commands.
+
+use crate::harness::{Env, code, stderr, stdout};
+
+fn assert_rejected(env: &Env, config: &str, wants: &[&str]) {
+    env.write_config(config);
+    let out = env.run(&["crawl", "--once"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    for w in wants {
+        assert!(err.contains(w), "missing {w:?} in: {err}");
+    }
+    assert!(!env.db_path().exists(), "nothing may be written");
+    assert!(env.server.requests().is_empty(), "nothing may be fetched");
+}
+
+#[test]
+fn bad_configuration_exits_2_naming_file_line_and_key() {
+    let env = Env::new();
+    let good = env.source("好", "good", "/rss.xml");
+    assert_rejected(
+        &env,
+        &format!("{good}colour = \"red\"\n"),
+        &["newscrawl.toml:6", "colour"],
+    );
+    assert_rejected(
+        &env,
+        &format!("{good}schedule = \"*/5 * *\"\n"),
+        &["newscrawl.toml:6", "sources[0].schedule"],
+    );
+    assert_rejected(
+        &env,
+        &format!("{good}id_pattern = \"([\"\n"),
+        &["newscrawl.toml:6", "sources[0].id_pattern"],
+    );
+    assert_rejected(
+        &env,
+        "[[sources]]\nname = \"x\"\nurl = \"htp:/nowhere\"\n",
+        &["newscrawl.toml:4", "sources[0].url"],
+    );
+    assert_rejected(
+        &env,
+        &format!("{good}{}", env.source("好", "good", "/other.xml")),
+        &[
+            "newscrawl.toml:6",
+            "duplicate slug \"good\"",
+            "newscrawl.toml:2",
+        ],
+    );
+    assert_rejected(
+        &env,
+        "[crawler]\ntimezone = \"Beijing\"\n",
+        &["newscrawl.toml:3", "crawler.timezone"],
+    );
+    assert_rejected(&env, "this is not toml\n", &["newscrawl.toml:2"]);
+
+    // A bad drop-in is as fatal as a bad main file.
+    env.write_file(
+        "sources.d/10-bad.toml",
+        "[[sources]]\nname = \"x\"\nurl = \"http://127.0.0.1/\"\nfollow = \"maybe\"\n",
+    );
+    assert_rejected(&env, &good, &["10-bad.toml:4", "sources[0].follow"]);
+}
+
+#[test]
+fn unknown_source_and_bad_usage_exit_2() {
+    let env = Env::new();
+    env.write_config(&env.source("好", "good", "/rss.xml"));
+    let out = env.run(&["crawl", "--once", "--source", "nope"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("\"nope\""), "{}", stderr(&out));
+    assert_eq!(code(&env.run(&["crawl", "--sometimes"])), 2);
+    assert_eq!(code(&env.run(&["frobnicate"])), 2);
+    assert!(!env.db_path().exists());
+}
+
+#[test]
+fn configuration_lookup_env_default_and_database_override() {
+    let env = Env::new();
+    env.serve_fixture("/feed.json", "feed.json", "application/feed+json");
+    // The default lookup: config/newscrawl.toml under the working directory.
+    env.write_file(
+        "config/newscrawl.toml",
+        &format!(
+            "database = \"../db/default.db\"\n{}",
+            env.source("J", "j", "/feed.json")
+        ),
+    );
+    let out = env.command().args(["crawl", "--once"]).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        env.dir.path().join("db/default.db").exists(),
+        "relative to the main file's directory"
+    );
+
+    // $NEWSCRAWL_CONFIG wins over the default; $NEWSCRAWL_DATABASE over the file.
+    env.write_file(
+        "elsewhere/n.toml",
+        &format!(
+            "database = \"x.db\"\n{}",
+            env.source("J", "j", "/feed.json")
+        ),
+    );
+    let out = env
+        .command()
+        .env("NEWSCRAWL_CONFIG", env.dir.path().join("elsewhere/n.toml"))
+        .env("NEWSCRAWL_DATABASE", env.dir.path().join("env.db"))
+        .args(["crawl", "--once"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(env.dir.path().join("env.db").exists());
+    assert!(!env.dir.path().join("elsewhere/x.db").exists());
+
+    // --database wins over everything.
+    let out = env
+        .command()
+        .args(["--database", "flag.db", "crawl", "--once"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(env.dir.path().join("flag.db").exists());
+
+    // No configuration anywhere: exit 2 with the places tried.
+    let empty = tempfile::tempdir().unwrap();
+    let out = env
+        .command()
+        .current_dir(empty.path())
+        .args(["crawl", "--once"])
+        .output()
+        .unwrap();
+    if !std::path::Path::new("/etc/newscrawl/newscrawl.toml").exists() {
+        assert_eq!(code(&out), 2);
+        assert!(
+            stderr(&out).contains("config/newscrawl.toml"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn sources_d_dropins_are_crawled_in_name_order() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.serve_fixture("/atom.xml", "atom.xml", "application/atom+xml");
+    env.write_config("[crawler]\nconcurrency = 4\n");
+    env.write_file(
+        "sources.d/20-atom.toml",
+        &env.source("东方财富", "atom", "/atom.xml"),
+    );
+    env.write_file(
+        "sources.d/10-rss.toml",
+        &env.source("财经", "rss", "/rss.xml"),
+    );
+    let out = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        env.strings("SELECT slug FROM sources ORDER BY rowid"),
+        ["rss", "atom"]
+    );
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 6);
+}
+
+#[test]
+fn sources_list_and_check() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.write_config(&format!(
+        "{}{}[[sources]]\nname = \"央视新闻客户端\"\nurl = \"{}/gone.xml\"\nschedule = \"*/5 * * * *\"\n",
+        env.source("财经", "rss", "/rss.xml"),
+        env.source("坏", "bad", "/missing.xml"),
+        env.base()
+    ));
+
+    // check stores nothing, not even a database.
+    let out = env.run(&["sources", "check", "rss"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("rss: 4 items"), "{text}");
+    assert!(text.contains("new    202201102242232593"), "{text}");
+    assert!(!env.db_path().exists());
+
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 1);
+    let out = env.run(&["sources", "check", "rss"]);
+    assert!(
+        stdout(&out).contains("stored 202201102242232593"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(code(&env.run(&["sources", "check", "bad"])), 1);
+
+    let out = env.run(&["sources", "list"]);
+    assert_eq!(code(&out), 0);
+    let text = stdout(&out);
+    let line = |slug: &str| {
+        text.lines()
+            .find(|l| l.starts_with(slug))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line("rss").contains("*/10 * * * *") && line("rss").contains(" 4  ok"),
+        "{text}"
+    );
+    assert!(
+        line("bad").contains("failing (1 in a row)") && line("bad").contains("404"),
+        "{text}"
+    );
+    // The default slug is the name in toneless pinyin.
+    assert!(
+        line("yangshixinwenkehuduan").contains("*/5 * * * *"),
+        "{text}"
+    );
+}
+
+#[test]
+fn json_logs_carry_the_source_slug() {
+    let env = Env::new();
+    env.write_config(&env.source("坏", "bad", "/missing.xml"));
+    let out = env.run(&["--log-format", "json", "crawl", "--once"]);
+    assert_eq!(code(&out), 1);
+    let line = stderr(&out)
+        .lines()
+        .find(|l| l.contains("source failing"))
+        .map(str::to_string)
+        .unwrap_or_default();
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["level"], "WARN");
+    assert_eq!(v["span"]["source"], "bad");
+    let quiet = env.run(&["-q", "crawl", "--once"]);
+    assert!(!stderr(&quiet).contains("crawl finished"));
+}

@@ -1,0 +1,214 @@
+//! The fetcher through the real binary: compression and the body cap,
+//! redirects, both validators, and when validators are saved.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::harness::{Env, code, fixture, stderr};
+use crate::server::Response;
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn gzip_bodies_are_decoded_and_a_gzip_bomb_is_cut_at_max_body() {
+    let env = Env::new();
+    let feed = gzip(&fixture("rss.xml", env.base()));
+    env.route("/gz.xml", move |_| {
+        Response::ok("application/rss+xml", feed.clone()).header("Content-Encoding", "gzip")
+    });
+    // 64 MiB of zeros in about 64 KiB: far over max_body once inflated.
+    let bomb = gzip(&vec![0u8; 64 << 20]);
+    assert!(bomb.len() < 1 << 20);
+    env.route("/bomb.xml", move |_| {
+        Response::ok("application/rss+xml", bomb.clone()).header("Content-Encoding", "gzip")
+    });
+    let mut cfg = String::from("[crawler]\nmax_body = \"1MiB\"\n");
+    cfg += &env.source("压缩", "gz", "/gz.xml");
+    cfg += &env.source("炸弹", "bomb", "/bomb.xml");
+    env.write_config(&cfg);
+    let out = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts WHERE source = 'gz'"),
+        4
+    );
+    let err: String = env
+        .db()
+        .query_row("SELECT error FROM fetches WHERE source = 'bomb'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(err.contains("1048576-byte limit"), "{err}");
+}
+
+#[test]
+fn redirects_are_followed_up_to_ten() {
+    let env = Env::new();
+    env.serve_fixture("/final.xml", "feed.json", "application/feed+json");
+    for i in 0..3 {
+        let next = if i == 2 {
+            "/final.xml".to_string()
+        } else {
+            format!("/hop{}", i + 1)
+        };
+        env.route(&format!("/hop{i}"), move |_| {
+            Response::status(302).header("Location", &next)
+        });
+    }
+    env.route("/loop", |_| {
+        Response::status(301).header("Location", "/loop")
+    });
+    env.route("/ftp", |_| {
+        Response::status(302).header("Location", "ftp://127.0.0.1/feed.xml")
+    });
+    let mut cfg = env.source("跳转", "hops", "/hop0");
+    cfg += &env.source("循环", "loop", "/loop");
+    cfg += &env.source("FTP", "ftp", "/ftp");
+    env.write_config(&cfg);
+    let out = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts WHERE source = 'hops'"),
+        2
+    );
+    // A loop stops after 10 redirects: 11 requests in all.
+    assert_eq!(env.server.requests_to("/loop").len(), 11);
+    let errors = env.strings("SELECT error FROM fetches WHERE outcome = 'error' ORDER BY source");
+    assert_eq!(errors.len(), 2);
+    assert!(
+        errors[0].contains("scheme other than http"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].contains("more than 10 redirects"),
+        "{}",
+        errors[1]
+    );
+}
+
+#[test]
+fn last_modified_is_sent_back_as_if_modified_since() {
+    let env = Env::new();
+    let body = fixture("atom.xml", env.base());
+    let lm = "Tue, 11 Jan 2022 04:00:00 GMT";
+    env.route("/lm.xml", move |req| {
+        if req.headers.get("if-modified-since").map(String::as_str) == Some(lm) {
+            Response::status(304)
+        } else {
+            Response::ok("application/atom+xml", body.clone()).header("Last-Modified", lm)
+        }
+    });
+    env.write_config(&env.source("LM", "lm", "/lm.xml"));
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    assert_eq!(
+        env.strings("SELECT outcome FROM fetches ORDER BY id"),
+        ["ok", "not_modified"]
+    );
+    assert_eq!(env.strings("SELECT last_modified FROM sources"), [lm]);
+}
+
+#[test]
+fn validators_are_saved_only_after_the_body_parsed() {
+    let env = Env::new();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let good = fixture("rss.xml", env.base());
+    env.route("/flip.xml", move |req| {
+        // First a broken body with an ETag; the ETag must not be sent back.
+        match seen.fetch_add(1, Ordering::SeqCst) {
+            0 => Response::ok("application/rss+xml", "<html>oops</html>")
+                .header("ETag", "\"broken\""),
+            _ => {
+                assert_eq!(
+                    req.headers.get("if-none-match"),
+                    None,
+                    "validators of an unparsed body were saved"
+                );
+                Response::ok("application/rss+xml", good.clone()).header("ETag", "\"good\"")
+            }
+        }
+    });
+    env.write_config(&env.source("翻转", "flip", "/flip.xml"));
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 1);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM sources WHERE etag IS NULL"),
+        1
+    );
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    assert_eq!(env.strings("SELECT etag FROM sources"), ["\"good\""]);
+    assert_eq!(env.server.requests_to("/flip.xml").len(), 2);
+}
+
+#[test]
+fn a_newer_update_replaces_the_post_in_place() {
+    let env = Env::new();
+    let version = Arc::new(AtomicUsize::new(1));
+    let v = version.clone();
+    let base = env.base().to_string();
+    env.route("/live.xml", move |_| {
+        let (title, updated) = match v.load(Ordering::SeqCst) {
+            1 => ("初稿标题", "2022-01-10T16:00:00+08:00"),
+            _ => ("更正后的标题", "2022-01-10T18:30:00+08:00"),
+        };
+        let body = format!(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>f</id>
+<entry><id>e1</id><title>{title}</title><link href="{base}/news/live.html"/>
+<published>2022-01-10T16:00:00+08:00</published><updated>{updated}</updated><content type="html">&lt;p&gt;{title}&lt;/p&gt;</content></entry></feed>"#
+        );
+        Response::ok("application/atom+xml", body)
+    });
+    env.write_config(
+        &("[crawler]\nuser_agent = \"newscrawl-test/1\"\n".to_string()
+            + &env.source("直播", "live", "/live.xml")),
+    );
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    let (id1, t1): (i64, String) = env
+        .db()
+        .query_row("SELECT id, title FROM posts", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(t1, "初稿标题");
+    version.store(2, Ordering::SeqCst);
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    let row: (i64, String, String, String) = env
+        .db()
+        .query_row(
+            "SELECT id, title, updated_at, content_text FROM posts",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        row,
+        (
+            id1,
+            "更正后的标题".into(),
+            "2022-01-10T18:30:00+08:00".into(),
+            "更正后的标题".into()
+        )
+    );
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 1);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH '更正后'"),
+        1
+    );
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH '初稿标'"),
+        0
+    );
+    // The configured User-Agent replaces the default.
+    assert!(
+        env.server
+            .requests()
+            .iter()
+            .all(|r| r.headers.get("user-agent").map(String::as_str) == Some("newscrawl-test/1"))
+    );
+}

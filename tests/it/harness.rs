@@ -1,0 +1,142 @@
+//! A temp directory with a configuration, a fixture server, and helpers to
+//! run the real `newscrawl` binary and read the database it wrote.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use rusqlite::Connection;
+
+use crate::server::{Response, Server};
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub server: Server,
+}
+
+/// A fixture's bytes with `{{BASE}}` replaced by the server's base URL.
+pub fn fixture(name: &str, base: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    replace(&bytes, b"{{BASE}}", base.as_bytes())
+}
+
+fn replace(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(hay.len());
+    let mut i = 0;
+    while i < hay.len() {
+        if hay[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(hay[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+            server: Server::start(),
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.server.base
+    }
+
+    /// Serves fixture `name` at `path` with an ETag (so a second poll gets 304).
+    pub fn serve_fixture(&self, path: &str, name: &str, content_type: &str) {
+        let body = fixture(name, self.base());
+        self.server
+            .route_etag(path, content_type, body, &format!("\"{name}-v1\""));
+    }
+
+    pub fn route(
+        &self,
+        path: &str,
+        handler: impl Fn(&crate::server::Request) -> Response + Send + Sync + 'static,
+    ) {
+        self.server.route(path, handler);
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("newscrawl.toml")
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("data/newscrawl.db")
+    }
+
+    /// Writes the main configuration: `database = "data/newscrawl.db"`, then `body`.
+    pub fn write_config(&self, body: &str) {
+        let text = format!("database = \"data/newscrawl.db\"\n{body}");
+        std::fs::write(self.config_path(), text).unwrap();
+    }
+
+    pub fn write_file(&self, rel: &str, text: &str) {
+        let p = self.dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    /// A `[[sources]]` table for a source at `path` on the fixture server.
+    pub fn source(&self, name: &str, slug: &str, path: &str) -> String {
+        format!(
+            "[[sources]]\nname = \"{name}\"\nslug = \"{slug}\"\nurl = \"{}{path}\"\n",
+            self.base()
+        )
+    }
+
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_newscrawl"));
+        c.current_dir(self.dir.path())
+            .env_remove("NEWSCRAWL_CONFIG")
+            .env_remove("NEWSCRAWL_DATABASE")
+            .env_remove("RUST_LOG");
+        c
+    }
+
+    /// Runs `newscrawl --config <this config> ARGS`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command()
+            .arg("--config")
+            .arg(self.config_path())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    pub fn db(&self) -> Connection {
+        Connection::open(self.db_path()).unwrap()
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    pub fn strings(&self, sql: &str) -> Vec<String> {
+        let db = self.db();
+        let mut stmt = db.prepare(sql).unwrap();
+        stmt.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+}
+
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}

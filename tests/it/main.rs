@@ -1,0 +1,8 @@
+//! End-to-end tests: the real binary against fixture servers on 127.0.0.1,
+//! asserting on the SQLite rows it leaves behind.
+
+mod cli;
+mod crawl_once;
+mod fetching;
+mod harness;
+mod server;

@@ -1,0 +1,196 @@
+//! A small HTTP/1.1 server for the tests, on 127.0.0.1:0, one thread per
+//! connection, `Connection: close`. Routes answer from fixtures; every
+//! request is recorded, and the most requests in flight at once is tracked.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub path: String,
+    pub headers: HashMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Wait this long before answering.
+    pub delay: Duration,
+}
+
+impl Response {
+    pub fn ok(content_type: &str, body: impl Into<Vec<u8>>) -> Response {
+        Response {
+            status: 200,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: body.into(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn status(status: u16) -> Response {
+        Response {
+            status,
+            headers: vec![("Content-Type".into(), "text/plain".into())],
+            body: format!("status {status}").into_bytes(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn header(mut self, k: &str, v: &str) -> Response {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn delay(mut self, d: Duration) -> Response {
+        self.delay = d;
+        self
+    }
+}
+
+type Handler = Arc<dyn Fn(&Request) -> Response + Send + Sync>;
+
+pub struct Server {
+    pub base: String,
+    routes: Arc<Mutex<HashMap<String, Handler>>>,
+    log: Arc<Mutex<Vec<Request>>>,
+    in_flight: Arc<AtomicUsize>,
+    max_in_flight: Arc<AtomicUsize>,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let routes: Arc<Mutex<HashMap<String, Handler>>> = Arc::default();
+        let log: Arc<Mutex<Vec<Request>>> = Arc::default();
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let max_in_flight = Arc::new(AtomicUsize::new(0));
+        let (r, l, f, m) = (
+            routes.clone(),
+            log.clone(),
+            in_flight.clone(),
+            max_in_flight.clone(),
+        );
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (r, l, f, m) = (r.clone(), l.clone(), f.clone(), m.clone());
+                std::thread::spawn(move || serve(stream, &r, &l, &f, &m));
+            }
+        });
+        Server {
+            base,
+            routes,
+            log,
+            in_flight,
+            max_in_flight,
+        }
+    }
+
+    /// Answers `path` with `handler`.
+    pub fn route(
+        &self,
+        path: &str,
+        handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) {
+        self.routes
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), Arc::new(handler));
+    }
+
+    /// Answers `path` with a fixed body and an ETag, and 304 to a request
+    /// that carries that ETag.
+    pub fn route_etag(&self, path: &str, content_type: &str, body: Vec<u8>, etag: &str) {
+        let ct = content_type.to_string();
+        let etag = etag.to_string();
+        self.route(path, move |req| {
+            if req.headers.get("if-none-match") == Some(&etag) {
+                return Response::status(304).header("ETag", &etag);
+            }
+            Response::ok(&ct, body.clone()).header("ETag", &etag)
+        });
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub fn requests_to(&self, path: &str) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path == path)
+            .collect()
+    }
+
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    #[allow(dead_code)]
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+}
+
+fn serve(
+    stream: TcpStream,
+    routes: &Mutex<HashMap<String, Handler>>,
+    log: &Mutex<Vec<Request>>,
+    in_flight: &AtomicUsize,
+    max: &AtomicUsize,
+) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(s) => s,
+        Err(_) => return,
+    });
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() || line.is_empty() {
+        return;
+    }
+    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let mut headers = HashMap::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let req = Request { path, headers };
+    log.lock().unwrap().push(req.clone());
+    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    max.fetch_max(now, Ordering::SeqCst);
+    let handler = routes.lock().unwrap().get(&req.path).cloned();
+    let resp = match handler {
+        Some(h) => h(&req),
+        None => Response::status(404),
+    };
+    if !resp.delay.is_zero() {
+        std::thread::sleep(resp.delay);
+    }
+    let mut out = stream;
+    let mut head = format!("HTTP/1.1 {} X\r\nConnection: close\r\n", resp.status);
+    for (k, v) in &resp.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", resp.body.len()));
+    let _ = out.write_all(head.as_bytes());
+    let _ = out.write_all(&resp.body);
+    let _ = out.flush();
+    in_flight.fetch_sub(1, Ordering::SeqCst);
+    // Drain so the client sees a clean close.
+    let _ = out.shutdown(std::net::Shutdown::Write);
+    let mut sink = [0u8; 64];
+    let _ = reader.read(&mut sink);
+}
