@@ -43,6 +43,10 @@ pub struct CrawlerConfig {
     pub schedule: Schedule,
     pub timezone: Tz,
     pub tracking_params: Vec<String>,
+    /// Fetch article links that resolve to loopback, private or link-local addresses.
+    pub allow_private_networks: bool,
+    /// How many times an article fetch is tried before the post keeps its feed text for good.
+    pub article_attempts: u32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -89,6 +93,33 @@ pub enum Follow {
     None,
     /// Fetch the item's link as the article page.
     Link,
+    /// Fetch this URL template, with `{info_code}` and `{url}` filled in
+    /// (an article endpoint keyed by infoCode).
+    Template(String),
+}
+
+impl Follow {
+    /// The article URL for an item, or `None` when there is nothing to fetch
+    /// (no following, or the template needs a value the item lacks).
+    pub fn article_url(&self, link: Option<&str>, info_code: Option<&str>) -> Option<url::Url> {
+        let text = match self {
+            Follow::None => return None,
+            Follow::Link => link?.to_string(),
+            Follow::Template(t) => {
+                let mut out = t.clone();
+                if out.contains("{info_code}") {
+                    out = out.replace("{info_code}", info_code?);
+                }
+                if out.contains("{url}") {
+                    let encoded: String = url::form_urlencoded::byte_serialize(link?.as_bytes()).collect();
+                    out = out.replace("{url}", &encoded);
+                }
+                out
+            }
+        };
+        let url = url::Url::parse(&text).ok()?;
+        matches!(url.scheme(), "http" | "https").then_some(url)
+    }
 }
 
 /// A CSS selector with the text it was compiled from.
@@ -112,6 +143,8 @@ pub struct ArticleSelectors {
     pub body: Option<Css>,
     pub origin: Option<Css>,
     pub remove: Vec<Css>,
+    /// For article endpoints that answer JSON (or JSONP): a JSON pointer to the HTML.
+    pub json: Option<String>,
 }
 
 /// One configured source.
@@ -175,6 +208,8 @@ struct RawCrawler {
     schedule: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
     tracking_params: Option<Vec<String>>,
+    allow_private_networks: Option<bool>,
+    article_attempts: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -212,6 +247,7 @@ struct RawArticle {
     origin: Option<Spanned<String>>,
     #[serde(default)]
     remove: Vec<Spanned<String>>,
+    json: Option<Spanned<String>>,
 }
 
 // ---------------------------------------------------------------------------
@@ -431,6 +467,8 @@ fn crawler_config(file: &SourceFile, raw: RawCrawler) -> Result<CrawlerConfig, C
                 .map(|s| s.to_string())
                 .collect()
         }),
+        allow_private_networks: raw.allow_private_networks.unwrap_or(false),
+        article_attempts: positive(&raw.article_attempts, "article_attempts", 5)? as u32,
     })
 }
 
@@ -563,6 +601,20 @@ fn source_config(
                     .iter()
                     .map(|s| compile_css(file, s, &key("article.remove")))
                     .collect::<Result<_, _>>()?,
+                json: match a.json {
+                    Some(p) if !(p.get_ref().is_empty() || p.get_ref().starts_with('/')) => {
+                        return Err(file.err(
+                            &p.span(),
+                            format!(
+                                "{}: {:?} is not a JSON pointer (like \"/content\")",
+                                key("article.json"),
+                                p.get_ref()
+                            ),
+                        ));
+                    }
+                    Some(p) => Some(p.into_inner()),
+                    None => None,
+                },
             }
         }
     };
@@ -761,6 +813,19 @@ mod tests {
             e.contains("newscrawl.toml:5") && e.contains("article.body"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn follow_templates() {
+        let t = Follow::Template("http://api.example/content?code={info_code}&from={url}".into());
+        assert_eq!(
+            t.article_url(Some("http://x.example/a?b=1"), Some("2022")).unwrap().as_str(),
+            "http://api.example/content?code=2022&from=http%3A%2F%2Fx.example%2Fa%3Fb%3D1"
+        );
+        assert_eq!(t.article_url(Some("http://x.example/a"), None), None);
+        assert_eq!(Follow::Link.article_url(Some("https://x.example/p"), None).unwrap().as_str(), "https://x.example/p");
+        assert_eq!(Follow::Link.article_url(Some("javascript:alert(1)"), None), None);
+        assert_eq!(Follow::None.article_url(Some("https://x.example/p"), Some("1")), None);
     }
 
     #[test]

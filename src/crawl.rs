@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
+use futures_util::StreamExt;
 use tokio::task::JoinSet;
 use tracing::{Instrument, debug, info, info_span, warn};
 use url::Url;
@@ -16,9 +17,19 @@ use crate::decode;
 use crate::dedup;
 use crate::error::{FeedError, FetchError, StoreError};
 use crate::feed::{self, Item};
-use crate::fetch::{Body, FEED_ACCEPT, Fetched, Fetcher, Validators};
+use crate::article;
+use crate::config::Follow;
+use crate::fetch::{self, Body, FEED_ACCEPT, Fetched, Fetcher, Reach, Validators};
 use crate::html;
-use crate::store::{self, FetchRecord, NewPost, Outcome, PollRecord, SaveSummary, Store};
+use crate::store::{
+    self, ArticleFields, ArticleJob, ArticleOutcome, ArticleResult, FetchRecord, NewPost, Outcome, PollRecord,
+    SaveSummary, Store,
+};
+
+pub const ARTICLE_ACCEPT: &str = "text/html, application/xhtml+xml, application/json;q=0.9, */*;q=0.8";
+
+/// Articles due in one poll at most; the rest wait for the next.
+const ARTICLE_BATCH: usize = 1000;
 
 /// What the crawler shares between polls.
 pub struct Crawler {
@@ -35,6 +46,15 @@ pub struct PollReport {
     pub items: usize,
     pub saved: SaveSummary,
     pub error: Option<String>,
+    pub articles: ArticleSummary,
+}
+
+/// Article fetches of one poll.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ArticleSummary {
+    pub fetched: usize,
+    pub failed: usize,
+    pub gave_up: usize,
 }
 
 /// Why a poll failed: the request, or the body.
@@ -62,7 +82,7 @@ pub async fn fetch_feed(
     validators: &Validators,
     tz: chrono_tz::Tz,
 ) -> Result<Option<Parsed>, (PollError, Option<u16>, u64)> {
-    let body = match fetcher.get(&source.url, FEED_ACCEPT, validators).await {
+    let body = match fetcher.get(&source.url, FEED_ACCEPT, validators, Reach::Any).await {
         Ok(Fetched::NotModified) => return Ok(None),
         Ok(Fetched::Body(b)) => b,
         Err(e) => {
@@ -86,6 +106,34 @@ pub async fn fetch_feed(
         })),
         Err(source) => Err((PollError::Feed { url, source }, Some(status), bytes)),
     }
+}
+
+/// Page (or endpoint answer) → the post's article columns; an empty
+/// extraction is a failure.
+fn extract(body: Body, sel: &crate::config::ArticleSelectors, tz: chrono_tz::Tz) -> Result<ArticleFields, String> {
+    let now = Utc::now().with_timezone(&tz).fixed_offset();
+    let url = &body.final_url;
+    let found = match &sel.json {
+        Some(pointer) => {
+            let http = body.content_type.as_deref().and_then(decode::charset_from_content_type);
+            let text = decode::decode(&body.bytes, http, None, None).text;
+            article::extract_json(&text, pointer, url, sel, tz, now).map_err(|e| format!("{url}: {e}"))?
+        }
+        None => {
+            let text = article::decode_page(&body.bytes, body.content_type.as_deref(), url);
+            article::extract_page(&text, url, sel, tz, now)
+        }
+    };
+    if !found.has_body() {
+        return Err(format!("{url}: no article text found"));
+    }
+    Ok(ArticleFields {
+        title: found.title,
+        published_at: found.published.map(|d| crate::date::to_rfc3339(&d)),
+        content_html: found.content_html,
+        content_text: found.content_text,
+        origin: found.origin,
+    })
 }
 
 fn parse_body(body: Body, tz: chrono_tz::Tz) -> Result<(Vec<Item>, Validators), FeedError> {
@@ -130,7 +178,6 @@ pub fn to_post(source: &Source, item: &Item, feed_url: &Url, tracking: &[String]
         .map(html::to_text)
         .filter(|s| !s.is_empty());
     NewPost {
-        identity,
         url: item.link.as_ref().map(|u| u.to_string()),
         guid: item.guid.clone(),
         title,
@@ -139,8 +186,38 @@ pub fn to_post(source: &Source, item: &Item, feed_url: &Url, tracking: &[String]
         content_html,
         content_text,
         origin: None,
+        article_pending: source
+            .follow
+            .article_url(item.link.as_ref().map(Url::as_str), identity.info_code.as_deref())
+            .is_some(),
+        identity,
         published_at: published,
         updated_at: item.updated.map(|d| crate::date::to_rfc3339(&d)),
+    }
+}
+
+/// How long to wait before the next try of an article that failed `attempts`
+/// times: 10 minutes, doubling, at most 6 hours.
+pub fn article_backoff(attempts: u32) -> std::time::Duration {
+    let base = std::time::Duration::from_secs(600);
+    let cap = std::time::Duration::from_secs(6 * 3600);
+    base.checked_mul(1u32 << attempts.saturating_sub(1).min(16)).map_or(cap, |d| d.min(cap))
+}
+
+/// Whether `url`'s host is, or resolves to, a private address: a source
+/// whose own feed lives there may follow links there too.
+async fn on_private_network(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => fetch::is_forbidden_ip(ip.into()),
+        Some(url::Host::Ipv6(ip)) => fetch::is_forbidden_ip(ip.into()),
+        Some(url::Host::Domain(d)) => {
+            let port = url.port_or_known_default().unwrap_or(80);
+            match tokio::net::lookup_host((d, port)).await {
+                Ok(mut addrs) => addrs.any(|a| fetch::is_forbidden_ip(a.ip())),
+                Err(_) => false,
+            }
+        }
+        None => false,
     }
 }
 
@@ -213,6 +290,7 @@ impl Crawler {
             .store
             .call(move |c| store::save_poll(c, &record))
             .await?;
+        let articles = self.fetch_articles(source).await?;
 
         match (&fetch.error, state.failures) {
             (Some(e), 0) => warn!(url = %source.url, error = %e, "source failing"),
@@ -227,6 +305,8 @@ impl Crawler {
             items,
             new_posts = saved.new_posts,
             updated = saved.updated_posts,
+            articles = articles.fetched,
+            article_failures = articles.failed,
             ms = duration_ms,
             "polled"
         );
@@ -236,7 +316,113 @@ impl Crawler {
             items,
             saved,
             error: fetch.error,
+            articles,
         })
+    }
+
+    /// Fetches the articles of `source` that are due: the posts this poll
+    /// stored, and earlier ones whose retry time has come. Posts were stored
+    /// (their keys claimed) before any article is fetched, so an article that
+    /// two sources deliver is fetched once, and one that fails loses nothing.
+    async fn fetch_articles(&self, source: &Source) -> Result<ArticleSummary, StoreError> {
+        let mut summary = ArticleSummary::default();
+        if source.follow == Follow::None {
+            return Ok(summary);
+        }
+        let slug = source.slug.clone();
+        let now = crate::date::now_utc();
+        let jobs = self
+            .store
+            .call(move |c| store::due_articles(c, &slug, &now, ARTICLE_BATCH))
+            .await?;
+        if jobs.is_empty() {
+            return Ok(summary);
+        }
+        let reach = if self.config.crawler.allow_private_networks || on_private_network(&source.url).await {
+            Reach::Any
+        } else {
+            Reach::PublicOnly
+        };
+        let results: Vec<ArticleResult> = futures_util::stream::iter(jobs)
+            .map(|job| self.fetch_article(source, job, reach))
+            .buffer_unordered(self.config.crawler.concurrency)
+            .collect()
+            .await;
+        for r in &results {
+            match &r.outcome {
+                ArticleOutcome::Done(_) => summary.fetched += 1,
+                ArticleOutcome::Retry { next_at } => {
+                    summary.failed += 1;
+                    debug!(url = %r.fetch.url, error = r.fetch.error.as_deref().unwrap_or(""), %next_at, "article failed; will retry");
+                }
+                ArticleOutcome::GiveUp => {
+                    summary.gave_up += 1;
+                    warn!(url = %r.fetch.url, error = r.fetch.error.as_deref().unwrap_or(""), "article failed for the last time; the post keeps the feed's text");
+                }
+            }
+        }
+        let slug = source.slug.clone();
+        self.store.call(move |c| store::save_articles(c, &slug, &results)).await?;
+        Ok(summary)
+    }
+
+    async fn fetch_article(&self, source: &Source, job: ArticleJob, reach: Reach) -> ArticleResult {
+        let started_at = crate::date::now_utc();
+        let clock = Instant::now();
+        let url = source.follow.article_url(job.url.as_deref(), job.info_code.as_deref());
+        let mut fetch = FetchRecord {
+            url: url.as_ref().map_or_else(|| job.url.clone().unwrap_or_default(), Url::to_string),
+            started_at,
+            duration_ms: 0,
+            http_status: None,
+            outcome: Outcome::Ok,
+            bytes: 0,
+            error: None,
+        };
+        let result: Result<ArticleFields, String> = match url {
+            None => Err("no article URL for this item".to_string()),
+            Some(url) => match self.fetcher.get(&url, ARTICLE_ACCEPT, &Validators::default(), reach).await {
+                Ok(Fetched::Body(body)) => {
+                    fetch.http_status = Some(body.status);
+                    fetch.bytes = body.bytes.len() as u64;
+                    let sel = source.article.clone();
+                    let tz = self.config.crawler.timezone;
+                    tokio::task::spawn_blocking(move || extract(body, &sel, tz))
+                        .await
+                        .unwrap_or_else(|e| Err(format!("extraction crashed: {e}")))
+                }
+                Ok(Fetched::NotModified) => {
+                    fetch.http_status = Some(304);
+                    Err("unexpected 304".to_string())
+                }
+                Err(e) => {
+                    fetch.http_status = e.http_status();
+                    Err(e.to_string())
+                }
+            },
+        };
+        fetch.duration_ms = clock.elapsed().as_millis() as i64;
+        let outcome = match result {
+            Ok(fields) => ArticleOutcome::Done(fields),
+            Err(e) => {
+                fetch.outcome = Outcome::Error;
+                fetch.error = Some(e);
+                let attempts = job.attempts + 1;
+                if attempts >= self.config.crawler.article_attempts {
+                    ArticleOutcome::GiveUp
+                } else {
+                    let next = Utc::now() + article_backoff(attempts);
+                    ArticleOutcome::Retry {
+                        next_at: next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    }
+                }
+            }
+        };
+        ArticleResult {
+            post_id: job.post_id,
+            fetch,
+            outcome,
+        }
     }
 
     /// Polls every source in `sources` once, concurrently (the fetcher's

@@ -103,26 +103,24 @@ pub fn decode(
     finish(enc.decode_without_bom_handling(bytes).0, enc)
 }
 
-/// Like [`decode`], but a declared encoding that the bytes contradict is
-/// overruled by detection: a page that says gb2312 and is really Big5 or
-/// windows-1252 is a real case.
-pub fn decode_checked(
-    bytes: &[u8],
-    http_charset: Option<&str>,
-    declared: Option<&str>,
-    tld: Option<&str>,
-) -> Decoded {
-    let first = decode(bytes, http_charset, declared, tld);
-    if !first.text.contains('\u{FFFD}') {
-        return first;
-    }
-    let second = decode(bytes, None, None, tld);
+/// Like [`decode`], but a label that the bytes contradict (they do not
+/// decode cleanly) is overruled: the document's own declaration is tried
+/// without the HTTP charset, then detection, and the cleanest decoding wins.
+/// A page that says gb2312 and is really Big5 is a real case.
+pub fn decode_checked(bytes: &[u8], http_charset: Option<&str>, declared: Option<&str>, tld: Option<&str>) -> Decoded {
     let bad = |d: &Decoded| d.text.matches('\u{FFFD}').count();
-    if bad(&second) < bad(&first) {
-        second
-    } else {
-        first
+    let mut best = decode(bytes, http_charset, declared, tld);
+    if bad(&best) == 0 {
+        return best;
     }
+    let fallbacks = [(None, declared), (None, None)];
+    for (h, d) in fallbacks {
+        let candidate = decode(bytes, h, d, tld);
+        if bad(&candidate) < bad(&best) {
+            best = candidate;
+        }
+    }
+    best
 }
 
 fn finish(text: Cow<'_, str>, encoding: &'static Encoding) -> Decoded {

@@ -25,6 +25,8 @@ pub enum ConfigError {
 pub enum FetchError {
     #[error("{url}: only http and https URLs are fetched")]
     Scheme { url: String },
+    #[error("{url}: a private address; refused (crawler.allow_private_networks)")]
+    Private { url: String },
     #[error("{url}: timed out")]
     Timeout { url: String },
     #[error("{url}: {message}")]

@@ -1,11 +1,19 @@
-//! The one HTTP client: rustls, gzip/brotli/deflate, connect timeout 10 s,
+//! The HTTP client: rustls, gzip/brotli/deflate, connect timeout 10 s,
 //! total timeout and User-Agent from the configuration, at most 10
 //! redirects and only http/https. A global limit on requests in flight and a
 //! per-host limit beside it; conditional GET from stored validators; bodies
 //! streamed and cut at `max_body`, counted after decompression, so a gzip
 //! bomb costs at most `max_body` of memory.
+//!
+//! Two clients share one configuration: the open one, for the feeds the
+//! operator configured, and the guarded one, for links found in feeds, which
+//! refuses loopback, private, link-local and unique-local addresses after
+//! name resolution (through its own resolver, so a name cannot be re-pointed
+//! between the check and the connection) and on every redirect. Requests sent
+//! through an HTTP proxy from the environment are the proxy's to police.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,46 +50,65 @@ pub enum Fetched {
     Body(Body),
 }
 
-/// The shared client and its limits.
+/// Whether a request may reach private networks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Any address: for configured feeds.
+    Any,
+    /// Public addresses only: for links found in feeds.
+    PublicOnly,
+}
+
+/// The shared clients and their limits.
 pub struct Fetcher {
     client: reqwest::Client,
+    guarded: reqwest::Client,
     global: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
     per_host: usize,
     max_body: u64,
+    allow_private: bool,
 }
 
 impl Fetcher {
     pub fn new(cfg: &CrawlerConfig) -> Result<Fetcher, FetchError> {
-        let policy = reqwest::redirect::Policy::custom(|attempt| {
-            if attempt.previous().len() > 10 {
-                attempt.error("more than 10 redirects")
-            } else if !matches!(attempt.url().scheme(), "http" | "https") {
-                attempt.error("redirect to a scheme other than http or https")
-            } else {
-                attempt.follow()
+        let build = |guarded: bool| {
+            let policy = reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() > 10 {
+                    attempt.error("more than 10 redirects")
+                } else if !matches!(attempt.url().scheme(), "http" | "https") {
+                    attempt.error("redirect to a scheme other than http or https")
+                } else if guarded && literal_ip(attempt.url()).is_some_and(is_forbidden_ip) {
+                    attempt.error("redirect to a private address")
+                } else {
+                    attempt.follow()
+                }
+            });
+            let mut b = reqwest::Client::builder()
+                .user_agent(cfg.user_agent.clone())
+                .connect_timeout(Duration::from_secs(10))
+                .timeout(cfg.timeout)
+                .redirect(policy)
+                .gzip(true)
+                .brotli(true)
+                .deflate(true)
+                .pool_idle_timeout(Duration::from_secs(30));
+            if guarded {
+                b = b.dns_resolver(PublicOnlyResolver);
             }
-        });
-        let client = reqwest::Client::builder()
-            .user_agent(cfg.user_agent.clone())
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(cfg.timeout)
-            .redirect(policy)
-            .gzip(true)
-            .brotli(true)
-            .deflate(true)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| FetchError::Transport {
+            b.build().map_err(|e| FetchError::Transport {
                 url: String::new(),
                 message: format!("cannot build the HTTP client: {e}"),
-            })?;
+            })
+        };
         Ok(Fetcher {
-            client,
+            client: build(false)?,
+            guarded: build(!cfg.allow_private_networks)?,
             global: Arc::new(Semaphore::new(cfg.concurrency)),
             hosts: Mutex::new(HashMap::new()),
             per_host: cfg.per_host,
             max_body: cfg.max_body,
+            allow_private: cfg.allow_private_networks,
         })
     }
 
@@ -116,11 +143,21 @@ impl Fetcher {
         url: &Url,
         accept: &str,
         validators: &Validators,
+        reach: Reach,
     ) -> Result<Fetched, FetchError> {
         let u = url.as_str().to_string();
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::Scheme { url: u });
         }
+        let client = match reach {
+            Reach::Any => &self.client,
+            Reach::PublicOnly => {
+                if !self.allow_private && literal_ip(url).is_some_and(is_forbidden_ip) {
+                    return Err(FetchError::Private { url: u });
+                }
+                &self.guarded
+            }
+        };
         let _permits = self.permits(url).await;
         let mut headers = HeaderMap::new();
         if let Ok(v) = HeaderValue::from_str(accept) {
@@ -140,8 +177,7 @@ impl Fetcher {
         {
             headers.insert(header::IF_MODIFIED_SINCE, lm);
         }
-        let mut resp = self
-            .client
+        let mut resp = client
             .get(url.clone())
             .headers(headers)
             .send()
@@ -210,5 +246,129 @@ fn transport(url: &str, e: &reqwest::Error) -> FetchError {
     FetchError::Transport {
         url: url.to_string(),
         message,
+    }
+}
+
+/// The host of `url` when it is an IP address. The URL parser has already
+/// turned decimal (`2130706433`), octal (`0177.0.0.1`) and hex forms into
+/// plain addresses.
+fn literal_ip(url: &Url) -> Option<IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+        url::Host::Domain(_) => None,
+    }
+}
+
+/// Loopback, private, link-local, unique-local, carrier-grade NAT,
+/// unspecified, broadcast and multicast addresses, and IPv6 forms that embed
+/// such an IPv4 address.
+pub fn is_forbidden_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_forbidden_v4(v4),
+        IpAddr::V6(v6) => is_forbidden_v6(v6),
+    }
+}
+
+fn is_forbidden_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 198 && (b == 18 || b == 19))
+}
+
+fn is_forbidden_v6(ip: Ipv6Addr) -> bool {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return is_forbidden_v4(v4);
+    }
+    let seg = ip.segments();
+    // NAT64 (64:ff9b::/96) and the deprecated IPv4-compatible form (::a.b.c.d).
+    if seg[0] == 0x64 && seg[1] == 0xff9b && seg[2..6] == [0, 0, 0, 0] || seg[..6] == [0; 6] {
+        let [.., c, d] = seg;
+        let v4 = Ipv4Addr::new((c >> 8) as u8, c as u8, (d >> 8) as u8, d as u8);
+        if !(ip.is_loopback() || ip.is_unspecified()) && is_forbidden_v4(v4) {
+            return true;
+        }
+    }
+    ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || (seg[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
+        || (seg[0] & 0xffc0) == 0xfe80 // link local fe80::/10
+        || (seg[0] & 0xffc0) == 0xfec0 // site local fec0::/10
+}
+
+/// Resolves names like the system does, then refuses the lot if any address
+/// is one [`is_forbidden_ip`] names.
+struct PublicOnlyResolver;
+
+impl reqwest::dns::Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if let Some(bad) = addrs.iter().find(|a| is_forbidden_ip(a.ip())) {
+                let msg = format!(
+                    "{host} resolves to the private address {}; refused (crawler.allow_private_networks)",
+                    bad.ip()
+                );
+                return Err(msg.into());
+            }
+            let it: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(it)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(a, b, c, d))
+    }
+
+    #[test]
+    fn private_and_special_addresses_are_forbidden() {
+        for ip in [
+            v4(127, 0, 0, 1),
+            v4(127, 9, 9, 9),
+            v4(10, 1, 2, 3),
+            v4(172, 16, 0, 1),
+            v4(172, 31, 255, 255),
+            v4(192, 168, 1, 1),
+            v4(169, 254, 169, 254),
+            v4(100, 64, 0, 1),
+            v4(0, 0, 0, 0),
+            v4(255, 255, 255, 255),
+            v4(224, 0, 0, 1),
+        ] {
+            assert!(is_forbidden_ip(ip), "{ip}");
+        }
+        for s in ["::1", "::", "fc00::1", "fd12:3456::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:a9fe:a9fe", "64:ff9b::7f00:1", "ff02::1"] {
+            let ip: IpAddr = s.parse().unwrap();
+            assert!(is_forbidden_ip(ip), "{s}");
+        }
+        for ip in [v4(8, 8, 8, 8), v4(172, 32, 0, 1), v4(100, 128, 0, 1), v4(1, 1, 1, 1)] {
+            assert!(!is_forbidden_ip(ip), "{ip}");
+        }
+        for s in ["2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"] {
+            assert!(!is_forbidden_ip(s.parse().unwrap()), "{s}");
+        }
+    }
+
+    #[test]
+    fn literal_forms_are_normalized_by_the_url_parser() {
+        for u in ["http://2130706433/", "http://0177.0.0.1/", "http://0x7f.1/", "http://[::ffff:127.0.0.1]/", "http://127.1/"] {
+            let url = Url::parse(u).unwrap();
+            assert!(literal_ip(&url).is_some_and(is_forbidden_ip), "{u}");
+        }
+        assert_eq!(literal_ip(&Url::parse("http://localhost/").unwrap()), None);
     }
 }

@@ -7,6 +7,7 @@
 //! [`store`], driven by [`crawl`]. [`cli`] is the command line and [`run`]
 //! its entry point.
 
+pub mod article;
 pub mod cli;
 pub mod config;
 pub mod crawl;

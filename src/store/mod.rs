@@ -17,7 +17,10 @@ use crate::dedup::Identity;
 use crate::error::StoreError;
 use crate::fetch::Validators;
 
-const MIGRATIONS: &[&str] = &[include_str!("migrations/001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_initial.sql"),
+    include_str!("migrations/002_articles.sql"),
+];
 
 /// How long a writer waits for another process's transaction to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -187,6 +190,46 @@ pub struct NewPost {
     pub origin: Option<String>,
     pub published_at: Option<String>,
     pub updated_at: Option<String>,
+    /// Its article is still to be fetched.
+    pub article_pending: bool,
+}
+
+/// A post whose article is due to be fetched.
+#[derive(Debug, Clone)]
+pub struct ArticleJob {
+    pub post_id: i64,
+    pub url: Option<String>,
+    pub info_code: Option<String>,
+    /// Attempts made so far.
+    pub attempts: u32,
+}
+
+/// What an article page gave, for the post's columns.
+#[derive(Debug, Clone, Default)]
+pub struct ArticleFields {
+    pub title: Option<String>,
+    pub published_at: Option<String>,
+    pub content_html: Option<String>,
+    pub content_text: Option<String>,
+    pub origin: Option<String>,
+}
+
+/// How an article attempt ended.
+#[derive(Debug, Clone)]
+pub enum ArticleOutcome {
+    Done(ArticleFields),
+    /// Failed; try again at this time (UTC, RFC 3339).
+    Retry { next_at: String },
+    /// Failed for the last time: the post keeps the feed's text.
+    GiveUp,
+}
+
+/// One article attempt, for the post and the `fetches` table.
+#[derive(Debug, Clone)]
+pub struct ArticleResult {
+    pub post_id: i64,
+    pub fetch: FetchRecord,
+    pub outcome: ArticleOutcome,
 }
 
 /// Everything one poll of one source produced.
@@ -362,8 +405,8 @@ fn is_newer(candidate: Option<&str>, stored: Option<&str>) -> bool {
 fn insert_post(conn: &Connection, source: &str, p: &NewPost, now: &str) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO posts (source, info_code, url, canonical_url, guid, title, author, summary,
-            content_html, content_text, origin, published_at, updated_at, fetched_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            content_html, content_text, origin, published_at, updated_at, fetched_at, article_state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         source,
@@ -379,7 +422,8 @@ fn insert_post(conn: &Connection, source: &str, p: &NewPost, now: &str) -> Resul
         p.origin,
         p.published_at,
         p.updated_at,
-        now
+        now,
+        p.article_pending.then_some("pending"),
     ])?;
     let id = conn.last_insert_rowid();
     conn.prepare_cached(
@@ -408,6 +452,79 @@ fn update_post(conn: &Connection, id: i64, p: &NewPost, now: &str) -> Result<(),
         p.updated_at,
         now
     ])?;
+    Ok(())
+}
+
+/// Posts of `source` whose article is due (`now` is UTC RFC 3339), oldest first.
+pub fn due_articles(conn: &Connection, source: &str, now: &str, limit: usize) -> Result<Vec<ArticleJob>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, url, info_code, article_attempts FROM posts
+         WHERE source = ?1 AND article_state = 'pending' AND (article_next_at IS NULL OR article_next_at <= ?2)
+         ORDER BY id LIMIT ?3",
+    )?;
+    let jobs = stmt
+        .query_map(params![source, now, limit as i64], |r| {
+            Ok(ArticleJob {
+                post_id: r.get(0)?,
+                url: r.get(1)?,
+                info_code: r.get(2)?,
+                attempts: r.get(3)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(jobs)
+}
+
+/// Saves a batch of article attempts in one transaction. A fetched article
+/// fills the post: its body replaces the feed's, while the feed's title and
+/// date stay when it had them.
+pub fn save_articles(conn: &mut Connection, source: &str, results: &[ArticleResult]) -> Result<(), StoreError> {
+    let now = crate::date::now_utc();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for r in results {
+        let f = &r.fetch;
+        tx.prepare_cached(
+            "INSERT INTO fetches (source, url, started_at, duration_ms, http_status, outcome, bytes, items, new_posts, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9)",
+        )?
+        .execute(params![
+            source,
+            f.url,
+            f.started_at,
+            f.duration_ms,
+            f.http_status,
+            f.outcome.as_str(),
+            f.bytes as i64,
+            i64::from(matches!(r.outcome, ArticleOutcome::Done(_))),
+            f.error
+        ])?;
+        match &r.outcome {
+            ArticleOutcome::Done(a) => {
+                tx.prepare_cached(
+                    "UPDATE posts SET title = COALESCE(title, ?2), published_at = COALESCE(published_at, ?3),
+                        content_html = COALESCE(?4, content_html), content_text = COALESCE(?5, content_text),
+                        origin = COALESCE(?6, origin), fetched_at = ?7, article_state = 'done',
+                        article_attempts = article_attempts + 1, article_next_at = NULL
+                     WHERE id = ?1",
+                )?
+                .execute(params![r.post_id, a.title, a.published_at, a.content_html, a.content_text, a.origin, now])?;
+            }
+            ArticleOutcome::Retry { next_at } => {
+                tx.prepare_cached(
+                    "UPDATE posts SET article_attempts = article_attempts + 1, article_next_at = ?2 WHERE id = ?1",
+                )?
+                .execute(params![r.post_id, next_at])?;
+            }
+            ArticleOutcome::GiveUp => {
+                tx.prepare_cached(
+                    "UPDATE posts SET article_attempts = article_attempts + 1, article_next_at = NULL,
+                        article_state = 'failed' WHERE id = ?1",
+                )?
+                .execute(params![r.post_id])?;
+            }
+        }
+    }
+    tx.commit()?;
     Ok(())
 }
 

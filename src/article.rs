@@ -1,0 +1,402 @@
+//! Article pages (and article endpoints) → [`Article`]: title, publication
+//! time, clean body and the media the article names as its source. Pure
+//! functions, no I/O.
+//!
+//! With `[sources.article]` selectors, each part comes from its selector
+//! after the `remove` selectors have taken ads and scripts out. Without a
+//! `body` selector, the main text is found by readability (dom_smoothie, the
+//! maintained port of Mozilla's Readability, which shares html5ever with
+//! scraper and ammonia), and the date from `<meta property=
+//! "article:published_time">`, `<time datetime>` and their kin.
+
+use chrono::{DateTime, FixedOffset};
+use chrono_tz::Tz;
+use regex::Regex;
+use scraper::{ElementRef, Html, Selector};
+use std::sync::LazyLock;
+use url::Url;
+
+use crate::config::ArticleSelectors;
+use crate::date::parse_date;
+use crate::decode;
+use crate::html;
+
+/// What an article page gave.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Article {
+    pub title: Option<String>,
+    pub published: Option<DateTime<FixedOffset>>,
+    /// Sanitized, one line of block elements.
+    pub content_html: Option<String>,
+    pub content_text: Option<String>,
+    /// Clean: `央视新闻客户端`, not `（文章来源：央视新闻客户端）`.
+    pub origin: Option<String>,
+}
+
+impl Article {
+    /// An extraction that found no body is a failed one.
+    pub fn has_body(&self) -> bool {
+        self.content_text.as_deref().is_some_and(|t| !t.trim().is_empty())
+    }
+}
+
+/// Why an article endpoint's answer could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ArticleError {
+    #[error("not JSON: {0}")]
+    Json(String),
+    #[error("no text at JSON pointer {0}")]
+    Pointer(String),
+}
+
+/// Decodes an HTML page: BOM, HTTP charset, `<meta charset>`/`http-equiv`,
+/// then detection, which also overrules a declaration the bytes contradict.
+pub fn decode_page(bytes: &[u8], content_type: Option<&str>, url: &Url) -> String {
+    let http = content_type.and_then(decode::charset_from_content_type);
+    let tld = url.host_str().and_then(decode::tld_of);
+    decode::decode_checked(bytes, http, decode::html_declared(bytes), tld).text
+}
+
+/// Extracts an article from a whole HTML page at `url`.
+pub fn extract_page(page: &str, url: &Url, sel: &ArticleSelectors, tz: Tz, now: DateTime<FixedOffset>) -> Article {
+    let mut doc = Html::parse_document(page);
+    remove_matches(&mut doc, sel);
+    let mut article = extract_parts(&doc, url, sel, tz, now);
+    if sel.body.is_none() {
+        let found = readability(page, url);
+        article.content_html = found.content_html;
+        if article.title.is_none() {
+            article.title = found.title;
+        }
+        if article.published.is_none() {
+            article.published = found.published_time.as_deref().and_then(|d| parse_date(d, tz, now));
+        }
+    }
+    if article.published.is_none() {
+        article.published = page_date(&doc, tz, now);
+    }
+    if article.title.is_none() {
+        article.title = first_text(&doc, &TITLE_FALLBACK);
+    }
+    article.content_text = article.content_html.as_deref().map(html::to_text);
+    article
+}
+
+/// Extracts an article from an endpoint's JSON (or JSONP) answer: the HTML
+/// at `pointer` is the article body, and the selectors apply inside it.
+pub fn extract_json(
+    text: &str,
+    pointer: &str,
+    url: &Url,
+    sel: &ArticleSelectors,
+    tz: Tz,
+    now: DateTime<FixedOffset>,
+) -> Result<Article, ArticleError> {
+    let value: serde_json::Value =
+        serde_json::from_str(unwrap_jsonp(text)).map_err(|e| ArticleError::Json(e.to_string()))?;
+    let body = value
+        .pointer(pointer)
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| ArticleError::Pointer(pointer.to_string()))?;
+    let mut doc = Html::parse_fragment(body);
+    remove_matches(&mut doc, sel);
+    let mut article = extract_parts(&doc, url, sel, tz, now);
+    if sel.body.is_none() {
+        article.content_html = Some(html::clean(&doc.root_element().inner_html(), url)).filter(|h| !h.is_empty());
+    }
+    article.content_text = article.content_html.as_deref().map(html::to_text);
+    Ok(article)
+}
+
+/// `callback({...});` → `{...}`; anything else unchanged.
+pub fn unwrap_jsonp(text: &str) -> &str {
+    let t = text.trim().trim_start_matches('\u{FEFF}');
+    if t.starts_with('{') || t.starts_with('[') {
+        return t;
+    }
+    match (t.find('('), t.rfind(')')) {
+        (Some(open), Some(close)) if open < close => {
+            let name = t[..open].trim();
+            let is_callback = !name.is_empty()
+                && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '$' | '.'));
+            if is_callback { t[open + 1..close].trim() } else { t }
+        }
+        _ => t,
+    }
+}
+
+/// The media named as the article's source, without brackets and labels:
+/// `（文章来源：央视新闻客户端）`, `来源：央视新闻客户端` and `央视新闻客户端`
+/// all give `央视新闻客户端`.
+pub fn clean_origin(text: &str) -> Option<String> {
+    static LABEL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?:文章来源|来源|出处|稿源|Source)\s*[：:]?\s*").expect("static regex")
+    });
+    static STOP: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\s|作者|编辑|责任编辑|记者|[）)】\]|｜]").expect("static regex")
+    });
+    let is_wrap = |c: char| c.is_whitespace() || matches!(c, '（' | '）' | '(' | ')' | '【' | '】' | '[' | ']' | '\u{3000}');
+    let t = text.trim_matches(is_wrap);
+    let after = match LABEL.find_iter(t).last() {
+        Some(m) => &t[m.end()..],
+        None => t,
+    };
+    let after = after.trim_matches(is_wrap);
+    let cut = STOP.find(after).map_or(after, |m| &after[..m.start()]);
+    let origin = cut.trim_matches(is_wrap);
+    (!origin.is_empty() && origin.chars().count() <= 40).then(|| origin.to_string())
+}
+
+fn remove_matches(doc: &mut Html, sel: &ArticleSelectors) {
+    static ALWAYS: LazyLock<Selector> =
+        LazyLock::new(|| Selector::parse("script, style, noscript, template, iframe").expect("static selector"));
+    let mut ids = Vec::new();
+    for s in sel.remove.iter().map(|c| &c.selector).chain(std::iter::once(&*ALWAYS)) {
+        ids.extend(doc.select(s).map(|e| e.id()));
+    }
+    for id in ids {
+        if let Some(mut node) = doc.tree.get_mut(id) {
+            node.detach();
+        }
+    }
+}
+
+/// Title, date, origin and body from the selectors that are set.
+fn extract_parts(doc: &Html, url: &Url, sel: &ArticleSelectors, tz: Tz, now: DateTime<FixedOffset>) -> Article {
+    let first = |css: &Option<crate::config::Css>| css.as_ref().and_then(|c| doc.select(&c.selector).next());
+    Article {
+        title: first(&sel.title).map(element_text).filter(|t| !t.is_empty()),
+        published: first(&sel.published).and_then(|e| element_date(e, tz, now)),
+        content_html: first(&sel.body)
+            .map(|e| html::clean(&e.inner_html(), url))
+            .filter(|h| !h.is_empty()),
+        content_text: None,
+        origin: first(&sel.origin).and_then(|e| clean_origin(&element_text(e))),
+    }
+}
+
+fn element_text(e: ElementRef<'_>) -> String {
+    html::plain_line(&e.text().collect::<String>())
+}
+
+/// A date from an element: its `datetime` or `content` attribute, else the
+/// first date-looking run of its text.
+fn element_date(e: ElementRef<'_>, tz: Tz, now: DateTime<FixedOffset>) -> Option<DateTime<FixedOffset>> {
+    ["datetime", "content"]
+        .iter()
+        .filter_map(|a| e.value().attr(a))
+        .find_map(|v| parse_date(v, tz, now))
+        .or_else(|| find_date(&e.text().collect::<String>(), tz, now))
+}
+
+/// The first date in running text (`发布时间：2022年01月10日 16:57 来源：…`).
+pub fn find_date(text: &str, tz: Tz, now: DateTime<FixedOffset>) -> Option<DateTime<FixedOffset>> {
+    static DATE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*T?\s*\d{1,2}\s*[:：时]\s*\d{1,2}(?:\s*[:：分]\s*\d{1,2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?|\b\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2}\b",
+        )
+        .expect("static regex")
+    });
+    if let Some(d) = parse_date(text, tz, now) {
+        return Some(d);
+    }
+    DATE.find_iter(text).find_map(|m| parse_date(m.as_str(), tz, now))
+}
+
+static PAGE_DATE: LazyLock<Vec<Selector>> = LazyLock::new(|| {
+    [
+        r#"meta[property="article:published_time"]"#,
+        r#"meta[itemprop="datePublished"]"#,
+        r#"meta[name="pubdate"]"#,
+        r#"meta[name="publishdate"]"#,
+        r#"meta[name="PubDate"]"#,
+        r#"meta[name="publish_date"]"#,
+        r#"meta[name="date"]"#,
+        r#"meta[name="dc.date"]"#,
+        r#"meta[name="DC.date.issued"]"#,
+        "time[datetime]",
+        "[itemprop=datePublished]",
+        "#pubtime, #pub_date, .pubtime, .pub_time, .publish-time, .post-time, .date, .time",
+    ]
+    .iter()
+    .filter_map(|s| Selector::parse(s).ok())
+    .collect()
+});
+
+static TITLE_FALLBACK: LazyLock<Vec<Selector>> = LazyLock::new(|| {
+    ["h1", "title"].iter().filter_map(|s| Selector::parse(s).ok()).collect()
+});
+
+/// The page's own date, from the usual meta tags and elements.
+fn page_date(doc: &Html, tz: Tz, now: DateTime<FixedOffset>) -> Option<DateTime<FixedOffset>> {
+    PAGE_DATE
+        .iter()
+        .flat_map(|s| doc.select(s))
+        .find_map(|e| element_date(e, tz, now))
+}
+
+fn first_text(doc: &Html, selectors: &[Selector]) -> Option<String> {
+    selectors
+        .iter()
+        .flat_map(|s| doc.select(s))
+        .map(element_text)
+        .find(|t| !t.is_empty())
+}
+
+struct Readable {
+    title: Option<String>,
+    content_html: Option<String>,
+    published_time: Option<String>,
+}
+
+/// The main text of a page by readability; `None` parts when it finds none.
+fn readability(page: &str, url: &Url) -> Readable {
+    let cfg = dom_smoothie::Config {
+        // Chinese packs more meaning into fewer characters than the English
+        // the default threshold (500) was tuned on.
+        char_threshold: 150,
+        ..dom_smoothie::Config::default()
+    };
+    let parsed = dom_smoothie::Readability::new(page, Some(url.as_str()), Some(cfg)).and_then(|mut r| r.parse());
+    match parsed {
+        Ok(a) => Readable {
+            title: Some(html::plain_line(&a.title)).filter(|t| !t.is_empty()),
+            content_html: Some(html::clean(&a.content, url)).filter(|h| !h.is_empty()),
+            published_time: a.published_time,
+        },
+        Err(_) => Readable {
+            title: None,
+            content_html: None,
+            published_time: None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Css;
+
+    fn css(s: &str) -> Option<Css> {
+        Some(Css {
+            text: s.into(),
+            selector: Selector::parse(s).unwrap(),
+        })
+    }
+
+    fn now() -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339("2026-11-28T12:00:00+08:00").unwrap()
+    }
+
+    fn url() -> Url {
+        Url::parse("http://finance.example.cn/a/1.html").unwrap()
+    }
+
+    #[test]
+    fn origins_come_out_clean() {
+        for s in ["（文章来源：央视新闻客户端）", "来源：央视新闻客户端", "央视新闻客户端", " 来源: 央视新闻客户端 作者：张三", "(来源：央视新闻客户端)"] {
+            assert_eq!(clean_origin(s).as_deref(), Some("央视新闻客户端"), "{s}");
+        }
+        assert_eq!(clean_origin("2022-01-10 16:57 来源：新华社"), Some("新华社".into()));
+        assert_eq!(clean_origin("（）"), None);
+    }
+
+    #[test]
+    fn jsonp_is_unwrapped() {
+        assert_eq!(unwrap_jsonp("cb({\"a\":1});"), "{\"a\":1}");
+        assert_eq!(unwrap_jsonp("  jQuery123_456({\"a\":[1]})"), "{\"a\":[1]}");
+        assert_eq!(unwrap_jsonp("{\"a\":\"(x)\"}"), "{\"a\":\"(x)\"}");
+    }
+
+    #[test]
+    fn selectors_with_remove() {
+        let page = r#"<html><head><title>站点</title></head><body>
+<h1 class="t">标题 <span>一</span></h1><div class="time">2022年01月10日 16:57</div>
+<div id="ContentBody">
+  <p>
+　　第一段。
+  </p>
+  <div class="ad">广告</div><script>x()</script>
+  <p>第二段。</p>
+  <p class="em_media">（文章来源：央视新闻客户端）</p>
+</div></body></html>"#;
+        let sel = ArticleSelectors {
+            title: css("h1.t"),
+            published: css(".time"),
+            body: css("#ContentBody"),
+            origin: css(".em_media"),
+            remove: vec![css(".ad").unwrap()],
+            json: None,
+        };
+        let a = extract_page(page, &url(), &sel, chrono_tz::Asia::Shanghai, now());
+        assert_eq!(a.title.as_deref(), Some("标题 一"));
+        assert_eq!(a.published.unwrap().to_rfc3339(), "2022-01-10T16:57:00+08:00");
+        assert_eq!(
+            a.content_html.as_deref(),
+            Some("<p>第一段。</p><p>第二段。</p><p class=\"em_media\">（文章来源：央视新闻客户端）</p>")
+        );
+        assert_eq!(a.content_text.as_deref(), Some("第一段。\n\n第二段。\n\n（文章来源：央视新闻客户端）"));
+        assert_eq!(a.origin.as_deref(), Some("央视新闻客户端"));
+    }
+
+    #[test]
+    fn dates_on_pages() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let f = |s: &str| find_date(s, tz, now()).map(|d| crate::date::to_rfc3339(&d));
+        assert_eq!(f("发布时间：2022年01月10日 16:57 来源：新华社").as_deref(), Some("2022-01-10T16:57:00+08:00"));
+        assert_eq!(f("2022-01-10 16:57:30　编辑：张三").as_deref(), Some("2022-01-10T16:57:30+08:00"));
+        assert_eq!(f("时间 2022/01/10 16:57").as_deref(), Some("2022-01-10T16:57:00+08:00"));
+        assert_eq!(f("01-10 16:57 | 财经").as_deref(), Some("2026-01-10T16:57:00+08:00"));
+        assert_eq!(f("2022-01-10T16:57:30+09:00").as_deref(), Some("2022-01-10T16:57:30+09:00"));
+        assert_eq!(f("2022-01-10T16:57:30").as_deref(), Some("2022-01-10T16:57:30+08:00"));
+        assert_eq!(f("没有日期"), None);
+    }
+
+    #[test]
+    fn no_selectors_readability_and_meta_date() {
+        let para = "国家统计局今天发布数据显示，十一月份全国居民消费价格同比上涨，环比持平。其中，城市上涨，农村上涨；食品价格上涨，非食品价格上涨。";
+        let page = format!(
+            r#"<html><head><title>统计局发布数据 - 新闻网</title>
+<meta property="article:published_time" content="2022-01-10T16:57:30+08:00"></head><body>
+<nav><a href="/">首页</a> <a href="/finance">财经</a> <a href="/tech">科技</a></nav>
+<div class="sidebar"><ul><li><a href="/x">热点一</a></li><li><a href="/y">热点二</a></li></ul></div>
+<article><h1>统计局发布数据</h1><p>{para}</p><p>{para}</p><p>{para}</p></article>
+<footer>版权所有 © 新闻网</footer></body></html>"#
+        );
+        let a = extract_page(&page, &url(), &ArticleSelectors::default(), chrono_tz::Asia::Shanghai, now());
+        let text = a.content_text.unwrap();
+        assert!(text.contains("十一月份全国居民消费价格"), "{text}");
+        assert!(!text.contains("热点一") && !text.contains("版权所有"), "{text}");
+        assert_eq!(a.published.unwrap().to_rfc3339(), "2022-01-10T16:57:30+08:00");
+        assert!(a.title.unwrap().contains("统计局发布数据"));
+    }
+
+    #[test]
+    fn json_endpoint() {
+        let sel = ArticleSelectors {
+            origin: css(".em_media"),
+            json: Some("/data/content".into()),
+            ..ArticleSelectors::default()
+        };
+        let body = r#"cb({"data":{"content":"<p>　　正文。</p><p class=\"em_media\">（文章来源：新华社）</p>"}});"#;
+        let a = extract_json(body, "/data/content", &url(), &sel, chrono_tz::Asia::Shanghai, now()).unwrap();
+        assert_eq!(a.content_html.as_deref(), Some("<p>正文。</p><p class=\"em_media\">（文章来源：新华社）</p>"));
+        assert_eq!(a.origin.as_deref(), Some("新华社"));
+        assert!(extract_json("{}", "/data/content", &url(), &sel, chrono_tz::Asia::Shanghai, now()).is_err());
+        assert!(extract_json("<html>", "/x", &url(), &sel, chrono_tz::Asia::Shanghai, now()).is_err());
+    }
+
+    #[test]
+    fn charset_from_meta_and_mislabels() {
+        let text = "<html><head><meta charset=\"gbk\"></head><body><p>沪深两市成交额突破万亿元</p></body></html>";
+        let gbk = encoding_rs::GBK.encode(text).0.into_owned();
+        assert!(decode_page(&gbk, Some("text/html"), &url()).contains("沪深两市成交额突破万亿元"));
+        // Says gb2312, is UTF-8.
+        let utf8 = text.replace("gbk", "gb2312");
+        assert!(decode_page(utf8.as_bytes(), None, &url()).contains("沪深两市成交额突破万亿元"));
+        // HTTP says UTF-8, bytes are GBK with a meta that says so: the declaration is overruled
+        // by what decodes cleanly.
+        assert!(decode_page(&gbk, Some("text/html; charset=utf-8"), &url()).contains("沪深两市成交额突破万亿元"));
+    }
+}
