@@ -4,7 +4,7 @@
 //!
 //! With `[sources.article]` selectors, each part comes from its selector
 //! after the `remove` selectors have taken ads and scripts out. Without a
-//! `body` selector, the main text is found by readability (dom_smoothie, the
+//! `body` selector (or where it matches nothing), the main text is found by readability (dom_smoothie, the
 //! maintained port of Mozilla's Readability, which shares html5ever with
 //! scraper and ammonia), and the date from `<meta property=
 //! "article:published_time">`, `<time datetime>` and their kin.
@@ -36,7 +36,9 @@ pub struct Article {
 impl Article {
     /// An extraction that found no body is a failed one.
     pub fn has_body(&self) -> bool {
-        self.content_text.as_deref().is_some_and(|t| !t.trim().is_empty())
+        self.content_text
+            .as_deref()
+            .is_some_and(|t| !t.trim().is_empty())
     }
 }
 
@@ -58,18 +60,28 @@ pub fn decode_page(bytes: &[u8], content_type: Option<&str>, url: &Url) -> Strin
 }
 
 /// Extracts an article from a whole HTML page at `url`.
-pub fn extract_page(page: &str, url: &Url, sel: &ArticleSelectors, tz: Tz, now: DateTime<FixedOffset>) -> Article {
+pub fn extract_page(
+    page: &str,
+    url: &Url,
+    sel: &ArticleSelectors,
+    tz: Tz,
+    now: DateTime<FixedOffset>,
+) -> Article {
     let mut doc = Html::parse_document(page);
     remove_matches(&mut doc, sel);
     let mut article = extract_parts(&doc, url, sel, tz, now);
-    if sel.body.is_none() {
+    // No body selector, or one that matched nothing on this page.
+    if article.content_html.is_none() {
         let found = readability(page, url);
         article.content_html = found.content_html;
         if article.title.is_none() {
             article.title = found.title;
         }
         if article.published.is_none() {
-            article.published = found.published_time.as_deref().and_then(|d| parse_date(d, tz, now));
+            article.published = found
+                .published_time
+                .as_deref()
+                .and_then(|d| parse_date(d, tz, now));
         }
     }
     if article.published.is_none() {
@@ -103,7 +115,8 @@ pub fn extract_json(
     remove_matches(&mut doc, sel);
     let mut article = extract_parts(&doc, url, sel, tz, now);
     if sel.body.is_none() {
-        article.content_html = Some(html::clean(&doc.root_element().inner_html(), url)).filter(|h| !h.is_empty());
+        article.content_html =
+            Some(html::clean(&doc.root_element().inner_html(), url)).filter(|h| !h.is_empty());
     }
     article.content_text = article.content_html.as_deref().map(html::to_text);
     Ok(article)
@@ -119,8 +132,14 @@ pub fn unwrap_jsonp(text: &str) -> &str {
         (Some(open), Some(close)) if open < close => {
             let name = t[..open].trim();
             let is_callback = !name.is_empty()
-                && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '$' | '.'));
-            if is_callback { t[open + 1..close].trim() } else { t }
+                && name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '$' | '.'));
+            if is_callback {
+                t[open + 1..close].trim()
+            } else {
+                t
+            }
         }
         _ => t,
     }
@@ -136,7 +155,13 @@ pub fn clean_origin(text: &str) -> Option<String> {
     static STOP: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"\s|作者|编辑|责任编辑|记者|[）)】\]|｜]").expect("static regex")
     });
-    let is_wrap = |c: char| c.is_whitespace() || matches!(c, '（' | '）' | '(' | ')' | '【' | '】' | '[' | ']' | '\u{3000}');
+    let is_wrap = |c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '（' | '）' | '(' | ')' | '【' | '】' | '[' | ']' | '\u{3000}'
+            )
+    };
     let t = text.trim_matches(is_wrap);
     let after = match LABEL.find_iter(t).last() {
         Some(m) => &t[m.end()..],
@@ -149,10 +174,16 @@ pub fn clean_origin(text: &str) -> Option<String> {
 }
 
 fn remove_matches(doc: &mut Html, sel: &ArticleSelectors) {
-    static ALWAYS: LazyLock<Selector> =
-        LazyLock::new(|| Selector::parse("script, style, noscript, template, iframe").expect("static selector"));
+    static ALWAYS: LazyLock<Selector> = LazyLock::new(|| {
+        Selector::parse("script, style, noscript, template, iframe").expect("static selector")
+    });
     let mut ids = Vec::new();
-    for s in sel.remove.iter().map(|c| &c.selector).chain(std::iter::once(&*ALWAYS)) {
+    for s in sel
+        .remove
+        .iter()
+        .map(|c| &c.selector)
+        .chain(std::iter::once(&*ALWAYS))
+    {
         ids.extend(doc.select(s).map(|e| e.id()));
     }
     for id in ids {
@@ -163,10 +194,20 @@ fn remove_matches(doc: &mut Html, sel: &ArticleSelectors) {
 }
 
 /// Title, date, origin and body from the selectors that are set.
-fn extract_parts(doc: &Html, url: &Url, sel: &ArticleSelectors, tz: Tz, now: DateTime<FixedOffset>) -> Article {
-    let first = |css: &Option<crate::config::Css>| css.as_ref().and_then(|c| doc.select(&c.selector).next());
+fn extract_parts(
+    doc: &Html,
+    url: &Url,
+    sel: &ArticleSelectors,
+    tz: Tz,
+    now: DateTime<FixedOffset>,
+) -> Article {
+    let first = |css: &Option<crate::config::Css>| {
+        css.as_ref().and_then(|c| doc.select(&c.selector).next())
+    };
     Article {
-        title: first(&sel.title).map(element_text).filter(|t| !t.is_empty()),
+        title: first(&sel.title)
+            .map(element_text)
+            .filter(|t| !t.is_empty()),
         published: first(&sel.published).and_then(|e| element_date(e, tz, now)),
         content_html: first(&sel.body)
             .map(|e| html::clean(&e.inner_html(), url))
@@ -182,7 +223,11 @@ fn element_text(e: ElementRef<'_>) -> String {
 
 /// A date from an element: its `datetime` or `content` attribute, else the
 /// first date-looking run of its text.
-fn element_date(e: ElementRef<'_>, tz: Tz, now: DateTime<FixedOffset>) -> Option<DateTime<FixedOffset>> {
+fn element_date(
+    e: ElementRef<'_>,
+    tz: Tz,
+    now: DateTime<FixedOffset>,
+) -> Option<DateTime<FixedOffset>> {
     ["datetime", "content"]
         .iter()
         .filter_map(|a| e.value().attr(a))
@@ -201,7 +246,8 @@ pub fn find_date(text: &str, tz: Tz, now: DateTime<FixedOffset>) -> Option<DateT
     if let Some(d) = parse_date(text, tz, now) {
         return Some(d);
     }
-    DATE.find_iter(text).find_map(|m| parse_date(m.as_str(), tz, now))
+    DATE.find_iter(text)
+        .find_map(|m| parse_date(m.as_str(), tz, now))
 }
 
 static PAGE_DATE: LazyLock<Vec<Selector>> = LazyLock::new(|| {
@@ -225,7 +271,10 @@ static PAGE_DATE: LazyLock<Vec<Selector>> = LazyLock::new(|| {
 });
 
 static TITLE_FALLBACK: LazyLock<Vec<Selector>> = LazyLock::new(|| {
-    ["h1", "title"].iter().filter_map(|s| Selector::parse(s).ok()).collect()
+    ["h1", "title"]
+        .iter()
+        .filter_map(|s| Selector::parse(s).ok())
+        .collect()
 });
 
 /// The page's own date, from the usual meta tags and elements.
@@ -258,7 +307,8 @@ fn readability(page: &str, url: &Url) -> Readable {
         char_threshold: 150,
         ..dom_smoothie::Config::default()
     };
-    let parsed = dom_smoothie::Readability::new(page, Some(url.as_str()), Some(cfg)).and_then(|mut r| r.parse());
+    let parsed = dom_smoothie::Readability::new(page, Some(url.as_str()), Some(cfg))
+        .and_then(|mut r| r.parse());
     match parsed {
         Ok(a) => Readable {
             title: Some(html::plain_line(&a.title)).filter(|t| !t.is_empty()),
@@ -295,10 +345,19 @@ mod tests {
 
     #[test]
     fn origins_come_out_clean() {
-        for s in ["（文章来源：央视新闻客户端）", "来源：央视新闻客户端", "央视新闻客户端", " 来源: 央视新闻客户端 作者：张三", "(来源：央视新闻客户端)"] {
+        for s in [
+            "（文章来源：央视新闻客户端）",
+            "来源：央视新闻客户端",
+            "央视新闻客户端",
+            " 来源: 央视新闻客户端 作者：张三",
+            "(来源：央视新闻客户端)",
+        ] {
             assert_eq!(clean_origin(s).as_deref(), Some("央视新闻客户端"), "{s}");
         }
-        assert_eq!(clean_origin("2022-01-10 16:57 来源：新华社"), Some("新华社".into()));
+        assert_eq!(
+            clean_origin("2022-01-10 16:57 来源：新华社"),
+            Some("新华社".into())
+        );
         assert_eq!(clean_origin("（）"), None);
     }
 
@@ -331,12 +390,20 @@ mod tests {
         };
         let a = extract_page(page, &url(), &sel, chrono_tz::Asia::Shanghai, now());
         assert_eq!(a.title.as_deref(), Some("标题 一"));
-        assert_eq!(a.published.unwrap().to_rfc3339(), "2022-01-10T16:57:00+08:00");
+        assert_eq!(
+            a.published.unwrap().to_rfc3339(),
+            "2022-01-10T16:57:00+08:00"
+        );
         assert_eq!(
             a.content_html.as_deref(),
-            Some("<p>第一段。</p><p>第二段。</p><p class=\"em_media\">（文章来源：央视新闻客户端）</p>")
+            Some(
+                "<p>第一段。</p><p>第二段。</p><p class=\"em_media\">（文章来源：央视新闻客户端）</p>"
+            )
         );
-        assert_eq!(a.content_text.as_deref(), Some("第一段。\n\n第二段。\n\n（文章来源：央视新闻客户端）"));
+        assert_eq!(
+            a.content_text.as_deref(),
+            Some("第一段。\n\n第二段。\n\n（文章来源：央视新闻客户端）")
+        );
         assert_eq!(a.origin.as_deref(), Some("央视新闻客户端"));
     }
 
@@ -344,12 +411,30 @@ mod tests {
     fn dates_on_pages() {
         let tz = chrono_tz::Asia::Shanghai;
         let f = |s: &str| find_date(s, tz, now()).map(|d| crate::date::to_rfc3339(&d));
-        assert_eq!(f("发布时间：2022年01月10日 16:57 来源：新华社").as_deref(), Some("2022-01-10T16:57:00+08:00"));
-        assert_eq!(f("2022-01-10 16:57:30　编辑：张三").as_deref(), Some("2022-01-10T16:57:30+08:00"));
-        assert_eq!(f("时间 2022/01/10 16:57").as_deref(), Some("2022-01-10T16:57:00+08:00"));
-        assert_eq!(f("01-10 16:57 | 财经").as_deref(), Some("2026-01-10T16:57:00+08:00"));
-        assert_eq!(f("2022-01-10T16:57:30+09:00").as_deref(), Some("2022-01-10T16:57:30+09:00"));
-        assert_eq!(f("2022-01-10T16:57:30").as_deref(), Some("2022-01-10T16:57:30+08:00"));
+        assert_eq!(
+            f("发布时间：2022年01月10日 16:57 来源：新华社").as_deref(),
+            Some("2022-01-10T16:57:00+08:00")
+        );
+        assert_eq!(
+            f("2022-01-10 16:57:30　编辑：张三").as_deref(),
+            Some("2022-01-10T16:57:30+08:00")
+        );
+        assert_eq!(
+            f("时间 2022/01/10 16:57").as_deref(),
+            Some("2022-01-10T16:57:00+08:00")
+        );
+        assert_eq!(
+            f("01-10 16:57 | 财经").as_deref(),
+            Some("2026-01-10T16:57:00+08:00")
+        );
+        assert_eq!(
+            f("2022-01-10T16:57:30+09:00").as_deref(),
+            Some("2022-01-10T16:57:30+09:00")
+        );
+        assert_eq!(
+            f("2022-01-10T16:57:30").as_deref(),
+            Some("2022-01-10T16:57:30+08:00")
+        );
         assert_eq!(f("没有日期"), None);
     }
 
@@ -364,11 +449,23 @@ mod tests {
 <article><h1>统计局发布数据</h1><p>{para}</p><p>{para}</p><p>{para}</p></article>
 <footer>版权所有 © 新闻网</footer></body></html>"#
         );
-        let a = extract_page(&page, &url(), &ArticleSelectors::default(), chrono_tz::Asia::Shanghai, now());
+        let a = extract_page(
+            &page,
+            &url(),
+            &ArticleSelectors::default(),
+            chrono_tz::Asia::Shanghai,
+            now(),
+        );
         let text = a.content_text.unwrap();
         assert!(text.contains("十一月份全国居民消费价格"), "{text}");
-        assert!(!text.contains("热点一") && !text.contains("版权所有"), "{text}");
-        assert_eq!(a.published.unwrap().to_rfc3339(), "2022-01-10T16:57:30+08:00");
+        assert!(
+            !text.contains("热点一") && !text.contains("版权所有"),
+            "{text}"
+        );
+        assert_eq!(
+            a.published.unwrap().to_rfc3339(),
+            "2022-01-10T16:57:30+08:00"
+        );
         assert!(a.title.unwrap().contains("统计局发布数据"));
     }
 
@@ -380,11 +477,42 @@ mod tests {
             ..ArticleSelectors::default()
         };
         let body = r#"cb({"data":{"content":"<p>　　正文。</p><p class=\"em_media\">（文章来源：新华社）</p>"}});"#;
-        let a = extract_json(body, "/data/content", &url(), &sel, chrono_tz::Asia::Shanghai, now()).unwrap();
-        assert_eq!(a.content_html.as_deref(), Some("<p>正文。</p><p class=\"em_media\">（文章来源：新华社）</p>"));
+        let a = extract_json(
+            body,
+            "/data/content",
+            &url(),
+            &sel,
+            chrono_tz::Asia::Shanghai,
+            now(),
+        )
+        .unwrap();
+        assert_eq!(
+            a.content_html.as_deref(),
+            Some("<p>正文。</p><p class=\"em_media\">（文章来源：新华社）</p>")
+        );
         assert_eq!(a.origin.as_deref(), Some("新华社"));
-        assert!(extract_json("{}", "/data/content", &url(), &sel, chrono_tz::Asia::Shanghai, now()).is_err());
-        assert!(extract_json("<html>", "/x", &url(), &sel, chrono_tz::Asia::Shanghai, now()).is_err());
+        assert!(
+            extract_json(
+                "{}",
+                "/data/content",
+                &url(),
+                &sel,
+                chrono_tz::Asia::Shanghai,
+                now()
+            )
+            .is_err()
+        );
+        assert!(
+            extract_json(
+                "<html>",
+                "/x",
+                &url(),
+                &sel,
+                chrono_tz::Asia::Shanghai,
+                now()
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -397,6 +525,9 @@ mod tests {
         assert!(decode_page(utf8.as_bytes(), None, &url()).contains("沪深两市成交额突破万亿元"));
         // HTTP says UTF-8, bytes are GBK with a meta that says so: the declaration is overruled
         // by what decodes cleanly.
-        assert!(decode_page(&gbk, Some("text/html; charset=utf-8"), &url()).contains("沪深两市成交额突破万亿元"));
+        assert!(
+            decode_page(&gbk, Some("text/html; charset=utf-8"), &url())
+                .contains("沪深两市成交额突破万亿元")
+        );
     }
 }

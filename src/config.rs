@@ -111,7 +111,8 @@ impl Follow {
                     out = out.replace("{info_code}", info_code?);
                 }
                 if out.contains("{url}") {
-                    let encoded: String = url::form_urlencoded::byte_serialize(link?.as_bytes()).collect();
+                    let encoded: String =
+                        url::form_urlencoded::byte_serialize(link?.as_bytes()).collect();
                     out = out.replace("{url}", &encoded);
                 }
                 out
@@ -572,11 +573,27 @@ fn source_config(
         Some(f) => match f.get_ref().as_str() {
             "none" => Follow::None,
             "link" => Follow::Link,
+            template if template.contains("://") => {
+                let sample = Follow::Template(template.to_string());
+                if sample
+                    .article_url(Some("http://example.org/a"), Some("1"))
+                    .is_none()
+                {
+                    return Err(file.err(
+                        &f.span(),
+                        format!(
+                            "{}: {template:?} does not make an http(s) URL",
+                            key("follow")
+                        ),
+                    ));
+                }
+                sample
+            }
             other => {
                 return Err(file.err(
                     &f.span(),
                     format!(
-                        "{}: {other:?} is not one of \"link\", \"none\"",
+                        "{}: {other:?} is not one of \"link\", \"none\" or a URL template with {{info_code}} or {{url}}",
                         key("follow")
                     ),
                 ));
@@ -813,19 +830,47 @@ mod tests {
             e.contains("newscrawl.toml:5") && e.contains("article.body"),
             "{e}"
         );
+        let e = load_err(
+            "[[sources]]\nname = \"x\"\nurl = \"http://x.example/\"\n[sources.article]\njson = \"content\"\n",
+        );
+        assert!(
+            e.contains("newscrawl.toml:5") && e.contains("article.json"),
+            "{e}"
+        );
+        let e = load_err(
+            "[[sources]]\nname = \"x\"\nurl = \"http://x.example/\"\nfollow = \"ftp://x/{info_code}\"\n",
+        );
+        assert!(
+            e.contains("newscrawl.toml:4") && e.contains("http(s) URL"),
+            "{e}"
+        );
     }
 
     #[test]
     fn follow_templates() {
         let t = Follow::Template("http://api.example/content?code={info_code}&from={url}".into());
         assert_eq!(
-            t.article_url(Some("http://x.example/a?b=1"), Some("2022")).unwrap().as_str(),
+            t.article_url(Some("http://x.example/a?b=1"), Some("2022"))
+                .unwrap()
+                .as_str(),
             "http://api.example/content?code=2022&from=http%3A%2F%2Fx.example%2Fa%3Fb%3D1"
         );
         assert_eq!(t.article_url(Some("http://x.example/a"), None), None);
-        assert_eq!(Follow::Link.article_url(Some("https://x.example/p"), None).unwrap().as_str(), "https://x.example/p");
-        assert_eq!(Follow::Link.article_url(Some("javascript:alert(1)"), None), None);
-        assert_eq!(Follow::None.article_url(Some("https://x.example/p"), Some("1")), None);
+        assert_eq!(
+            Follow::Link
+                .article_url(Some("https://x.example/p"), None)
+                .unwrap()
+                .as_str(),
+            "https://x.example/p"
+        );
+        assert_eq!(
+            Follow::Link.article_url(Some("javascript:alert(1)"), None),
+            None
+        );
+        assert_eq!(
+            Follow::None.article_url(Some("https://x.example/p"), Some("1")),
+            None
+        );
     }
 
     #[test]

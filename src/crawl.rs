@@ -12,21 +12,22 @@ use tokio::task::JoinSet;
 use tracing::{Instrument, debug, info, info_span, warn};
 use url::Url;
 
+use crate::article;
+use crate::config::Follow;
 use crate::config::{Config, Source};
 use crate::decode;
 use crate::dedup;
 use crate::error::{FeedError, FetchError, StoreError};
 use crate::feed::{self, Item};
-use crate::article;
-use crate::config::Follow;
 use crate::fetch::{self, Body, FEED_ACCEPT, Fetched, Fetcher, Reach, Validators};
 use crate::html;
 use crate::store::{
-    self, ArticleFields, ArticleJob, ArticleOutcome, ArticleResult, FetchRecord, NewPost, Outcome, PollRecord,
-    SaveSummary, Store,
+    self, ArticleFields, ArticleJob, ArticleOutcome, ArticleResult, FetchRecord, NewPost, Outcome,
+    PollRecord, SaveSummary, Store,
 };
 
-pub const ARTICLE_ACCEPT: &str = "text/html, application/xhtml+xml, application/json;q=0.9, */*;q=0.8";
+pub const ARTICLE_ACCEPT: &str =
+    "text/html, application/xhtml+xml, application/json;q=0.9, */*;q=0.8";
 
 /// Articles due in one poll at most; the rest wait for the next.
 const ARTICLE_BATCH: usize = 1000;
@@ -82,7 +83,10 @@ pub async fn fetch_feed(
     validators: &Validators,
     tz: chrono_tz::Tz,
 ) -> Result<Option<Parsed>, (PollError, Option<u16>, u64)> {
-    let body = match fetcher.get(&source.url, FEED_ACCEPT, validators, Reach::Any).await {
+    let body = match fetcher
+        .get(&source.url, FEED_ACCEPT, validators, Reach::Any)
+        .await
+    {
         Ok(Fetched::NotModified) => return Ok(None),
         Ok(Fetched::Body(b)) => b,
         Err(e) => {
@@ -110,14 +114,22 @@ pub async fn fetch_feed(
 
 /// Page (or endpoint answer) → the post's article columns; an empty
 /// extraction is a failure.
-fn extract(body: Body, sel: &crate::config::ArticleSelectors, tz: chrono_tz::Tz) -> Result<ArticleFields, String> {
+fn extract(
+    body: Body,
+    sel: &crate::config::ArticleSelectors,
+    tz: chrono_tz::Tz,
+) -> Result<ArticleFields, String> {
     let now = Utc::now().with_timezone(&tz).fixed_offset();
     let url = &body.final_url;
     let found = match &sel.json {
         Some(pointer) => {
-            let http = body.content_type.as_deref().and_then(decode::charset_from_content_type);
+            let http = body
+                .content_type
+                .as_deref()
+                .and_then(decode::charset_from_content_type);
             let text = decode::decode(&body.bytes, http, None, None).text;
-            article::extract_json(&text, pointer, url, sel, tz, now).map_err(|e| format!("{url}: {e}"))?
+            article::extract_json(&text, pointer, url, sel, tz, now)
+                .map_err(|e| format!("{url}: {e}"))?
         }
         None => {
             let text = article::decode_page(&body.bytes, body.content_type.as_deref(), url);
@@ -188,7 +200,10 @@ pub fn to_post(source: &Source, item: &Item, feed_url: &Url, tracking: &[String]
         origin: None,
         article_pending: source
             .follow
-            .article_url(item.link.as_ref().map(Url::as_str), identity.info_code.as_deref())
+            .article_url(
+                item.link.as_ref().map(Url::as_str),
+                identity.info_code.as_deref(),
+            )
             .is_some(),
         identity,
         published_at: published,
@@ -201,7 +216,8 @@ pub fn to_post(source: &Source, item: &Item, feed_url: &Url, tracking: &[String]
 pub fn article_backoff(attempts: u32) -> std::time::Duration {
     let base = std::time::Duration::from_secs(600);
     let cap = std::time::Duration::from_secs(6 * 3600);
-    base.checked_mul(1u32 << attempts.saturating_sub(1).min(16)).map_or(cap, |d| d.min(cap))
+    base.checked_mul(1u32 << attempts.saturating_sub(1).min(16))
+        .map_or(cap, |d| d.min(cap))
 }
 
 /// Whether `url`'s host is, or resolves to, a private address: a source
@@ -338,7 +354,9 @@ impl Crawler {
         if jobs.is_empty() {
             return Ok(summary);
         }
-        let reach = if self.config.crawler.allow_private_networks || on_private_network(&source.url).await {
+        let reach = if self.config.crawler.allow_private_networks
+            || on_private_network(&source.url).await
+        {
             Reach::Any
         } else {
             Reach::PublicOnly
@@ -362,16 +380,22 @@ impl Crawler {
             }
         }
         let slug = source.slug.clone();
-        self.store.call(move |c| store::save_articles(c, &slug, &results)).await?;
+        self.store
+            .call(move |c| store::save_articles(c, &slug, &results))
+            .await?;
         Ok(summary)
     }
 
     async fn fetch_article(&self, source: &Source, job: ArticleJob, reach: Reach) -> ArticleResult {
         let started_at = crate::date::now_utc();
         let clock = Instant::now();
-        let url = source.follow.article_url(job.url.as_deref(), job.info_code.as_deref());
+        let url = source
+            .follow
+            .article_url(job.url.as_deref(), job.info_code.as_deref());
         let mut fetch = FetchRecord {
-            url: url.as_ref().map_or_else(|| job.url.clone().unwrap_or_default(), Url::to_string),
+            url: url
+                .as_ref()
+                .map_or_else(|| job.url.clone().unwrap_or_default(), Url::to_string),
             started_at,
             duration_ms: 0,
             http_status: None,
@@ -381,7 +405,11 @@ impl Crawler {
         };
         let result: Result<ArticleFields, String> = match url {
             None => Err("no article URL for this item".to_string()),
-            Some(url) => match self.fetcher.get(&url, ARTICLE_ACCEPT, &Validators::default(), reach).await {
+            Some(url) => match self
+                .fetcher
+                .get(&url, ARTICLE_ACCEPT, &Validators::default(), reach)
+                .await
+            {
                 Ok(Fetched::Body(body)) => {
                     fetch.http_status = Some(body.status);
                     fetch.bytes = body.bytes.len() as u64;

@@ -107,7 +107,12 @@ pub fn decode(
 /// decode cleanly) is overruled: the document's own declaration is tried
 /// without the HTTP charset, then detection, and the cleanest decoding wins.
 /// A page that says gb2312 and is really Big5 is a real case.
-pub fn decode_checked(bytes: &[u8], http_charset: Option<&str>, declared: Option<&str>, tld: Option<&str>) -> Decoded {
+pub fn decode_checked(
+    bytes: &[u8],
+    http_charset: Option<&str>,
+    declared: Option<&str>,
+    tld: Option<&str>,
+) -> Decoded {
     let bad = |d: &Decoded| d.text.matches('\u{FFFD}').count();
     let mut best = decode(bytes, http_charset, declared, tld);
     if bad(&best) == 0 {

@@ -312,7 +312,8 @@ impl reqwest::dns::Resolve for PublicOnlyResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             if let Some(bad) = addrs.iter().find(|a| is_forbidden_ip(a.ip())) {
                 let msg = format!(
                     "{host} resolves to the private address {}; refused (crawler.allow_private_networks)",
@@ -351,11 +352,26 @@ mod tests {
         ] {
             assert!(is_forbidden_ip(ip), "{ip}");
         }
-        for s in ["::1", "::", "fc00::1", "fd12:3456::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:a9fe:a9fe", "64:ff9b::7f00:1", "ff02::1"] {
+        for s in [
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:a9fe:a9fe",
+            "64:ff9b::7f00:1",
+            "ff02::1",
+        ] {
             let ip: IpAddr = s.parse().unwrap();
             assert!(is_forbidden_ip(ip), "{s}");
         }
-        for ip in [v4(8, 8, 8, 8), v4(172, 32, 0, 1), v4(100, 128, 0, 1), v4(1, 1, 1, 1)] {
+        for ip in [
+            v4(8, 8, 8, 8),
+            v4(172, 32, 0, 1),
+            v4(100, 128, 0, 1),
+            v4(1, 1, 1, 1),
+        ] {
             assert!(!is_forbidden_ip(ip), "{ip}");
         }
         for s in ["2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"] {
@@ -365,7 +381,13 @@ mod tests {
 
     #[test]
     fn literal_forms_are_normalized_by_the_url_parser() {
-        for u in ["http://2130706433/", "http://0177.0.0.1/", "http://0x7f.1/", "http://[::ffff:127.0.0.1]/", "http://127.1/"] {
+        for u in [
+            "http://2130706433/",
+            "http://0177.0.0.1/",
+            "http://0x7f.1/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://127.1/",
+        ] {
             let url = Url::parse(u).unwrap();
             assert!(literal_ip(&url).is_some_and(is_forbidden_ip), "{u}");
         }

@@ -219,7 +219,9 @@ pub struct ArticleFields {
 pub enum ArticleOutcome {
     Done(ArticleFields),
     /// Failed; try again at this time (UTC, RFC 3339).
-    Retry { next_at: String },
+    Retry {
+        next_at: String,
+    },
     /// Failed for the last time: the post keeps the feed's text.
     GiveUp,
 }
@@ -456,7 +458,12 @@ fn update_post(conn: &Connection, id: i64, p: &NewPost, now: &str) -> Result<(),
 }
 
 /// Posts of `source` whose article is due (`now` is UTC RFC 3339), oldest first.
-pub fn due_articles(conn: &Connection, source: &str, now: &str, limit: usize) -> Result<Vec<ArticleJob>, StoreError> {
+pub fn due_articles(
+    conn: &Connection,
+    source: &str,
+    now: &str,
+    limit: usize,
+) -> Result<Vec<ArticleJob>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, url, info_code, article_attempts FROM posts
          WHERE source = ?1 AND article_state = 'pending' AND (article_next_at IS NULL OR article_next_at <= ?2)
@@ -478,7 +485,11 @@ pub fn due_articles(conn: &Connection, source: &str, now: &str, limit: usize) ->
 /// Saves a batch of article attempts in one transaction. A fetched article
 /// fills the post: its body replaces the feed's, while the feed's title and
 /// date stay when it had them.
-pub fn save_articles(conn: &mut Connection, source: &str, results: &[ArticleResult]) -> Result<(), StoreError> {
+pub fn save_articles(
+    conn: &mut Connection,
+    source: &str,
+    results: &[ArticleResult],
+) -> Result<(), StoreError> {
     let now = crate::date::now_utc();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     for r in results {

@@ -1,8 +1,10 @@
 //! End-to-end tests: the real binary against fixture servers on 127.0.0.1,
 //! asserting on the SQLite rows it leaves behind.
 
+mod articles;
 mod cli;
 mod crawl_once;
 mod fetching;
+mod guard;
 mod harness;
 mod server;

@@ -11,7 +11,10 @@ use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The path, without the query.
     pub path: String,
+    /// The request target as sent: path and query.
+    pub target: String,
     pub headers: HashMap<String, String>,
 }
 
@@ -156,7 +159,8 @@ fn serve(
     if reader.read_line(&mut line).is_err() || line.is_empty() {
         return;
     }
-    let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let path = target.split('?').next().unwrap_or("/").to_string();
     let mut headers = HashMap::new();
     loop {
         let mut h = String::new();
@@ -167,7 +171,11 @@ fn serve(
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
-    let req = Request { path, headers };
+    let req = Request {
+        path,
+        target,
+        headers,
+    };
     log.lock().unwrap().push(req.clone());
     let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     max.fetch_max(now, Ordering::SeqCst);
