@@ -85,7 +85,7 @@ pub fn extract_page(
         }
     }
     if article.published.is_none() {
-        article.published = page_date(&doc, tz, now);
+        article.published = page_date(&doc, tz, now).or_else(|| date_near_headline(&doc, tz, now));
     }
     if article.title.is_none() {
         article.title = first_text(&doc, &TITLE_FALLBACK);
@@ -239,7 +239,7 @@ fn element_date(
 pub fn find_date(text: &str, tz: Tz, now: DateTime<FixedOffset>) -> Option<DateTime<FixedOffset>> {
     static DATE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*T?\s*\d{1,2}\s*[:：时]\s*\d{1,2}(?:\s*[:：分]\s*\d{1,2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?|\b\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2}\b",
+            r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*T?\s*\d{1,2}\s*[:：时]\s*\d{1,2}(?:\s*[:：分]\s*\d{1,2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?|\d{4}\s+\d{1,2}/\d{1,2}\s+\d{1,2}:\d{2}(?::\d{2})?|\b\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2}\b",
         )
         .expect("static regex")
     });
@@ -312,7 +312,8 @@ fn readability(page: &str, url: &Url) -> Readable {
     match parsed {
         Ok(a) => Readable {
             title: Some(html::plain_line(&a.title)).filter(|t| !t.is_empty()),
-            content_html: Some(html::clean(&a.content, url)).filter(|h| !h.is_empty()),
+            content_html: Some(html::clean(&prune_boilerplate(&a.content), url))
+                .filter(|h| !h.is_empty()),
             published_time: a.published_time,
         },
         Err(_) => Readable {
@@ -321,6 +322,79 @@ fn readability(page: &str, url: &Url) -> Readable {
             published_time: None,
         },
     }
+}
+
+/// What readability keeps beside the text on Chinese news pages: lists of
+/// links ("相关阅读", "热门推荐") with their headings, and the date/source
+/// line above the first paragraph. Removed here.
+fn prune_boilerplate(content: &str) -> String {
+    static LINK_BLOCKS: LazyLock<Selector> =
+        LazyLock::new(|| Selector::parse("ul, ol, div, table, section").expect("static selector"));
+    static HEADINGS: LazyLock<Selector> =
+        LazyLock::new(|| Selector::parse("h2, h3, h4, h5, h6").expect("static selector"));
+    static PARAS: LazyLock<Selector> =
+        LazyLock::new(|| Selector::parse("p, div").expect("static selector"));
+    static A: LazyLock<Selector> = LazyLock::new(|| Selector::parse("a").expect("static selector"));
+
+    let mut doc = Html::parse_fragment(content);
+    let text_len = |e: ElementRef<'_>| e.text().map(|t| t.trim().chars().count()).sum::<usize>();
+    let link_len = |e: ElementRef<'_>| e.select(&A).map(text_len).sum::<usize>();
+    let mut drop = Vec::new();
+    for e in doc.select(&LINK_BLOCKS) {
+        let total = text_len(e);
+        if total > 0 && link_len(e) * 2 > total {
+            drop.push(e.id());
+        }
+    }
+    for h in doc.select(&HEADINGS) {
+        let next = h.next_siblings().find_map(ElementRef::wrap);
+        if next.is_none_or(|n| drop.contains(&n.id())) {
+            drop.push(h.id());
+        }
+    }
+    // The first short block that is only a date and/or a source line.
+    let now = chrono::Utc::now().fixed_offset();
+    if let Some(first) = doc
+        .select(&PARAS)
+        .filter(|e| e.select(&PARAS).next().is_none())
+        .find(|e| text_len(*e) > 0)
+    {
+        let text: String = first.text().collect();
+        let short = text.trim().chars().count() < 80;
+        if short && (find_date(&text, chrono_tz::UTC, now).is_some() || text.contains("来源")) {
+            drop.push(first.id());
+        }
+    }
+    for id in drop {
+        if let Some(mut n) = doc.tree.get_mut(id) {
+            n.detach();
+        }
+    }
+    doc.root_element().inner_html()
+}
+
+/// A date near the headline: in the elements that follow the first `h1`
+/// (where news pages put "2022年01月12日 09:20 来源：…").
+fn date_near_headline(
+    doc: &Html,
+    tz: Tz,
+    now: DateTime<FixedOffset>,
+) -> Option<DateTime<FixedOffset>> {
+    static H1: LazyLock<Selector> =
+        LazyLock::new(|| Selector::parse("h1").expect("static selector"));
+    let h1 = doc.select(&H1).next()?;
+    let after_h1 = h1.next_siblings().filter_map(ElementRef::wrap).take(4);
+    let after_parent = h1
+        .parent()
+        .into_iter()
+        .flat_map(|p| p.next_siblings())
+        .filter_map(ElementRef::wrap)
+        .take(2);
+    after_h1
+        .chain(after_parent)
+        .map(|e| e.text().collect::<String>())
+        .filter(|t| t.chars().count() < 200)
+        .find_map(|t| find_date(&t, tz, now))
 }
 
 #[cfg(test)]

@@ -149,6 +149,8 @@ fn parse_naive(s: &str, this_year: i32) -> Option<NaiveDateTime> {
         "%Y-%m-%d %H:%M:%S%.f",
         "%Y-%m-%d %H:%M:%S",
         "%Y-%m-%d %H:%M",
+        "%Y %m-%d %H:%M:%S",
+        "%Y %m-%d %H:%M",
     ] {
         if let Ok(d) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(d);

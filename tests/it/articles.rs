@@ -385,3 +385,72 @@ fn a_jsonp_article_endpoint() {
         "/api/content?code=202201112233445566&cb=callback_202201"
     );
 }
+
+#[test]
+fn pages_without_selectors_hit_rate() {
+    // Five typical Chinese news layouts and the seed's share page, with navigation,
+    // related links, a "hot" sidebar and a footer around the text; no selectors.
+    let env = Env::new();
+    let base = env.base().to_string();
+    let expected: serde_json::Value =
+        serde_json::from_slice(&fixture("readability/expected.json", &base)).unwrap();
+    let mut pages: Vec<(String, String)> = expected
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            (
+                format!("readability/{k}.html"),
+                v.as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    pages.push((
+        "seed_share.html".into(),
+        "去年，公安部在移民出入境、治安户政、道路交通管理等方面".into(),
+    ));
+    let mut items = Vec::new();
+    for (i, (file, _)) in pages.iter().enumerate() {
+        let body = fixture(file, &base);
+        env.route(&format!("/r/{i}.html"), move |_| {
+            Response::ok("text/html", body.clone())
+        });
+        items.push((format!("第{i}篇"), format!("{base}/r/{i}.html")));
+    }
+    let refs: Vec<(&str, &str, &str)> = items
+        .iter()
+        .map(|(t, l)| (t.as_str(), l.as_str(), ""))
+        .collect();
+    let list = rss(&refs);
+    env.route("/list.xml", move |_| {
+        Response::ok("application/rss+xml", list.clone())
+    });
+    env.write_config(&format!(
+        "{}follow = \"link\"\n",
+        env.source("各家", "mixed", "/list.xml")
+    ));
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+
+    let mut hits = 0;
+    let mut misses = Vec::new();
+    for (i, (file, key)) in pages.iter().enumerate() {
+        let (text, published): (String, Option<String>) = env
+            .db()
+            .query_row(
+                "SELECT content_text, published_at FROM posts WHERE url = ?1",
+                [format!("{base}/r/{i}.html")],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let clean = !["热门推荐文章", "版权所有", "相关新闻标题", "关于我们"]
+            .iter()
+            .any(|b| text.contains(b));
+        if text.contains(key.as_str()) && clean && published.is_some() {
+            hits += 1;
+        } else {
+            misses.push(format!("{file}: published={published:?} text={text}"));
+        }
+    }
+    eprintln!("no-selector extraction: {hits}/{} pages", pages.len());
+    assert_eq!(hits, pages.len(), "misses:\n{}", misses.join("\n"));
+}
