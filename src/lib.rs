@@ -45,6 +45,10 @@ pub const EXIT_USAGE: u8 = 2;
 pub fn run(cli: Cli) -> ExitCode {
     logging::init(cli.verbose, cli.quiet, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        // Parsing runs on the blocking pool: a few threads keep the CPUs
+        // busy; hundreds (tokio's default cap is 512) only add stacks and
+        // malloc arenas to the resident size.
+        .max_blocking_threads(4)
         .enable_all()
         .build()
     {
