@@ -41,11 +41,53 @@ pub enum LogFormat {
 pub enum Command {
     /// Poll sources: once with --once, else as a daemon on their schedules
     Crawl(CrawlArgs),
-    /// Inspect the configured sources
+    /// Inspect the configured sources; OPML in and out
     Sources {
         #[command(subcommand)]
         command: SourcesCommand,
     },
+    /// Write stored posts out for downstream tools
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
+    /// Delete old posts, keeping their keys as tombstones so they are never stored again
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// One Markdown file per post, in the seed system's Jekyll format
+    Jekyll {
+        /// The _posts directory to write into
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Only posts published on or after this date (YYYY-MM-DD, in crawler.timezone)
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Only posts this source delivered; may be repeated
+        #[arg(long = "source", value_name = "SLUG")]
+        sources: Vec<String>,
+        /// Also write DIR/<category>.html for every category exported
+        #[arg(long, value_name = "DIR")]
+        category_pages: Option<PathBuf>,
+    },
+    /// One JSON object per post on stdout
+    Jsonl {
+        /// Only posts published on or after this date (YYYY-MM-DD, in crawler.timezone)
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Age past which posts (and fetch records) go: 90d, 12h, …
+    #[arg(long, value_name = "AGE")]
+    pub older_than: String,
+    /// Print what would be deleted, delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -67,4 +109,11 @@ pub enum SourcesCommand {
         /// Sources to check (default: every enabled source)
         slugs: Vec<String>,
     },
+    /// Print [[sources]] TOML for every feed in an OPML file
+    ImportOpml {
+        /// The OPML file
+        file: PathBuf,
+    },
+    /// Print the configured sources as OPML 2.0
+    ExportOpml,
 }

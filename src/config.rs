@@ -53,6 +53,8 @@ pub struct CrawlerConfig {
 pub struct ExportConfig {
     /// `[export.jekyll] site`: the site prefix for links in exported posts.
     pub jekyll_site: String,
+    /// `[export.jekyll] template`: a post template replacing the built-in one.
+    pub jekyll_template: Option<PathBuf>,
 }
 
 /// A validated cron schedule (5 fields, or 6 with seconds first).
@@ -224,6 +226,7 @@ struct RawExport {
 #[serde(deny_unknown_fields)]
 struct RawJekyll {
     site: Option<String>,
+    template: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -395,6 +398,19 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         crawler,
         export: ExportConfig {
             jekyll_site: raw.export.jekyll.site.unwrap_or_default(),
+            jekyll_template: match &raw.export.jekyll.template {
+                None => None,
+                Some(t) => {
+                    let p = base.join(t.get_ref());
+                    if !p.is_file() {
+                        return Err(main_file.err(
+                            &t.span(),
+                            format!("export.jekyll.template: no such file {}", p.display()),
+                        ));
+                    }
+                    Some(p)
+                }
+            },
         },
         sources,
     })

@@ -15,6 +15,7 @@ pub mod date;
 pub mod decode;
 pub mod dedup;
 pub mod error;
+pub mod export;
 pub mod feed;
 pub mod fetch;
 pub mod html;
@@ -28,7 +29,7 @@ use std::sync::Arc;
 
 use tracing::{error, info};
 
-use crate::cli::{Cli, Command, CrawlArgs, SourcesCommand};
+use crate::cli::{Cli, Command, CrawlArgs, ExportCommand, PruneArgs, SourcesCommand};
 use crate::config::{Config, Source};
 use crate::error::ConfigError;
 pub use crate::error::Error;
@@ -70,7 +71,28 @@ async fn dispatch(cli: Cli) -> u8 {
             Command::Sources { command } => match command {
                 SourcesCommand::List => sources_list(&config),
                 SourcesCommand::Check { slugs } => sources_check(config, slugs).await,
+                SourcesCommand::ImportOpml { file } => import_opml(&config, file),
+                SourcesCommand::ExportOpml => {
+                    print_out(&export::opml::export(&config.sources))?;
+                    Ok(EXIT_OK)
+                }
             },
+            Command::Export { command } => match command {
+                ExportCommand::Jekyll {
+                    out,
+                    since,
+                    sources,
+                    category_pages,
+                } => export_jekyll(
+                    &config,
+                    out,
+                    since.as_deref(),
+                    sources,
+                    category_pages.as_deref(),
+                ),
+                ExportCommand::Jsonl { since } => export_jsonl(&config, since.as_deref()),
+            },
+            Command::Prune(args) => prune(&config, args),
         }
     }
     .await;
@@ -259,4 +281,153 @@ async fn sources_check(config: Config, slugs: &[String]) -> Result<u8, Error> {
         }
     }
     Ok(if failed { EXIT_SOURCE_FAILED } else { EXIT_OK })
+}
+
+fn print_out(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+fn import_opml(config: &Config, file: &std::path::Path) -> Result<u8, Error> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Error::Usage(format!("cannot read {}: {e}", file.display())))?;
+    let feeds =
+        export::opml::parse(&text).map_err(|e| Error::Usage(format!("{}: {e}", file.display())))?;
+    let taken = config.sources.iter().map(|s| s.slug.clone()).collect();
+    let mut out = format!(
+        "# {} feeds imported from {}\n",
+        feeds.len(),
+        file.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    out.push_str(&export::opml::to_toml(&feeds, &taken));
+    print_out(&out)?;
+    Ok(EXIT_OK)
+}
+
+/// `--since DATE`: midnight of that day in the configured zone, or a full
+/// date-time in any form [`date::parse_date`] reads.
+fn parse_since(
+    config: &Config,
+    since: Option<&str>,
+) -> Result<Option<chrono::DateTime<chrono::FixedOffset>>, Error> {
+    let Some(s) = since else { return Ok(None) };
+    let tz = config.crawler.timezone;
+    let now = chrono::Utc::now().with_timezone(&tz).fixed_offset();
+    date::parse_date(s, tz, now)
+        .map(Some)
+        .ok_or_else(|| Error::Usage(format!("--since {s:?}: not a date (use YYYY-MM-DD)")))
+}
+
+fn open_for_export(config: &Config) -> Result<rusqlite::Connection, Error> {
+    store::open_read_only(&config.database)?.ok_or_else(|| {
+        Error::Usage(format!(
+            "no database at {}: run `newscrawl crawl --once` first",
+            config.database.display()
+        ))
+    })
+}
+
+fn export_error(e: export::ExportError) -> Error {
+    match e {
+        export::ExportError::Store(s) => Error::Store(s),
+        export::ExportError::Template(t) => Error::Usage(format!("export.jekyll.template: {t}")),
+        other => Error::Internal(other.to_string()),
+    }
+}
+
+fn export_jekyll(
+    config: &Config,
+    out: &std::path::Path,
+    since: Option<&str>,
+    sources: &[String],
+    category_pages: Option<&std::path::Path>,
+) -> Result<u8, Error> {
+    let filter = store::PostFilter {
+        since: parse_since(config, since)?,
+        sources: sources.to_vec(),
+    };
+    for s in sources {
+        if !config.sources.iter().any(|c| &c.slug == s) {
+            return Err(ConfigError::UnknownSource(s.clone()).into());
+        }
+    }
+    let template = match &config.export.jekyll_template {
+        Some(p) => {
+            std::fs::read_to_string(p).map_err(|e| Error::Usage(format!("{}: {e}", p.display())))?
+        }
+        None => export::jekyll::DEFAULT_TEMPLATE.to_string(),
+    };
+    let conn = open_for_export(config)?;
+    let started = std::time::Instant::now();
+    let mut writer = export::jekyll::JekyllWriter::new(
+        &template,
+        out,
+        &config.export.jekyll_site,
+        config.crawler.timezone,
+    )
+    .map_err(export_error)?;
+    store::for_each_post(&conn, &filter, |post| writer.post(&post)).map_err(export_error)?;
+    if let Some(dir) = category_pages {
+        writer.category_pages(dir).map_err(export_error)?;
+    }
+    let s = writer.summary;
+    info!(
+        written = s.written,
+        unchanged = s.unchanged,
+        category_pages = s.category_pages_written,
+        secs = format!("{:.2}", started.elapsed().as_secs_f64()),
+        "jekyll export finished"
+    );
+    Ok(EXIT_OK)
+}
+
+fn export_jsonl(config: &Config, since: Option<&str>) -> Result<u8, Error> {
+    let filter = store::PostFilter {
+        since: parse_since(config, since)?,
+        sources: Vec::new(),
+    };
+    let conn = open_for_export(config)?;
+    let stdout = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(stdout);
+    store::for_each_post(&conn, &filter, |post| {
+        export::jsonl::write_post(&mut out, &post)
+    })
+    .map_err(export_error)?;
+    out.flush()?;
+    Ok(EXIT_OK)
+}
+
+fn prune(config: &Config, args: &PruneArgs) -> Result<u8, Error> {
+    let age = config::parse_duration(&args.older_than).ok_or_else(|| {
+        Error::Usage(format!(
+            "--older-than {:?}: not an age like 90d or 12h",
+            args.older_than
+        ))
+    })?;
+    let age = chrono::Duration::from_std(age)
+        .map_err(|_| Error::Usage("--older-than: too large".into()))?;
+    let cutoff = chrono::Utc::now() - age;
+    let mut conn = if args.dry_run {
+        open_for_export(config)?
+    } else {
+        store::open_connection(&config.database)?
+    };
+    let s = store::prune(&mut conn, cutoff, args.dry_run)?;
+    let verb = if args.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    print_out(&format!(
+        "{verb} {} posts and {} fetch records older than {} (before {})\n",
+        s.posts,
+        s.fetches,
+        args.older_than,
+        cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    ))?;
+    Ok(EXIT_OK)
 }

@@ -20,6 +20,7 @@ use crate::fetch::Validators;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_articles.sql"),
+    include_str!("migrations/003_tombstones.sql"),
 ];
 
 /// How long a writer waits for another process's transaction to finish.
@@ -252,6 +253,8 @@ pub struct SaveSummary {
     pub new_posts: usize,
     pub updated_posts: usize,
     pub repeats: usize,
+    /// Items whose post was pruned: not stored again.
+    pub pruned: usize,
 }
 
 /// A configured source's row, for `sources list`.
@@ -323,11 +326,20 @@ pub fn save_poll(conn: &mut Connection, poll: &PollRecord) -> Result<SaveSummary
                     "INSERT OR IGNORE INTO post_sources (post_id, source, first_seen_at) VALUES (?1, ?2, ?3)",
                 )?
                 .execute(params![id, poll.source, now])?;
+                if post.article_pending {
+                    // Stored by a source that does not follow links: this one fetches the article.
+                    tx.prepare_cached(
+                        "UPDATE posts SET article_state = 'pending', article_via = ?2
+                         WHERE id = ?1 AND article_state IS NULL",
+                    )?
+                    .execute(params![id, poll.source])?;
+                }
                 if is_newer(post.updated_at.as_deref(), stored_updated.as_deref()) {
                     update_post(&tx, id, post, &now)?;
                     summary.updated_posts += 1;
                 }
             }
+            None if is_tombstoned(&tx, &post.identity)? => summary.pruned += 1,
             None => {
                 insert_post(&tx, &poll.source, post, &now)?;
                 summary.new_posts += 1;
@@ -407,8 +419,8 @@ fn is_newer(candidate: Option<&str>, stored: Option<&str>) -> bool {
 fn insert_post(conn: &Connection, source: &str, p: &NewPost, now: &str) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO posts (source, info_code, url, canonical_url, guid, title, author, summary,
-            content_html, content_text, origin, published_at, updated_at, fetched_at, article_state)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            content_html, content_text, origin, published_at, updated_at, fetched_at, article_state, article_via)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?
     .execute(params![
         source,
@@ -426,6 +438,7 @@ fn insert_post(conn: &Connection, source: &str, p: &NewPost, now: &str) -> Resul
         p.updated_at,
         now,
         p.article_pending.then_some("pending"),
+        p.article_pending.then_some(source),
     ])?;
     let id = conn.last_insert_rowid();
     conn.prepare_cached(
@@ -457,7 +470,7 @@ fn update_post(conn: &Connection, id: i64, p: &NewPost, now: &str) -> Result<(),
     Ok(())
 }
 
-/// Posts of `source` whose article is due (`now` is UTC RFC 3339), oldest first.
+/// Posts whose article `source` fetches and is due (`now` is UTC RFC 3339), oldest first.
 pub fn due_articles(
     conn: &Connection,
     source: &str,
@@ -466,7 +479,7 @@ pub fn due_articles(
 ) -> Result<Vec<ArticleJob>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, url, info_code, article_attempts FROM posts
-         WHERE source = ?1 AND article_state = 'pending' AND (article_next_at IS NULL OR article_next_at <= ?2)
+         WHERE article_via = ?1 AND article_state = 'pending' AND (article_next_at IS NULL OR article_next_at <= ?2)
          ORDER BY id LIMIT ?3",
     )?;
     let jobs = stmt
@@ -537,6 +550,179 @@ pub fn save_articles(
     }
     tx.commit()?;
     Ok(())
+}
+
+/// A stored post with what exporters need beside it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PostRow {
+    pub id: i64,
+    pub source: String,
+    /// The name of `source` (its slug when the source row is gone).
+    pub source_name: String,
+    pub info_code: Option<String>,
+    pub url: Option<String>,
+    pub canonical_url: String,
+    pub guid: Option<String>,
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub summary: Option<String>,
+    pub content_html: Option<String>,
+    pub content_text: Option<String>,
+    pub origin: Option<String>,
+    pub published_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub fetched_at: String,
+    /// Every source that delivered the post, sorted.
+    pub sources: Vec<String>,
+}
+
+/// Which posts an export reads.
+#[derive(Debug, Clone, Default)]
+pub struct PostFilter {
+    /// Only posts published (else fetched) at or after this time.
+    pub since: Option<DateTime<chrono::FixedOffset>>,
+    /// Only posts that one of these sources delivered.
+    pub sources: Vec<String>,
+}
+
+/// Calls `f` with each post that `filter` admits, in id order, one row at a
+/// time (memory stays flat however many posts there are).
+pub fn for_each_post<E: From<StoreError>>(
+    conn: &Connection,
+    filter: &PostFilter,
+    mut f: impl FnMut(PostRow) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut sql = String::from(
+        "SELECT p.id, p.source, COALESCE(s.name, p.source), p.info_code, p.url, p.canonical_url, p.guid, p.title,
+                p.author, p.summary, p.content_html, p.content_text, p.origin, p.published_at, p.updated_at,
+                p.fetched_at, (SELECT group_concat(ps.source, char(31)) FROM post_sources ps WHERE ps.post_id = p.id)
+         FROM posts p LEFT JOIN sources s ON s.slug = p.source",
+    );
+    if !filter.sources.is_empty() {
+        sql.push_str(" WHERE EXISTS (SELECT 1 FROM post_sources ps WHERE ps.post_id = p.id AND ps.source IN (SELECT value FROM json_each(?1)))");
+    }
+    sql.push_str(" ORDER BY p.id");
+    let mut stmt = conn.prepare(&sql).map_err(StoreError::from)?;
+    let wanted = serde_json::to_string(&filter.sources).unwrap_or_else(|_| "[]".into());
+    let mut rows = if filter.sources.is_empty() {
+        stmt.query([])
+    } else {
+        stmt.query([wanted])
+    }
+    .map_err(StoreError::from)?;
+    while let Some(r) = rows.next().map_err(StoreError::from)? {
+        let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<PostRow> {
+            let all: Option<String> = r.get(16)?;
+            let mut sources: Vec<String> = all
+                .unwrap_or_default()
+                .split('\u{1f}')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            sources.sort();
+            Ok(PostRow {
+                id: r.get(0)?,
+                source: r.get(1)?,
+                source_name: r.get(2)?,
+                info_code: r.get(3)?,
+                url: r.get(4)?,
+                canonical_url: r.get(5)?,
+                guid: r.get(6)?,
+                title: r.get(7)?,
+                author: r.get(8)?,
+                summary: r.get(9)?,
+                content_html: r.get(10)?,
+                content_text: r.get(11)?,
+                origin: r.get(12)?,
+                published_at: r.get(13)?,
+                updated_at: r.get(14)?,
+                fetched_at: r.get(15)?,
+                sources,
+            })
+        };
+        let post = get(r).map_err(StoreError::from)?;
+        if let Some(since) = filter.since {
+            let when = post
+                .published_at
+                .as_deref()
+                .or(Some(post.fetched_at.as_str()))
+                .and_then(|d| DateTime::parse_from_rfc3339(d).ok());
+            if when.is_some_and(|w| w < since) {
+                continue;
+            }
+        }
+        f(post)?;
+    }
+    Ok(())
+}
+
+/// What a prune removes or would remove.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneSummary {
+    pub posts: usize,
+    pub fetches: usize,
+}
+
+/// Deletes posts published (else fetched) before `cutoff`, keeping their
+/// infoCode and canonical URL as tombstones so they are never stored again,
+/// and `fetches` rows older than `cutoff`. With `dry_run`, counts only.
+pub fn prune(
+    conn: &mut Connection,
+    cutoff: DateTime<chrono::Utc>,
+    dry_run: bool,
+) -> Result<PruneSummary, StoreError> {
+    let now = crate::date::now_utc();
+    let cutoff_text = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let old: Vec<i64> = {
+        let mut stmt = tx.prepare("SELECT id, COALESCE(published_at, fetched_at) FROM posts")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        let mut ids = Vec::new();
+        for row in rows {
+            let (id, when) = row?;
+            if DateTime::parse_from_rfc3339(&when).is_ok_and(|w| w < cutoff) {
+                ids.push(id);
+            }
+        }
+        ids
+    };
+    let fetches: usize = tx.query_row(
+        "SELECT COUNT(*) FROM fetches WHERE started_at < ?1",
+        [&cutoff_text],
+        |r| r.get::<_, i64>(0),
+    )? as usize;
+    let summary = PruneSummary {
+        posts: old.len(),
+        fetches,
+    };
+    if dry_run {
+        return Ok(summary);
+    }
+    {
+        let mut tomb = tx.prepare(
+            "INSERT OR IGNORE INTO tombstones (info_code, canonical_url, pruned_at)
+             SELECT info_code, canonical_url, ?2 FROM posts WHERE id = ?1",
+        )?;
+        let mut del = tx.prepare("DELETE FROM posts WHERE id = ?1")?;
+        for id in &old {
+            tomb.execute(params![id, now])?;
+            del.execute([id])?;
+        }
+    }
+    tx.execute("DELETE FROM fetches WHERE started_at < ?1", [&cutoff_text])?;
+    tx.commit()?;
+    Ok(summary)
+}
+
+/// Whether a pruned post had this identity.
+fn is_tombstoned(conn: &Connection, id: &Identity) -> Result<bool, StoreError> {
+    let hit: Option<i64> = conn
+        .prepare_cached(
+            "SELECT 1 FROM tombstones WHERE canonical_url = ?1 OR (?2 IS NOT NULL AND info_code = ?2) LIMIT 1",
+        )?
+        .query_row(params![id.canonical_url, id.info_code], |r| r.get(0))
+        .optional()?;
+    Ok(hit.is_some())
 }
 
 /// A read-only connection to an existing database, or `None` when there is

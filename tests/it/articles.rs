@@ -454,3 +454,47 @@ fn pages_without_selectors_hit_rate() {
     eprintln!("no-selector extraction: {hits}/{} pages", pages.len());
     assert_eq!(hits, pages.len(), "misses:\n{}", misses.join("\n"));
 }
+
+#[test]
+fn a_following_source_fetches_the_article_of_a_post_a_plain_source_stored() {
+    let env = Env::new();
+    let base = env.base().to_string();
+    let link = format!("{base}/html_News/NewsShare.html?infoCode=NW202201102242232593");
+    let plain = rss(&[("同一篇", &link, "")]);
+    env.route("/plain.xml", move |_| {
+        Response::ok("application/rss+xml", plain.clone())
+    });
+    let page = fixture("seed_share.html", &base);
+    env.route("/html_News/NewsShare.html", move |_| {
+        Response::ok("text/html", page.clone())
+    });
+    // First only the plain source: the post is stored with its feed text.
+    env.write_config(&env.source("列表", "plain", "/plain.xml"));
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts WHERE article_state IS NULL"),
+        1
+    );
+    // Then a source that follows links delivers it too: it fetches the article.
+    let follow = rss(&[("同一篇", &link, "")]);
+    env.route("/follow.xml", move |_| {
+        Response::ok("application/rss+xml", follow.clone())
+    });
+    env.write_config(&format!(
+        "{}{}follow = \"link\"\n[sources.article]\nbody = \"#ContentBody\"\nremove = [\".ad\"]\n",
+        env.source("列表", "plain", "/plain.xml"),
+        env.source("全文", "full", "/follow.xml")
+    ));
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    let (source, state, html): (String, String, String) = env
+        .db()
+        .query_row(
+            "SELECT source, article_state, content_html FROM posts",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((source.as_str(), state.as_str()), ("plain", "done"));
+    assert_eq!(html, seed_body());
+    assert_eq!(env.server.requests_to("/html_News/NewsShare.html").len(), 1);
+}

@@ -6,4 +6,7 @@ ALTER TABLE posts ADD COLUMN article_state TEXT
     CHECK (article_state IS NULL OR article_state IN ('pending', 'done', 'failed'));
 ALTER TABLE posts ADD COLUMN article_attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE posts ADD COLUMN article_next_at TEXT;
-CREATE INDEX posts_article_due ON posts(source, article_next_at) WHERE article_state = 'pending';
+-- The source whose `follow` fetches the article: the first that delivered the
+-- post, or a later one that follows links when the first did not.
+ALTER TABLE posts ADD COLUMN article_via TEXT;
+CREATE INDEX posts_article_due ON posts(article_via, article_next_at) WHERE article_state = 'pending';

@@ -1,0 +1,336 @@
+//! Downstream: the Jekyll exporter byte for byte against the seed through the
+//! whole pipeline, templates, category pages, JSONL, OPML and pruning.
+
+use std::path::Path;
+
+use crate::harness::{Env, code, fixture, stderr, stdout};
+use crate::server::Response;
+
+const SEED: &[u8] = include_bytes!("../fixtures/seed_post.md");
+const SEED_FILE: &str = "2022-01-10-202201102242232593.md";
+
+/// The seed's list feed and share page, crawled with selectors.
+fn seed_env(extra_config: &str) -> Env {
+    let env = Env::new();
+    env.serve_fixture("/list.xml", "seed_list.xml", "application/rss+xml");
+    env.serve_fixture("/feed.json", "feed.json", "application/feed+json");
+    let page = fixture("seed_share.html", env.base());
+    env.route("/html_News/NewsShare.html", move |_| {
+        Response::ok("text/html", page.clone())
+    });
+    env.write_config(&format!(
+        r##"{extra_config}
+[export.jekyll]
+site = "//finews.withounder.com"
+
+[[sources]]
+name   = "要闻精华"
+slug   = "yaowen"
+url    = "{base}/list.xml"
+follow = "{base}/html_News/NewsShare.html?infoCode=NW{{info_code}}"
+
+[sources.article]
+body   = "#ContentBody"
+origin = ".em_media"
+remove = [".ad", "script"]
+
+[[sources]]
+name = "JSON 新闻"
+slug = "json"
+url  = "{base}/feed.json"
+"##,
+        base = env.base()
+    ));
+    let out = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    env
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn the_seed_post_byte_for_byte_and_a_second_export_rewrites_nothing() {
+    let env = seed_env("");
+    let out_dir = env.dir.path().join("site/_posts");
+    let cats = env.dir.path().join("site/category");
+    let o = env.run(&[
+        "export",
+        "jekyll",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--category-pages",
+        cats.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let written = std::fs::read(out_dir.join(SEED_FILE)).unwrap();
+    assert!(
+        written == SEED,
+        "differs from the seed:\n{}",
+        String::from_utf8_lossy(&written)
+    );
+    // feed.json: two more posts of 2022-01-11; one file per post.
+    assert_eq!(files(&out_dir).len(), 3, "{:?}", files(&out_dir));
+    assert_eq!(files(&cats), ["json.html", "yangshixinwenkehuduan.html"]);
+    assert_eq!(
+        std::fs::read_to_string(cats.join("yangshixinwenkehuduan.html")).unwrap(),
+        "---\nlayout: category\ntitle: Yangshixinwenkehuduan\ncategory: yangshixinwenkehuduan\n---"
+    );
+
+    let mtimes = |dir: &Path| -> Vec<std::time::SystemTime> {
+        files(dir)
+            .iter()
+            .map(|f| std::fs::metadata(dir.join(f)).unwrap().modified().unwrap())
+            .collect()
+    };
+    let before = (mtimes(&out_dir), mtimes(&cats));
+    let o = env.run(&[
+        "export",
+        "jekyll",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--category-pages",
+        cats.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0);
+    assert!(
+        stderr(&o).contains("written=0 unchanged=3 category_pages=0"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!((mtimes(&out_dir), mtimes(&cats)), before);
+}
+
+#[test]
+fn since_and_source_filters() {
+    let env = seed_env("");
+    let out = env.dir.path().join("a");
+    assert_eq!(
+        code(&env.run(&[
+            "export",
+            "jekyll",
+            "--out",
+            out.to_str().unwrap(),
+            "--source",
+            "yaowen"
+        ])),
+        0
+    );
+    assert_eq!(files(&out), [SEED_FILE]);
+    let out = env.dir.path().join("b");
+    assert_eq!(
+        code(&env.run(&[
+            "export",
+            "jekyll",
+            "--out",
+            out.to_str().unwrap(),
+            "--since",
+            "2022-01-11"
+        ])),
+        0
+    );
+    // feed.json's two items are of 2022-01-11; the seed (01-10) is out.
+    assert_eq!(files(&out).len(), 2, "{:?}", files(&out));
+    assert!(files(&out).iter().all(|f| f.starts_with("2022-01-11-")));
+    assert_eq!(
+        code(&env.run(&["export", "jekyll", "--out", "x", "--source", "nope"])),
+        2
+    );
+    assert_eq!(
+        code(&env.run(&["export", "jekyll", "--out", "x", "--since", "last tuesday"])),
+        2
+    );
+}
+
+#[test]
+fn a_template_of_ones_own() {
+    let tpl = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/templates/digest-first.md.j2");
+    let env = seed_env("");
+    // Add the template to the existing [export.jekyll] table.
+    let cfg = std::fs::read_to_string(env.config_path())
+        .unwrap()
+        .replacen(
+            "site = \"//finews.withounder.com\"",
+            &format!(
+                "site = \"//finews.withounder.com\"\ntemplate = \"{}\"",
+                tpl.display()
+            ),
+            1,
+        );
+    std::fs::write(env.config_path(), cfg).unwrap();
+    let out = env.dir.path().join("posts");
+    let o = env.run(&["export", "jekyll", "--out", out.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = std::fs::read_to_string(out.join(SEED_FILE)).unwrap();
+    let seed = std::str::from_utf8(SEED).unwrap();
+    let (front, body) = seed.split_at(seed.find("---\n<p>").unwrap() + 4);
+    assert_eq!(
+        text,
+        format!(
+            "{front}> 公安部有关负责人介绍，在全国范围内实现了5项户口迁移“跨省通办”。\n\n{body}"
+        )
+    );
+
+    // A template that does not compile is a configuration error.
+    std::fs::write(env.dir.path().join("bad.j2"), "{{ title ").unwrap();
+    let cfg = std::fs::read_to_string(env.config_path())
+        .unwrap()
+        .replace(&tpl.display().to_string(), "bad.j2");
+    std::fs::write(env.config_path(), cfg).unwrap();
+    let o = env.run(&["export", "jekyll", "--out", out.to_str().unwrap()]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("export.jekyll.template"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn jsonl_has_every_column_and_the_sources() {
+    let env = seed_env("");
+    let o = env.run(&["export", "jsonl"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let seed = lines
+        .iter()
+        .find(|v| v["info_code"] == "202201102242232593")
+        .unwrap();
+    for col in [
+        "id",
+        "source",
+        "info_code",
+        "url",
+        "canonical_url",
+        "guid",
+        "title",
+        "author",
+        "summary",
+        "content_html",
+        "content_text",
+        "origin",
+        "published_at",
+        "updated_at",
+        "fetched_at",
+        "sources",
+    ] {
+        assert!(seed.get(col).is_some(), "missing {col}");
+    }
+    assert_eq!(seed["origin"], "央视新闻客户端");
+    assert_eq!(seed["sources"], serde_json::json!(["yaowen"]));
+    assert_eq!(seed["published_at"], "2022-01-10T16:57:30+08:00");
+    let o = env.run(&["export", "jsonl", "--since", "2022-01-11"]);
+    assert_eq!(stdout(&o).lines().count(), 2);
+}
+
+#[test]
+fn opml_round_trip() {
+    let env = Env::new();
+    env.write_config(&format!(
+        "{}{}[[sources]]\nname = \"R&D <news> \\\"quoted\\\"\"\nurl = \"http://127.0.0.1:9/r?a=1&b=2\"\n",
+        env.source("新华社", "xinhua", "/x.xml"),
+        env.source("21世纪经济报道", "21cbh", "/y.xml"),
+    ));
+    let o = env.run(&["sources", "export-opml"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let opml = stdout(&o);
+    assert!(
+        opml.starts_with("<?xml") && opml.contains("<opml version=\"2.0\">"),
+        "{opml}"
+    );
+    std::fs::write(env.dir.path().join("subs.opml"), &opml).unwrap();
+
+    // Import into an empty configuration: the same names, URLs and slugs come back.
+    let other = Env::new();
+    other.write_config("");
+    let o = other.run(&[
+        "sources",
+        "import-opml",
+        env.dir.path().join("subs.opml").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let toml_text = stdout(&o);
+    other.write_file("sources.d/imported.toml", &toml_text);
+    let o = other.run(&["sources", "export-opml"]);
+    assert_eq!(stdout(&o), opml, "round trip");
+    let parsed: toml::Table = toml::from_str(&toml_text).unwrap();
+    let slugs: Vec<&str> = parsed["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["xinhuashe", "21shijijingjibaodao", "rdnewsquoted"]);
+
+    // Importing into the original configuration avoids its slugs.
+    let o = env.run(&[
+        "sources",
+        "import-opml",
+        env.dir.path().join("subs.opml").to_str().unwrap(),
+    ]);
+    assert!(
+        stdout(&o).contains("slug = \"xinhuashe\""),
+        "slugs differ from names here: {}",
+        stdout(&o)
+    );
+    assert_eq!(
+        code(&env.run(&["sources", "import-opml", "/nonexistent.opml"])),
+        2
+    );
+}
+
+#[test]
+fn prune_keeps_tombstones_so_pruned_posts_stay_gone() {
+    let env = seed_env("");
+    // A post with no date at all counts from when it was fetched: today.
+    env.db()
+        .execute(
+            "UPDATE posts SET published_at = NULL WHERE canonical_url LIKE '%/news/json-2.html'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 3);
+    let o = env.run(&["prune", "--older-than", "90d", "--dry-run"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("would delete 2 posts"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 3);
+
+    let o = env.run(&["prune", "--older-than", "90d"]);
+    assert!(stdout(&o).starts_with("deleted 2 posts"), "{}", stdout(&o));
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 1);
+    assert_eq!(env.count("SELECT COUNT(*) FROM tombstones"), 2);
+    assert_eq!(env.count("SELECT COUNT(*) FROM post_sources"), 1);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH '公安部'"),
+        0
+    );
+
+    // The feeds still carry them: they do not come back, and no article is fetched.
+    let pages_before = env.server.requests_to("/html_News/NewsShare.html").len();
+    env.db()
+        .execute("UPDATE sources SET etag = NULL, last_modified = NULL", [])
+        .unwrap();
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 1);
+    assert_eq!(
+        env.server.requests_to("/html_News/NewsShare.html").len(),
+        pages_before
+    );
+    assert_eq!(code(&env.run(&["prune", "--older-than", "soon"])), 2);
+}
