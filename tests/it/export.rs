@@ -10,7 +10,7 @@ const SEED: &[u8] = include_bytes!("../fixtures/seed_post.md");
 const SEED_FILE: &str = "2022-01-10-202201102242232593.md";
 
 /// The seed's list feed and share page, crawled with selectors.
-fn seed_env(extra_config: &str) -> Env {
+fn seed_env() -> Env {
     let env = Env::new();
     env.serve_fixture("/list.xml", "seed_list.xml", "application/rss+xml");
     env.serve_fixture("/feed.json", "feed.json", "application/feed+json");
@@ -19,8 +19,7 @@ fn seed_env(extra_config: &str) -> Env {
         Response::ok("text/html", page.clone())
     });
     env.write_config(&format!(
-        r##"{extra_config}
-[export.jekyll]
+        r##"[export.jekyll]
 site = "//finews.withounder.com"
 
 [[sources]]
@@ -59,7 +58,7 @@ fn files(dir: &Path) -> Vec<String> {
 
 #[test]
 fn the_seed_post_byte_for_byte_and_a_second_export_rewrites_nothing() {
-    let env = seed_env("");
+    let env = seed_env();
     let out_dir = env.dir.path().join("site/_posts");
     let cats = env.dir.path().join("site/category");
     let o = env.run(&[
@@ -111,7 +110,7 @@ fn the_seed_post_byte_for_byte_and_a_second_export_rewrites_nothing() {
 
 #[test]
 fn since_and_source_filters() {
-    let env = seed_env("");
+    let env = seed_env();
     let out = env.dir.path().join("a");
     assert_eq!(
         code(&env.run(&[
@@ -153,7 +152,7 @@ fn since_and_source_filters() {
 #[test]
 fn a_template_of_ones_own() {
     let tpl = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/templates/digest-first.md.j2");
-    let env = seed_env("");
+    let env = seed_env();
     // Add the template to the existing [export.jekyll] table.
     let cfg = std::fs::read_to_string(env.config_path())
         .unwrap()
@@ -196,7 +195,7 @@ fn a_template_of_ones_own() {
 
 #[test]
 fn jsonl_has_every_column_and_the_sources() {
-    let env = seed_env("");
+    let env = seed_env();
     let o = env.run(&["export", "jsonl"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let lines: Vec<serde_json::Value> = stdout(&o)
@@ -293,7 +292,7 @@ fn opml_round_trip() {
 
 #[test]
 fn prune_keeps_tombstones_so_pruned_posts_stay_gone() {
-    let env = seed_env("");
+    let env = seed_env();
     // A post with no date at all counts from when it was fetched: today.
     env.db()
         .execute(
