@@ -19,6 +19,10 @@ use crate::slug::slugify;
 
 /// The contract's default `id_pattern`: the first group that matched is the infoCode.
 pub const DEFAULT_ID_PATTERN: &str = r"infoCode=(?:NW)?(\d+)|[/,](\d{18})\.html";
+static DEFAULT_ID_REGEX: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+    Regex::new(DEFAULT_ID_PATTERN).expect("the default id_pattern compiles")
+});
+
 /// Query parameters dropped from canonical URLs besides every `utm_*`.
 pub const DEFAULT_TRACKING_PARAMS: &[&str] = &["fbclid", "gclid", "yclid", "mc_cid", "mc_eid"];
 
@@ -564,7 +568,9 @@ fn source_config(
             .map_err(|m| file.err(&s.span(), format!("{}: {m}", key("schedule"))))?,
     };
     let id_pattern = match &raw.id_pattern {
-        None => Regex::new(DEFAULT_ID_PATTERN).map_err(|e| file.err(span, e.to_string()))?,
+        // Compiled once and shared: a compiled regex costs hundreds of KiB,
+        // and a configuration may hold thousands of sources.
+        None => DEFAULT_ID_REGEX.clone(),
         Some(p) => {
             let re = Regex::new(p.get_ref()).map_err(|e| {
                 file.err(
