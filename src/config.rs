@@ -51,6 +51,10 @@ pub struct CrawlerConfig {
     pub allow_private_networks: bool,
     /// How many times an article fetch is tried before the post keeps its feed text for good.
     pub article_attempts: u32,
+    /// The least time between the starts of two requests to one host.
+    pub host_delay: Duration,
+    /// The longest a failing source waits between polls.
+    pub max_backoff: Duration,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -217,6 +221,8 @@ struct RawCrawler {
     tracking_params: Option<Vec<String>>,
     allow_private_networks: Option<bool>,
     article_attempts: Option<Spanned<i64>>,
+    host_delay: Option<Spanned<String>>,
+    max_backoff: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -431,6 +437,21 @@ fn crawler_config(file: &SourceFile, raw: RawCrawler) -> Result<CrawlerConfig, C
             )),
         },
     };
+    let duration =
+        |v: &Option<Spanned<String>>, key: &str, default: Duration, zero_ok: bool| match v {
+            None => Ok(default),
+            Some(t) => parse_duration(t.get_ref())
+                .filter(|d| zero_ok || !d.is_zero())
+                .ok_or_else(|| {
+                    file.err(
+                        &t.span(),
+                        format!(
+                            "crawler.{key}: {:?} is not a duration like \"30s\" or \"2m\"",
+                            t.get_ref()
+                        ),
+                    )
+                }),
+        };
     let timeout = match &raw.timeout {
         None => Duration::from_secs(30),
         Some(t) => parse_duration(t.get_ref())
@@ -489,6 +510,13 @@ fn crawler_config(file: &SourceFile, raw: RawCrawler) -> Result<CrawlerConfig, C
                 .collect()
         }),
         allow_private_networks: raw.allow_private_networks.unwrap_or(false),
+        host_delay: duration(&raw.host_delay, "host_delay", Duration::ZERO, true)?,
+        max_backoff: duration(
+            &raw.max_backoff,
+            "max_backoff",
+            Duration::from_secs(6 * 3600),
+            false,
+        )?,
         article_attempts: positive(&raw.article_attempts, "article_attempts", 5)? as u32,
     })
 }

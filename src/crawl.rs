@@ -43,11 +43,15 @@ pub struct Crawler {
 #[derive(Debug, Clone)]
 pub struct PollReport {
     pub slug: String,
-    pub outcome: Outcome,
+    /// How the feed request went; `None` when the source was held back by
+    /// an earlier `Retry-After` and not polled.
+    pub outcome: Option<Outcome>,
     pub items: usize,
     pub saved: SaveSummary,
     pub error: Option<String>,
     pub articles: ArticleSummary,
+    /// What `Retry-After` asked for, when the server sent one with a 429/503.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 /// Article fetches of one poll.
@@ -67,48 +71,69 @@ pub enum PollError {
     Feed { url: String, source: FeedError },
 }
 
-/// A fetched and parsed feed.
-pub struct Parsed {
-    pub status: u16,
+/// A fetched feed: what the exchange said, and the items when it parsed.
+pub struct FeedFetch {
+    pub status: Option<u16>,
     pub bytes: u64,
-    pub validators: Validators,
-    pub items: Vec<Item>,
+    /// Where a chain of permanent redirects led.
+    pub moved_to: Option<Url>,
+    /// How long the server asked us to stay away (429/503 with `Retry-After`).
+    pub retry_after: Option<std::time::Duration>,
+    /// The items and the new validators; `Ok(None)` is a 304.
+    pub result: Result<Option<(Vec<Item>, Validators)>, PollError>,
 }
 
-/// Fetches `source`'s feed (conditionally, with `validators`) and parses it.
-/// `Ok(None)` is a 304.
+/// Fetches the feed at `url` (conditionally, with `validators`) and parses it.
 pub async fn fetch_feed(
     fetcher: &Fetcher,
-    source: &Source,
+    url: &Url,
     validators: &Validators,
     tz: chrono_tz::Tz,
-) -> Result<Option<Parsed>, (PollError, Option<u16>, u64)> {
-    let body = match fetcher
-        .get(&source.url, FEED_ACCEPT, validators, Reach::Any)
-        .await
-    {
-        Ok(Fetched::NotModified) => return Ok(None),
-        Ok(Fetched::Body(b)) => b,
+) -> FeedFetch {
+    let fetched = match fetcher.get(url, FEED_ACCEPT, validators, Reach::Any).await {
+        Ok(f) => f,
         Err(e) => {
-            let status = e.http_status();
-            return Err((e.into(), status, 0));
+            return FeedFetch {
+                status: e.http_status(),
+                bytes: 0,
+                moved_to: None,
+                retry_after: e.retry_after(),
+                result: Err(e.into()),
+            };
         }
     };
-    let status = body.status;
+    let moved_to = fetched.moved_to().cloned();
+    let body = match fetched {
+        Fetched::NotModified { .. } => {
+            return FeedFetch {
+                status: Some(304),
+                bytes: 0,
+                moved_to,
+                retry_after: None,
+                result: Ok(None),
+            };
+        }
+        Fetched::Body(b) => b,
+    };
+    let status = Some(body.status);
     let bytes = body.bytes.len() as u64;
-    let url = body.final_url.to_string();
+    let final_url = body.final_url.to_string();
     // Decoding and parsing are CPU work on a non-Send parser: off the runtime.
     let parsed = tokio::task::spawn_blocking(move || parse_body(body, tz))
         .await
         .unwrap_or_else(|e| Err(FeedError::Parse(format!("parser crashed: {e}"))));
-    match parsed {
-        Ok((items, validators)) => Ok(Some(Parsed {
-            status,
-            bytes,
-            validators,
-            items,
-        })),
-        Err(source) => Err((PollError::Feed { url, source }, Some(status), bytes)),
+    FeedFetch {
+        status,
+        bytes,
+        moved_to,
+        retry_after: None,
+        result: match parsed {
+            Ok(ok) => Ok(Some(ok)),
+            Err(source) => Err(PollError::Feed {
+                url: final_url,
+                source,
+            }),
+        },
     }
 }
 
@@ -239,17 +264,47 @@ async fn on_private_network(url: &Url) -> bool {
 
 impl Crawler {
     /// Polls one source and saves what it found. Never returns an error for
-    /// the source's own faults: those are recorded and reported.
+    /// the source's own faults: those are recorded and reported. A source
+    /// held back by `Retry-After` is not polled until the time has come.
     pub async fn poll(&self, source: &Source) -> Result<PollReport, StoreError> {
         let slug = source.slug.clone();
         let state = self
             .store
             .call(move |c| store::source_state(c, &slug))
             .await?;
+        let now = Utc::now();
+        if let Some(until) = state.hold_until.filter(|t| *t > now) {
+            debug!(until = %until, "held back by Retry-After");
+            return Ok(PollReport {
+                slug: source.slug.clone(),
+                outcome: None,
+                items: 0,
+                saved: SaveSummary::default(),
+                error: None,
+                articles: ArticleSummary::default(),
+                retry_after: None,
+            });
+        }
+        // The URL in effect: the configured one, or where it permanently moved.
+        let url = state
+            .url
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+            .unwrap_or_else(|| source.url.clone());
+        // Servers with broken ETags exist: every 12 hours, ask unconditionally.
+        let unconditional = state
+            .last_unconditional_at
+            .is_none_or(|t| now - t >= chrono::Duration::hours(12));
+        let validators = if unconditional {
+            Validators::default()
+        } else {
+            state.validators.clone()
+        };
+
         let started_at = crate::date::now_utc();
         let clock = Instant::now();
         let tz = self.config.crawler.timezone;
-        let result = fetch_feed(&self.fetcher, source, &state.validators, tz).await;
+        let fetched = fetch_feed(&self.fetcher, &url, &validators, tz).await;
         let duration_ms = clock.elapsed().as_millis() as i64;
         let next_poll_at = source
             .schedule
@@ -261,39 +316,41 @@ impl Crawler {
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             });
         let mut fetch = FetchRecord {
-            url: source.url.to_string(),
+            url: url.to_string(),
             started_at,
             duration_ms,
-            http_status: None,
+            http_status: fetched.status,
             outcome: Outcome::Ok,
-            bytes: 0,
+            bytes: fetched.bytes,
             error: None,
         };
-        let (validators, items, posts) = match &result {
+        let (validators, items, posts) = match &fetched.result {
             Ok(None) => {
                 fetch.outcome = Outcome::NotModified;
-                fetch.http_status = Some(304);
                 (None, 0, Vec::new())
             }
-            Ok(Some(parsed)) => {
-                fetch.http_status = Some(parsed.status);
-                fetch.bytes = parsed.bytes;
+            Ok(Some((items, validators))) => {
                 let tracking = &self.config.crawler.tracking_params;
-                let posts: Vec<NewPost> = parsed
-                    .items
+                let posts: Vec<NewPost> = items
                     .iter()
-                    .map(|i| to_post(source, i, &source.url, tracking))
+                    .map(|i| to_post(source, i, &url, tracking))
                     .collect();
-                (Some(parsed.validators.clone()), parsed.items.len(), posts)
+                (Some(validators.clone()), items.len(), posts)
             }
-            Err((e, status, bytes)) => {
+            Err(e) => {
                 fetch.outcome = Outcome::Error;
-                fetch.http_status = *status;
-                fetch.bytes = *bytes;
                 fetch.error = Some(e.to_string());
                 (None, 0, Vec::new())
             }
         };
+        if let Some(to) = &fetched.moved_to {
+            warn!(from = %url, to = %to, "feed moved permanently; polling the new address. Update `url` in the configuration");
+        }
+        let hold_until = fetched.retry_after.map(|d| {
+            let until =
+                Utc::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::days(1));
+            until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        });
         let record = PollRecord {
             source: source.slug.clone(),
             fetch: fetch.clone(),
@@ -301,6 +358,9 @@ impl Crawler {
             items,
             posts,
             next_poll_at,
+            unconditional: unconditional && fetch.outcome == Outcome::Ok,
+            moved_to: fetched.moved_to.as_ref().map(Url::to_string),
+            hold_until,
         };
         let saved = self
             .store
@@ -309,11 +369,11 @@ impl Crawler {
         let articles = self.fetch_articles(source).await?;
 
         match (&fetch.error, state.failures) {
-            (Some(e), 0) => warn!(url = %source.url, error = %e, "source failing"),
+            (Some(e), 0) => warn!(url = %url, error = %e, "source failing"),
             (Some(e), n) => {
-                debug!(url = %source.url, error = %e, failures = n + 1, "source still failing")
+                debug!(url = %url, error = %e, failures = n + 1, "source still failing")
             }
-            (None, n) if n > 0 => info!(url = %source.url, after_failures = n, "source recovered"),
+            (None, n) if n > 0 => info!(url = %url, after_failures = n, "source recovered"),
             (None, _) => {}
         }
         debug!(
@@ -328,11 +388,12 @@ impl Crawler {
         );
         Ok(PollReport {
             slug: source.slug.clone(),
-            outcome: fetch.outcome,
+            outcome: Some(fetch.outcome),
             items,
             saved,
             error: fetch.error,
             articles,
+            retry_after: fetched.retry_after,
         })
     }
 
@@ -419,7 +480,7 @@ impl Crawler {
                         .await
                         .unwrap_or_else(|e| Err(format!("extraction crashed: {e}")))
                 }
-                Ok(Fetched::NotModified) => {
+                Ok(Fetched::NotModified { .. }) => {
                     fetch.http_status = Some(304);
                     Err("unexpected 304".to_string())
                 }

@@ -32,7 +32,14 @@ pub enum FetchError {
     #[error("{url}: {message}")]
     Transport { url: String, message: String },
     #[error("{url}: HTTP {status}")]
-    Status { url: String, status: u16 },
+    Status {
+        url: String,
+        status: u16,
+        /// What `Retry-After` asked for.
+        retry_after: Option<std::time::Duration>,
+    },
+    #[error("{url}: {message}")]
+    Redirect { url: String, message: String },
     #[error("{url}: body exceeds the {limit}-byte limit (crawler.max_body)")]
     TooLarge { url: String, limit: u64 },
 }
@@ -41,6 +48,18 @@ impl FetchError {
     pub fn http_status(&self) -> Option<u16> {
         match self {
             FetchError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// How long the server asked us to stay away (429 or 503 with `Retry-After`).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            FetchError::Status {
+                status: 429 | 503,
+                retry_after,
+                ..
+            } => *retry_after,
             _ => None,
         }
     }

@@ -41,13 +41,27 @@ pub struct Body {
     pub content_type: Option<String>,
     pub validators: Validators,
     pub bytes: Vec<u8>,
+    /// Where a chain of permanent redirects (301, 308) led, if it did.
+    pub moved_to: Option<Url>,
 }
 
 #[derive(Debug)]
 pub enum Fetched {
     /// 304: nothing changed since the validators were stored.
-    NotModified,
+    NotModified {
+        moved_to: Option<Url>,
+    },
     Body(Body),
+}
+
+impl Fetched {
+    /// Where a chain of permanent redirects (301, 308) led, if it did.
+    pub fn moved_to(&self) -> Option<&Url> {
+        match self {
+            Fetched::NotModified { moved_to } => moved_to.as_ref(),
+            Fetched::Body(b) => b.moved_to.as_ref(),
+        }
+    }
 }
 
 /// Whether a request may reach private networks.
@@ -64,31 +78,30 @@ pub struct Fetcher {
     client: reqwest::Client,
     guarded: reqwest::Client,
     global: Arc<Semaphore>,
-    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    hosts: Mutex<HashMap<String, Arc<HostGate>>>,
     per_host: usize,
+    host_delay: Duration,
     max_body: u64,
+    timeout: Duration,
     allow_private: bool,
+}
+
+/// One host's limit on requests in flight, and when its next request may start.
+struct HostGate {
+    in_flight: Arc<Semaphore>,
+    next_start: Mutex<tokio::time::Instant>,
 }
 
 impl Fetcher {
     pub fn new(cfg: &CrawlerConfig) -> Result<Fetcher, FetchError> {
         let build = |guarded: bool| {
-            let policy = reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() > 10 {
-                    attempt.error("more than 10 redirects")
-                } else if !matches!(attempt.url().scheme(), "http" | "https") {
-                    attempt.error("redirect to a scheme other than http or https")
-                } else if guarded && literal_ip(attempt.url()).is_some_and(is_forbidden_ip) {
-                    attempt.error("redirect to a private address")
-                } else {
-                    attempt.follow()
-                }
-            });
             let mut b = reqwest::Client::builder()
                 .user_agent(cfg.user_agent.clone())
                 .connect_timeout(Duration::from_secs(10))
                 .timeout(cfg.timeout)
-                .redirect(policy)
+                // Redirects are followed by hand: each hop is checked, and a
+                // permanent move is noticed.
+                .redirect(reqwest::redirect::Policy::none())
                 .gzip(true)
                 .brotli(true)
                 .deflate(true)
@@ -107,29 +120,41 @@ impl Fetcher {
             global: Arc::new(Semaphore::new(cfg.concurrency)),
             hosts: Mutex::new(HashMap::new()),
             per_host: cfg.per_host,
+            host_delay: cfg.host_delay,
             max_body: cfg.max_body,
+            timeout: cfg.timeout,
             allow_private: cfg.allow_private_networks,
         })
     }
 
-    /// Waits for a place under both the per-host and the global limit.
+    /// Waits for a place under both the per-host and the global limit, and
+    /// for `host_delay` after the host's previous request started.
     async fn permits(&self, url: &Url) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
         let key = format!(
             "{}:{}",
             url.host_str().unwrap_or(""),
             url.port_or_known_default().unwrap_or(0)
         );
-        let host = {
+        let gate = {
             let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(
-                hosts
-                    .entry(key)
-                    .or_insert_with(|| Arc::new(Semaphore::new(self.per_host))),
-            )
+            Arc::clone(hosts.entry(key).or_insert_with(|| {
+                Arc::new(HostGate {
+                    in_flight: Arc::new(Semaphore::new(self.per_host)),
+                    next_start: Mutex::new(tokio::time::Instant::now()),
+                })
+            }))
         };
-        // Semaphores here are never closed, so acquiring cannot fail; the
-        // fallback only keeps the type honest.
-        let h = host.acquire_owned().await;
+        // Semaphores here are never closed, so acquiring cannot fail.
+        let h = Arc::clone(&gate.in_flight).acquire_owned().await;
+        if !self.host_delay.is_zero() {
+            let start = {
+                let mut next = gate.next_start.lock().unwrap_or_else(|p| p.into_inner());
+                let start = (*next).max(tokio::time::Instant::now());
+                *next = start + self.host_delay;
+                start
+            };
+            tokio::time::sleep_until(start).await;
+        }
         let g = Arc::clone(&self.global).acquire_owned().await;
         match (h, g) {
             (Ok(h), Ok(g)) => (h, g),
@@ -137,7 +162,9 @@ impl Fetcher {
         }
     }
 
-    /// GET `url`, conditionally when `validators` hold anything.
+    /// GET `url`, conditionally when `validators` hold anything, following
+    /// up to 10 redirects. The whole exchange, redirects and body included,
+    /// is bounded by `crawler.timeout`.
     pub async fn get(
         &self,
         url: &Url,
@@ -149,16 +176,29 @@ impl Fetcher {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::Scheme { url: u });
         }
-        let client = match reach {
-            Reach::Any => &self.client,
-            Reach::PublicOnly => {
-                if !self.allow_private && literal_ip(url).is_some_and(is_forbidden_ip) {
-                    return Err(FetchError::Private { url: u });
-                }
-                &self.guarded
-            }
-        };
         let _permits = self.permits(url).await;
+        match tokio::time::timeout(self.timeout, self.exchange(url, accept, validators, reach))
+            .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(FetchError::Timeout { url: u }),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        url: &Url,
+        accept: &str,
+        validators: &Validators,
+        reach: Reach,
+    ) -> Result<Fetched, FetchError> {
+        let u = url.as_str().to_string();
+        let guarded = reach == Reach::PublicOnly && !self.allow_private;
+        let client = if reach == Reach::PublicOnly {
+            &self.guarded
+        } else {
+            &self.client
+        };
         let mut headers = HeaderMap::new();
         if let Ok(v) = HeaderValue::from_str(accept) {
             headers.insert(header::ACCEPT, v);
@@ -177,18 +217,80 @@ impl Fetcher {
         {
             headers.insert(header::IF_MODIFIED_SINCE, lm);
         }
-        let mut resp = client
-            .get(url.clone())
-            .headers(headers)
-            .send()
-            .await
-            .map_err(|e| transport(&u, &e))?;
+
+        let mut current = url.clone();
+        // Where a chain of only permanent redirects (301, 308) led.
+        let mut moved_to: Option<Url> = None;
+        let mut all_permanent = true;
+        let mut hops = 0;
+        let mut resp = loop {
+            if guarded && literal_ip(&current).is_some_and(is_forbidden_ip) {
+                return Err(if hops == 0 {
+                    FetchError::Private { url: u }
+                } else {
+                    FetchError::Redirect {
+                        url: u,
+                        message: format!("redirect to a private address ({current})"),
+                    }
+                });
+            }
+            let resp = client
+                .get(current.clone())
+                .headers(headers.clone())
+                .send()
+                .await
+                .map_err(|e| transport(&u, &e))?;
+            let status = resp.status();
+            if !status.is_redirection() || status.as_u16() == 304 {
+                break resp;
+            }
+            let Some(location) = resp
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+            else {
+                break resp;
+            };
+            let next = current
+                .join(location.trim())
+                .map_err(|e| FetchError::Redirect {
+                    url: u.clone(),
+                    message: format!("bad Location {location:?}: {e}"),
+                })?;
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(FetchError::Redirect {
+                    url: u,
+                    message: format!("redirect to a scheme other than http or https ({next})"),
+                });
+            }
+            hops += 1;
+            if hops > 10 {
+                return Err(FetchError::Redirect {
+                    url: u,
+                    message: "more than 10 redirects".into(),
+                });
+            }
+            all_permanent &= matches!(status.as_u16(), 301 | 308);
+            if all_permanent {
+                moved_to = Some(next.clone());
+            }
+            current = next;
+        };
         let status = resp.status().as_u16();
         if status == 304 {
-            return Ok(Fetched::NotModified);
+            return Ok(Fetched::NotModified { moved_to });
         }
         if !resp.status().is_success() {
-            return Err(FetchError::Status { url: u, status });
+            let retry_after = resp
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after);
+            return Err(FetchError::Status {
+                url: u,
+                status,
+                retry_after,
+            });
         }
         let header_str = |name: header::HeaderName| {
             resp.headers()
@@ -202,7 +304,6 @@ impl Fetcher {
             etag: header_str(header::ETAG),
             last_modified: header_str(header::LAST_MODIFIED),
         };
-        let final_url = resp.url().clone();
         let mut bytes: Vec<u8> = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| transport(&u, &e))? {
             if bytes.len() as u64 + chunk.len() as u64 > self.max_body {
@@ -215,12 +316,24 @@ impl Fetcher {
         }
         Ok(Fetched::Body(Body {
             status,
-            final_url,
+            final_url: current,
             content_type,
             validators: new_validators,
             bytes,
+            moved_to,
         }))
     }
+}
+
+/// `Retry-After`: delay-seconds or an HTTP date.
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
 }
 
 fn transport(url: &str, e: &reqwest::Error) -> FetchError {
@@ -377,6 +490,22 @@ mod tests {
         for s in ["2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"] {
             assert!(!is_forbidden_ip(s.parse().unwrap()), "{s}");
         }
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        let later = (chrono::Utc::now() + chrono::Duration::seconds(300)).to_rfc2822();
+        let d = parse_retry_after(&later).unwrap();
+        assert!(
+            d > Duration::from_secs(290) && d <= Duration::from_secs(300),
+            "{d:?}"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
     }
 
     #[test]

@@ -172,11 +172,11 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
     let reports = crawler.poll_all(sources).await?;
     let failed = reports
         .iter()
-        .filter(|r| r.outcome == Outcome::Error)
+        .filter(|r| r.outcome == Some(Outcome::Error))
         .count();
     let not_modified = reports
         .iter()
-        .filter(|r| r.outcome == Outcome::NotModified)
+        .filter(|r| r.outcome == Some(Outcome::NotModified))
         .count();
     let new_posts: usize = reports.iter().map(|r| r.saved.new_posts).sum();
     let items: usize = reports.iter().map(|r| r.items).sum();
@@ -243,18 +243,22 @@ async fn sources_check(config: Config, slugs: &[String]) -> Result<u8, Error> {
     let tz = config.crawler.timezone;
     let mut failed = false;
     for source in &sources {
-        let result = crawl::fetch_feed(&fetcher, source, &fetch::Validators::default(), tz).await;
+        let fetched =
+            crawl::fetch_feed(&fetcher, &source.url, &fetch::Validators::default(), tz).await;
         let mut out = std::io::stdout().lock();
-        match result {
-            Ok(Some(parsed)) => {
+        if let Some(to) = &fetched.moved_to {
+            let _ = writeln!(out, "{}: moved permanently to {to}", source.slug);
+        }
+        match fetched.result {
+            Ok(Some((items, _))) => {
                 let _ = writeln!(
                     out,
                     "{}: {} items from {}",
                     source.slug,
-                    parsed.items.len(),
+                    items.len(),
                     source.url
                 );
-                for item in &parsed.items {
+                for item in &items {
                     let post =
                         crawl::to_post(source, item, &source.url, &config.crawler.tracking_params);
                     let stored = match &conn {
@@ -274,7 +278,7 @@ async fn sources_check(config: Config, slugs: &[String]) -> Result<u8, Error> {
             Ok(None) => {
                 let _ = writeln!(out, "{}: not modified", source.slug);
             }
-            Err((e, _, _)) => {
+            Err(e) => {
                 failed = true;
                 let _ = writeln!(out, "{}: FAILED: {e}", source.slug);
             }

@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_articles.sql"),
     include_str!("migrations/003_tombstones.sql"),
+    include_str!("migrations/004_sources_state.sql"),
 ];
 
 /// How long a writer waits for another process's transaction to finish.
@@ -146,6 +147,10 @@ impl Drop for Store {
 pub struct SourceState {
     pub validators: Validators,
     pub failures: i64,
+    /// The URL in effect, when it differs from nothing (the row exists).
+    pub url: Option<String>,
+    pub hold_until: Option<DateTime<chrono::Utc>>,
+    pub last_unconditional_at: Option<DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,6 +250,12 @@ pub struct PollRecord {
     pub items: usize,
     pub posts: Vec<NewPost>,
     pub next_poll_at: Option<String>,
+    /// The fetch went out without validators and succeeded.
+    pub unconditional: bool,
+    /// The feed moved permanently here: the URL in effect from now on.
+    pub moved_to: Option<String>,
+    /// No poll before this time (`Retry-After`); `None` clears a hold.
+    pub hold_until: Option<String>,
 }
 
 /// What saving a poll did.
@@ -269,7 +280,8 @@ pub struct SourceRow {
 }
 
 /// Makes sure every configured source has its row with the configured name
-/// and URL; a changed URL forgets the old URL's validators.
+/// and URL. A URL changed in the configuration replaces the one in effect
+/// (which a permanent redirect may have moved) and forgets its validators.
 pub fn sync_sources(
     conn: &mut Connection,
     sources: &[(String, String, String)],
@@ -277,12 +289,13 @@ pub fn sync_sources(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut stmt = tx.prepare_cached(
-            "INSERT INTO sources (slug, name, url) VALUES (?1, ?2, ?3)
+            "INSERT INTO sources (slug, name, url, config_url) VALUES (?1, ?2, ?3, ?3)
              ON CONFLICT(slug) DO UPDATE SET
                 name = excluded.name,
-                etag = CASE WHEN url = excluded.url THEN etag END,
-                last_modified = CASE WHEN url = excluded.url THEN last_modified END,
-                url = excluded.url",
+                etag = CASE WHEN config_url IS excluded.config_url THEN etag END,
+                last_modified = CASE WHEN config_url IS excluded.config_url THEN last_modified END,
+                url = CASE WHEN config_url IS excluded.config_url THEN url ELSE excluded.url END,
+                config_url = excluded.config_url",
         )?;
         for (slug, name, url) in sources {
             stmt.execute(params![slug, name, url])?;
@@ -293,9 +306,13 @@ pub fn sync_sources(
 }
 
 pub fn source_state(conn: &Connection, slug: &str) -> Result<SourceState, StoreError> {
+    let utc = |s: Option<String>| {
+        s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+            .map(|d| d.with_timezone(&chrono::Utc))
+    };
     let row = conn
         .query_row(
-            "SELECT etag, last_modified, failures FROM sources WHERE slug = ?1",
+            "SELECT etag, last_modified, failures, url, hold_until, last_unconditional_at FROM sources WHERE slug = ?1",
             [slug],
             |r| {
                 Ok(SourceState {
@@ -304,11 +321,21 @@ pub fn source_state(conn: &Connection, slug: &str) -> Result<SourceState, StoreE
                         last_modified: r.get(1)?,
                     },
                     failures: r.get(2)?,
+                    url: r.get(3)?,
+                    hold_until: utc(r.get(4)?),
+                    last_unconditional_at: utc(r.get(5)?),
                 })
             },
         )
         .optional()?;
     Ok(row.unwrap_or_default())
+}
+
+/// Sets when a source is next polled (the daemon's schedule, backoff included).
+pub fn set_next_poll(conn: &Connection, slug: &str, next_poll_at: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE sources SET next_poll_at = ?2 WHERE slug = ?1")?
+        .execute(params![slug, next_poll_at])?;
+    Ok(())
 }
 
 /// Saves one poll in one transaction. A post already stored (same infoCode,
@@ -383,6 +410,18 @@ pub fn save_poll(conn: &mut Connection, poll: &PollRecord) -> Result<SaveSummary
         tx.prepare_cached("UPDATE sources SET etag = ?2, last_modified = ?3 WHERE slug = ?1")?
             .execute(params![poll.source, v.etag, v.last_modified])?;
     }
+    tx.prepare_cached(
+        "UPDATE sources SET hold_until = ?2, url = COALESCE(?3, url),
+            last_unconditional_at = CASE WHEN ?4 THEN ?5 ELSE last_unconditional_at END
+         WHERE slug = ?1",
+    )?
+    .execute(params![
+        poll.source,
+        poll.hold_until,
+        poll.moved_to,
+        poll.unconditional,
+        now
+    ])?;
     tx.commit()?;
     Ok(summary)
 }
@@ -801,6 +840,9 @@ mod tests {
             items: posts.len(),
             posts,
             next_poll_at: None,
+            unconditional: false,
+            moved_to: None,
+            hold_until: None,
         }
     }
 
