@@ -212,3 +212,139 @@ fn a_newer_update_replaces_the_post_in_place() {
             .all(|r| r.headers.get("user-agent").map(String::as_str) == Some("newscrawl-test/1"))
     );
 }
+
+#[test]
+fn a_permanent_redirect_moves_the_source_a_temporary_one_does_not() {
+    let env = Env::new();
+    env.serve_fixture("/new.xml", "rss.xml", "application/rss+xml");
+    env.serve_fixture("/elsewhere.xml", "gbk.xml", "text/xml");
+    env.route("/old.xml", |_| {
+        Response::status(301).header("Location", "/new.xml")
+    });
+    env.route("/temp.xml", |_| {
+        Response::status(302).header("Location", "/elsewhere.xml")
+    });
+    env.write_config(
+        &(env.source("搬家", "moved", "/old.xml") + &env.source("临时", "temp", "/temp.xml")),
+    );
+    let out = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("feed moved permanently"),
+        "{}",
+        stderr(&out)
+    );
+    let base = env.base();
+    assert_eq!(
+        env.strings("SELECT url FROM sources ORDER BY slug"),
+        [format!("{base}/new.xml"), format!("{base}/temp.xml")]
+    );
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts WHERE source = 'moved'"),
+        4
+    );
+    // Next time the new address is asked directly (and conditionally); the temporary one is not.
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    assert_eq!(env.server.requests_to("/old.xml").len(), 1);
+    let news = env.server.requests_to("/new.xml");
+    assert_eq!(news.len(), 2);
+    assert!(news[1].headers.contains_key("if-none-match"));
+    assert_eq!(env.server.requests_to("/temp.xml").len(), 2);
+    // Editing the configured URL takes over again.
+    env.write_config(
+        &(env.source("搬家", "moved", "/elsewhere.xml") + &env.source("临时", "temp", "/temp.xml")),
+    );
+    assert_eq!(code(&env.run(&["crawl", "--once", "--source", "moved"])), 0);
+    assert_eq!(
+        env.strings("SELECT url FROM sources WHERE slug = 'moved'"),
+        [format!("{base}/elsewhere.xml")]
+    );
+    assert!(
+        !env.server
+            .requests_to("/elsewhere.xml")
+            .last()
+            .unwrap()
+            .headers
+            .contains_key("if-none-match")
+    );
+}
+
+#[test]
+fn retry_after_holds_a_source_back() {
+    let env = Env::new();
+    env.route("/busy.xml", |_| {
+        Response::status(503).header("Retry-After", "3600")
+    });
+    let later = (chrono::Utc::now() + chrono::Duration::hours(2))
+        .to_rfc2822()
+        .replace("+0000", "GMT");
+    env.route("/limited.xml", move |_| {
+        Response::status(429).header("Retry-After", &later)
+    });
+    env.route("/plain503.xml", |_| Response::status(503));
+    let mut cfg = env.source("忙", "busy", "/busy.xml");
+    cfg += &env.source("限流", "limited", "/limited.xml");
+    cfg += &env.source("无提示", "plain", "/plain503.xml");
+    env.write_config(&cfg);
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 1);
+    let held = env.strings("SELECT slug FROM sources WHERE hold_until > strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+50 minutes') ORDER BY slug");
+    assert_eq!(held, ["busy", "limited"]);
+    // The next run leaves the held sources alone; the one without Retry-After is asked again.
+    let out = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(env.server.requests_to("/busy.xml").len(), 1);
+    assert_eq!(env.server.requests_to("/limited.xml").len(), 1);
+    assert_eq!(env.server.requests_to("/plain503.xml").len(), 2);
+    // Once the time has passed, it is polled again.
+    env.db()
+        .execute("UPDATE sources SET hold_until = '2000-01-01T00:00:00Z'", [])
+        .unwrap();
+    env.run(&["crawl", "--once"]);
+    assert_eq!(env.server.requests_to("/busy.xml").len(), 2);
+}
+
+#[test]
+fn an_unconditional_fetch_every_twelve_hours() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.write_config(&env.source("财经", "rss", "/rss.xml"));
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    env.db()
+        .execute("UPDATE sources SET last_unconditional_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-13 hours')", [])
+        .unwrap();
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    let conditional: Vec<bool> = env
+        .server
+        .requests_to("/rss.xml")
+        .iter()
+        .map(|r| r.headers.contains_key("if-none-match"))
+        .collect();
+    assert_eq!(conditional, [false, true, false, true]);
+    assert_eq!(
+        env.strings("SELECT outcome FROM fetches ORDER BY id"),
+        ["ok", "not_modified", "ok", "not_modified"]
+    );
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 4);
+}
+
+#[test]
+fn host_delay_spaces_requests_to_one_host() {
+    let env = Env::new();
+    let mut cfg = String::from("[crawler]\nper_host = 4\nhost_delay = \"300ms\"\n");
+    for i in 0..4 {
+        env.serve_fixture(&format!("/f{i}.json"), "feed.json", "application/feed+json");
+        cfg += &env.source(&format!("源{i}"), &format!("s{i}"), &format!("/f{i}.json"));
+    }
+    env.write_config(&cfg);
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    let mut at: Vec<std::time::Instant> = env.server.requests().iter().map(|r| r.at).collect();
+    at.sort();
+    assert_eq!(at.len(), 4);
+    for w in at.windows(2) {
+        let gap = w[1] - w[0];
+        // The delay is kept between request starts; allow for the clock's and the accept loop's grain.
+        assert!(gap >= std::time::Duration::from_millis(280), "{gap:?}");
+    }
+}

@@ -16,6 +16,8 @@ pub struct Request {
     /// The request target as sent: path and query.
     pub target: String,
     pub headers: HashMap<String, String>,
+    /// When the request line arrived.
+    pub at: std::time::Instant,
 }
 
 #[derive(Debug, Clone)]
@@ -159,6 +161,7 @@ fn serve(
     if reader.read_line(&mut line).is_err() || line.is_empty() {
         return;
     }
+    let at = std::time::Instant::now();
     let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
     let path = target.split('?').next().unwrap_or("/").to_string();
     let mut headers = HashMap::new();
@@ -175,6 +178,7 @@ fn serve(
         path,
         target,
         headers,
+        at,
     };
     log.lock().unwrap().push(req.clone());
     let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
