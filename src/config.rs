@@ -34,10 +34,14 @@ pub struct Config {
     pub database: PathBuf,
     pub crawler: CrawlerConfig,
     pub export: ExportConfig,
+    /// `[metrics] listen`: where the daemon serves Prometheus metrics.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// `[retention] older_than`: the daemon prunes posts older than this, daily.
+    pub retention: Option<Duration>,
     pub sources: Vec<Source>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CrawlerConfig {
     pub user_agent: String,
     pub concurrency: usize,
@@ -198,7 +202,23 @@ struct RawMain {
     #[serde(default)]
     export: RawExport,
     #[serde(default)]
+    metrics: RawMetrics,
+    #[serde(default)]
+    retention: RawRetention,
+    #[serde(default)]
     sources: Vec<Spanned<RawSource>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRetention {
+    older_than: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -402,9 +422,40 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         }
     }
 
+    let metrics_listen = match &raw.metrics.listen {
+        None => None,
+        Some(l) => Some(l.get_ref().parse().map_err(|_| {
+            main_file.err(
+                &l.span(),
+                format!(
+                    "metrics.listen: {:?} is not an address like \"127.0.0.1:9464\"",
+                    l.get_ref()
+                ),
+            )
+        })?),
+    };
+    let retention = match &raw.retention.older_than {
+        None => None,
+        Some(o) => Some(
+            parse_duration(o.get_ref())
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    main_file.err(
+                        &o.span(),
+                        format!(
+                            "retention.older_than: {:?} is not an age like \"90d\"",
+                            o.get_ref()
+                        ),
+                    )
+                })?,
+        ),
+    };
+
     Ok(Config {
         path: path.to_path_buf(),
         database,
+        metrics_listen,
+        retention,
         crawler,
         export: ExportConfig {
             jekyll_site: raw.export.jekyll.site.unwrap_or_default(),

@@ -11,6 +11,7 @@ pub mod article;
 pub mod cli;
 pub mod config;
 pub mod crawl;
+pub mod daemon;
 pub mod date;
 pub mod decode;
 pub mod dedup;
@@ -20,6 +21,8 @@ pub mod feed;
 pub mod fetch;
 pub mod html;
 mod logging;
+pub mod metrics;
+pub mod schedule;
 pub mod slug;
 pub mod store;
 
@@ -60,6 +63,8 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     let code = runtime.block_on(dispatch(cli));
+    // Work abandoned at shutdown (a poll past the stop grace) must not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     ExitCode::from(code)
 }
 
@@ -67,6 +72,12 @@ async fn dispatch(cli: Cli) -> u8 {
     let result = async {
         let config = load_config(&cli)?;
         match &cli.command {
+            Command::Crawl(args) if !args.once => {
+                if !args.sources.is_empty() {
+                    return Err(Error::Usage("--source goes with --once".into()));
+                }
+                daemon::run(config, || load_config(&cli)).await
+            }
             Command::Crawl(args) => crawl(config, args).await,
             Command::Sources { command } => match command {
                 SourcesCommand::List => sources_list(&config),
@@ -147,11 +158,6 @@ fn select_sources(config: &Config, slugs: &[String]) -> Result<Vec<Source>, Conf
 }
 
 async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
-    if !args.once {
-        return Err(Error::Usage(
-            "daemon mode (`crawl` without --once) is not in this build yet; run `crawl --once` from a timer".into(),
-        ));
-    }
     let sources = select_sources(&config, &args.sources)?;
     let fetcher =
         fetch::Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?;
@@ -201,35 +207,36 @@ fn sources_list(config: &Config) -> Result<u8, Error> {
         Some(conn) => store::list_sources(&conn)?,
         None => Vec::new(),
     };
+    let tz = config.crawler.timezone;
+    // Stored times are UTC; show them in the configured zone, to the minute.
+    let local = |t: Option<&str>| {
+        t.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|d| d.with_timezone(&tz).format("%m-%d %H:%M").to_string())
+            .unwrap_or_else(|| "-".into())
+    };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "{:<28} {:<16} {:<8} {:>6}  HEALTH",
-        "SLUG", "SCHEDULE", "ENABLED", "POSTS"
+        "{:<24} {:<16} {:<11} {:<12} {:>5} {:>6}  LAST ERROR",
+        "SLUG", "SCHEDULE", "NEXT POLL", "LAST OK", "FAILS", "POSTS"
     );
     for s in &config.sources {
         let row = rows.iter().find(|r| r.slug == s.slug);
-        let health = match row {
-            None => "never polled".to_string(),
-            Some(r) if r.last_polled_at.is_none() => "never polled".to_string(),
-            Some(r) if r.failures > 0 => format!(
-                "failing ({} in a row): {}",
-                r.failures,
-                r.last_error.as_deref().unwrap_or("")
-            ),
-            Some(r) => format!(
-                "ok (last success {})",
-                r.last_success_at.as_deref().unwrap_or("-")
-            ),
+        let next = if s.enabled {
+            local(row.and_then(|r| r.next_poll_at.as_deref()))
+        } else {
+            "disabled".into()
         };
         let _ = writeln!(
             out,
-            "{:<28} {:<16} {:<8} {:>6}  {}",
+            "{:<24} {:<16} {:<11} {:<12} {:>5} {:>6}  {}",
             s.slug,
             s.schedule.expr,
-            if s.enabled { "yes" } else { "no" },
+            next,
+            local(row.and_then(|r| r.last_success_at.as_deref())),
+            row.map_or(0, |r| r.failures),
             row.map_or(0, |r| r.posts),
-            health
+            row.and_then(|r| r.last_error.as_deref()).unwrap_or("")
         );
     }
     Ok(EXIT_OK)

@@ -276,6 +276,7 @@ pub struct SourceRow {
     pub last_error: Option<String>,
     pub last_success_at: Option<String>,
     pub last_polled_at: Option<String>,
+    pub next_poll_at: Option<String>,
     pub posts: i64,
 }
 
@@ -787,7 +788,7 @@ pub fn is_stored(conn: &Connection, id: &Identity) -> Result<bool, StoreError> {
 /// Every known source with its health and post count.
 pub fn list_sources(conn: &Connection) -> Result<Vec<SourceRow>, StoreError> {
     let mut stmt = conn.prepare(
-        "SELECT s.slug, s.failures, s.last_error, s.last_success_at, s.last_polled_at,
+        "SELECT s.slug, s.failures, s.last_error, s.last_success_at, s.last_polled_at, s.next_poll_at,
                 (SELECT COUNT(*) FROM post_sources ps WHERE ps.source = s.slug)
          FROM sources s ORDER BY s.slug",
     )?;
@@ -799,7 +800,8 @@ pub fn list_sources(conn: &Connection) -> Result<Vec<SourceRow>, StoreError> {
                 last_error: r.get(2)?,
                 last_success_at: r.get(3)?,
                 last_polled_at: r.get(4)?,
-                posts: r.get(5)?,
+                next_poll_at: r.get(5)?,
+                posts: r.get(6)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

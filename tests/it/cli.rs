@@ -201,14 +201,23 @@ fn sources_list_and_check() {
             .unwrap_or_default()
             .to_string()
     };
-    assert!(
-        line("rss").contains("*/10 * * * *") && line("rss").contains(" 4  ok"),
-        "{text}"
-    );
-    assert!(
-        line("bad").contains("failing (1 in a row)") && line("bad").contains("404"),
-        "{text}"
-    );
+    let cols = |slug: &str| {
+        line(slug)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    // slug, schedule (5 fields), next poll (2), last ok (2), fails, posts, last error…
+    let rss = cols("rss");
+    assert_eq!(&rss[1..6], ["*/10", "*", "*", "*", "*"], "{text}");
+    assert_ne!(rss[6], "-", "next poll is known: {text}");
+    assert_ne!(rss[8], "-", "last success is known: {text}");
+    assert_eq!((rss[10].as_str(), rss[11].as_str()), ("0", "4"), "{text}");
+    let bad = cols("bad");
+    assert_eq!(bad[8], "-", "never succeeded: {text}");
+    assert_eq!((bad[9].as_str(), bad[10].as_str()), ("1", "0"), "{text}");
+    assert!(line("bad").contains("missing.xml: HTTP 404"), "{text}");
+    assert!(text.starts_with("SLUG"), "{text}");
     // The default slug is the name in toneless pinyin.
     assert!(
         line("yangshixinwenkehuduan").contains("*/5 * * * *"),

@@ -1,0 +1,354 @@
+//! `newscrawl crawl` as a daemon: one task per source, sleeping until the
+//! source is due ([`crate::schedule`]) and running the same poll as
+//! `crawl --once`; SIGHUP reloads the configuration (the sources that were
+//! added start at once, removed ones stop, changed ones are rescheduled, and
+//! a configuration that does not load leaves the running one in place);
+//! SIGTERM/SIGINT stop taking new work, let in-flight polls finish for up to
+//! 10 s and exit 0, and a second signal exits at once. Under systemd it says
+//! READY, RELOADING/READY, STOPPING and STATUS, and pings the watchdog while
+//! the scheduler loop and the database writer answer.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use sd_notify::NotifyState;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument, error, info, info_span, warn};
+
+use crate::config::{Config, Source};
+use crate::crawl::Crawler;
+use crate::error::{ConfigError, Error, StoreError};
+use crate::fetch::Fetcher;
+use crate::metrics::Metrics;
+use crate::schedule;
+use crate::store::{self, Store};
+
+/// How long in-flight polls get to finish after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// What the daemon is running now.
+struct Running {
+    crawler: Arc<Crawler>,
+    tasks: HashMap<String, (Source, CancellationToken)>,
+    metrics: Arc<Metrics>,
+    root: CancellationToken,
+    tracker: TaskTracker,
+    last_reload: Option<String>,
+}
+
+impl Running {
+    fn spawn(&mut self, source: Source, poll_now: bool) {
+        let token = self.root.child_token();
+        let span = info_span!("poll", source = %source.slug);
+        self.tasks
+            .insert(source.slug.clone(), (source.clone(), token.clone()));
+        self.tracker.spawn(
+            source_task(
+                Arc::clone(&self.crawler),
+                source,
+                token,
+                poll_now,
+                Arc::clone(&self.metrics),
+            )
+            .instrument(span),
+        );
+    }
+
+    fn stop(&mut self, slug: &str) {
+        if let Some((_, token)) = self.tasks.remove(slug) {
+            token.cancel();
+        }
+        self.metrics.forget(slug);
+    }
+
+    fn status(&self) -> String {
+        let mut s = format!(
+            "polling {} sources, {} failing",
+            self.tasks.len(),
+            self.metrics.failing()
+        );
+        if let Some(r) = &self.last_reload {
+            s.push_str("; ");
+            s.push_str(r);
+        }
+        s
+    }
+}
+
+fn notify(states: &[NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(states) {
+        warn!("cannot notify the service manager: {e}");
+    }
+}
+
+fn new_crawler(
+    config: &Config,
+    store: &Arc<Store>,
+    fetcher: Option<Arc<Fetcher>>,
+) -> Result<Arc<Crawler>, Error> {
+    let fetcher = match fetcher {
+        Some(f) => f,
+        None => {
+            Arc::new(Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?)
+        }
+    };
+    Ok(Arc::new(Crawler {
+        config: Arc::new(config.clone()),
+        fetcher,
+        store: Arc::clone(store),
+    }))
+}
+
+async fn sync_sources(store: &Store, config: &Config) -> Result<(), StoreError> {
+    let rows: Vec<(String, String, String)> = config
+        .sources
+        .iter()
+        .map(|s| (s.slug.clone(), s.name.clone(), s.url.to_string()))
+        .collect();
+    store.call(move |c| store::sync_sources(c, &rows)).await
+}
+
+/// Runs until SIGTERM or SIGINT. `reload` reads the configuration again.
+pub async fn run(
+    config: Config,
+    reload: impl Fn() -> Result<Config, ConfigError>,
+) -> Result<u8, Error> {
+    let store = Arc::new(Store::open(&config.database)?);
+    sync_sources(&store, &config).await?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+
+    let mut run = Running {
+        crawler: new_crawler(&config, &store, None)?,
+        tasks: HashMap::new(),
+        metrics: Arc::new(Metrics::default()),
+        root: CancellationToken::new(),
+        tracker: TaskTracker::new(),
+        last_reload: None,
+    };
+    if let Some(addr) = config.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| Error::Usage(format!("metrics.listen {addr}: {e}")))?;
+        info!(%addr, "serving metrics");
+        let (m, stop) = (Arc::clone(&run.metrics), run.root.child_token());
+        run.tracker.spawn(crate::metrics::serve(listener, m, stop));
+    }
+    for source in config.sources.iter().filter(|s| s.enabled) {
+        run.spawn(source.clone(), true);
+    }
+    info!(sources = run.tasks.len(), database = %config.database.display(), "daemon started");
+    notify(&[NotifyState::Ready, NotifyState::Status(&run.status())]);
+
+    let watchdog = sd_notify::watchdog_enabled().map(|d| d / 2);
+    let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
+    let mut status_tick = tokio::time::interval(Duration::from_secs(60));
+    let mut retention_tick = tokio::time::interval(Duration::from_secs(24 * 3600));
+    let mut current = config;
+
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                if let Ok(m) = NotifyState::monotonic_usec_now() {
+                    notify(&[NotifyState::Reloading, m]);
+                } else {
+                    notify(&[NotifyState::Reloading]);
+                }
+                match reload() {
+                    Ok(new) => {
+                        apply(&mut run, &store, &current, &new).await?;
+                        run.last_reload = Some(format!("configuration reloaded at {}", crate::date::now_utc()));
+                        info!(sources = run.tasks.len(), "configuration reloaded");
+                        current = new;
+                    }
+                    Err(e) => {
+                        error!("reload failed, still running the previous configuration: {e}");
+                        run.last_reload = Some(format!("reload failed, previous configuration kept: {e}"));
+                    }
+                }
+                notify(&[NotifyState::Ready, NotifyState::Status(&run.status())]);
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = watchdog_tick.tick(), if watchdog.is_some() => {
+                // The ping says the loop runs and the database writer answers.
+                let limit = watchdog.unwrap_or(Duration::from_secs(1));
+                let alive = tokio::time::timeout(limit, store.call(|c| {
+                    c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map_err(StoreError::from)
+                }))
+                .await;
+                match alive {
+                    Ok(Ok(_)) => notify(&[NotifyState::Watchdog]),
+                    _ => warn!("the database writer does not answer; withholding the watchdog ping"),
+                }
+            }
+            _ = status_tick.tick() => notify(&[NotifyState::Status(&run.status())]),
+            _ = retention_tick.tick(), if current.retention.is_some() => {
+                if let Some(age) = current.retention.and_then(|a| chrono::Duration::from_std(a).ok()) {
+                    let cutoff = Utc::now() - age;
+                    match store.call(move |c| store::prune(c, cutoff, false)).await {
+                        Ok(p) if p.posts + p.fetches > 0 => info!(posts = p.posts, fetches = p.fetches, "retention: pruned"),
+                        Ok(_) => {}
+                        Err(e) => error!("retention: {e}"),
+                    }
+                }
+            }
+        }
+    }
+
+    notify(&[NotifyState::Stopping]);
+    info!(
+        "stopping: waiting up to {} s for polls in flight",
+        STOP_GRACE.as_secs()
+    );
+    run.root.cancel();
+    run.tracker.close();
+    let finished = tokio::select! {
+        _ = run.tracker.wait() => true,
+        _ = tokio::time::sleep(STOP_GRACE) => false,
+        _ = term.recv() => exit_now(),
+        _ = int.recv() => exit_now(),
+    };
+    if !finished {
+        warn!(
+            "polls still running after {} s were abandoned; their transactions never committed",
+            STOP_GRACE.as_secs()
+        );
+    }
+    info!("stopped");
+    Ok(crate::EXIT_OK)
+}
+
+fn exit_now() -> bool {
+    warn!("second signal: exiting at once");
+    std::process::exit(1)
+}
+
+/// Applies a reloaded configuration: added sources start (polled at once),
+/// removed ones stop, changed ones are rescheduled. A changed `[crawler]`
+/// section reschedules every source with a new HTTP client.
+async fn apply(
+    run: &mut Running,
+    store: &Arc<Store>,
+    old: &Config,
+    new: &Config,
+) -> Result<(), Error> {
+    if new.database != old.database {
+        warn!(
+            "the database path changed to {}; that takes a restart, the daemon keeps writing to {}",
+            new.database.display(),
+            old.database.display()
+        );
+    }
+    sync_sources(store, new).await?;
+    let crawler_changed = new.crawler != old.crawler;
+    let fetcher = (!crawler_changed).then(|| Arc::clone(&run.crawler.fetcher));
+    run.crawler = new_crawler(new, store, fetcher)?;
+
+    let wanted: HashMap<&str, &Source> = new
+        .sources
+        .iter()
+        .filter(|s| s.enabled)
+        .map(|s| (s.slug.as_str(), s))
+        .collect();
+    let running: Vec<String> = run.tasks.keys().cloned().collect();
+    for slug in running {
+        match wanted.get(slug.as_str()) {
+            None => {
+                info!(source = %slug, "source removed; its posts stay");
+                run.stop(&slug);
+            }
+            Some(s)
+                if crawler_changed || run.tasks.get(&slug).is_some_and(|(old, _)| old != *s) =>
+            {
+                info!(source = %slug, "source changed; rescheduled");
+                run.stop(&slug);
+                run.spawn((*s).clone(), false);
+            }
+            Some(_) => {}
+        }
+    }
+    for (slug, s) in wanted {
+        if !run.tasks.contains_key(slug) {
+            info!(source = %slug, "source added");
+            run.spawn(s.clone(), true);
+        }
+    }
+    Ok(())
+}
+
+/// One source, forever: sleep until due, poll, work out when it is due next.
+fn source_task(
+    crawler: Arc<Crawler>,
+    source: Source,
+    token: CancellationToken,
+    poll_now: bool,
+    metrics: Arc<Metrics>,
+) -> impl Future<Output = ()> + Send + 'static {
+    async move {
+        let tz = crawler.config.crawler.timezone;
+        let cap = crawler.config.crawler.max_backoff;
+        let slug = source.slug.clone();
+        let mut first = poll_now;
+        loop {
+            let key = slug.clone();
+            let state = match crawler
+                .store
+                .call(move |c| store::source_state(c, &key))
+                .await
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    error!("database: {e}");
+                    return;
+                }
+            };
+            let now = Utc::now();
+            let failures = u32::try_from(state.failures).unwrap_or(u32::MAX);
+            let due = if first {
+                state.hold_until.map_or(now, |h| h.max(now))
+            } else {
+                schedule::next_due(
+                    &slug,
+                    &source.schedule,
+                    tz,
+                    now,
+                    failures,
+                    state.hold_until,
+                    cap,
+                )
+            };
+            first = false;
+            let (key, at) = (
+                slug.clone(),
+                due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            );
+            if let Err(e) = crawler
+                .store
+                .call(move |c| store::set_next_poll(c, &key, &at))
+                .await
+            {
+                error!("database: {e}");
+            }
+            let wait = (due - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+            tokio::select! {
+                _ = token.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+            let started = Instant::now();
+            match crawler.poll(&source).await {
+                Ok(report) => metrics.record(&report, started.elapsed()),
+                Err(e) => error!("database: {e}"),
+            }
+            if token.is_cancelled() {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! The daemon's counters, and `[metrics] listen` serving them as Prometheus
+//! text: polls by outcome, posts stored, articles, a poll-duration histogram
+//! and the sources failing now. A listener this small is written by hand
+//! (one GET, one answer, connection closed) rather than pulling in a web
+//! framework for one route.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::crawl::PollReport;
+use crate::store::Outcome;
+
+/// Upper bounds of the poll-duration buckets, in seconds.
+const BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+
+#[derive(Default)]
+pub struct Metrics {
+    polls_ok: AtomicU64,
+    polls_not_modified: AtomicU64,
+    polls_error: AtomicU64,
+    polls_held: AtomicU64,
+    posts_stored: AtomicU64,
+    articles_fetched: AtomicU64,
+    articles_failed: AtomicU64,
+    buckets: [AtomicU64; BUCKETS.len()],
+    duration_sum_micros: AtomicU64,
+    duration_count: AtomicU64,
+    failing: Mutex<BTreeSet<String>>,
+}
+
+impl Metrics {
+    pub fn record(&self, report: &PollReport, took: Duration) {
+        let counter = match report.outcome {
+            Some(Outcome::Ok) => &self.polls_ok,
+            Some(Outcome::NotModified) => &self.polls_not_modified,
+            Some(Outcome::Error) => &self.polls_error,
+            None => &self.polls_held,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.posts_stored
+            .fetch_add(report.saved.new_posts as u64, Ordering::Relaxed);
+        self.articles_fetched
+            .fetch_add(report.articles.fetched as u64, Ordering::Relaxed);
+        self.articles_failed.fetch_add(
+            (report.articles.failed + report.articles.gave_up) as u64,
+            Ordering::Relaxed,
+        );
+        let secs = took.as_secs_f64();
+        for (bound, bucket) in BUCKETS.iter().zip(&self.buckets) {
+            if secs <= *bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.duration_sum_micros
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        self.duration_count.fetch_add(1, Ordering::Relaxed);
+        let mut failing = self.failing.lock().unwrap_or_else(|p| p.into_inner());
+        match report.outcome {
+            Some(Outcome::Error) => {
+                failing.insert(report.slug.clone());
+            }
+            Some(_) => {
+                failing.remove(&report.slug);
+            }
+            None => {}
+        }
+    }
+
+    /// Forgets a source that is no longer configured.
+    pub fn forget(&self, slug: &str) {
+        self.failing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(slug);
+    }
+
+    pub fn failing(&self) -> usize {
+        self.failing.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut out = String::new();
+        out.push_str("# HELP newscrawl_polls_total Source polls by outcome.\n# TYPE newscrawl_polls_total counter\n");
+        for (outcome, c) in [
+            ("ok", &self.polls_ok),
+            ("not_modified", &self.polls_not_modified),
+            ("error", &self.polls_error),
+            ("held", &self.polls_held),
+        ] {
+            let _ = writeln!(
+                out,
+                "newscrawl_polls_total{{outcome=\"{outcome}\"}} {}",
+                get(c)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP newscrawl_posts_stored_total New posts stored.\n# TYPE newscrawl_posts_stored_total counter\nnewscrawl_posts_stored_total {}",
+            get(&self.posts_stored)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP newscrawl_articles_total Article fetches by outcome.\n# TYPE newscrawl_articles_total counter\nnewscrawl_articles_total{{outcome=\"ok\"}} {}\nnewscrawl_articles_total{{outcome=\"error\"}} {}",
+            get(&self.articles_fetched),
+            get(&self.articles_failed)
+        );
+        out.push_str("# HELP newscrawl_poll_duration_seconds Time one poll took, articles included.\n# TYPE newscrawl_poll_duration_seconds histogram\n");
+        for (bound, c) in BUCKETS.iter().zip(&self.buckets) {
+            let _ = writeln!(
+                out,
+                "newscrawl_poll_duration_seconds_bucket{{le=\"{bound}\"}} {}",
+                get(c)
+            );
+        }
+        let count = get(&self.duration_count);
+        let _ = writeln!(
+            out,
+            "newscrawl_poll_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "newscrawl_poll_duration_seconds_sum {}",
+            get(&self.duration_sum_micros) as f64 / 1e6
+        );
+        let _ = writeln!(out, "newscrawl_poll_duration_seconds_count {count}");
+        let _ = writeln!(
+            out,
+            "# HELP newscrawl_sources_failing Sources whose last poll failed.\n# TYPE newscrawl_sources_failing gauge\nnewscrawl_sources_failing {}",
+            self.failing()
+        );
+        out
+    }
+}
+
+/// Answers every request on `listener` with the metrics until `stop`.
+pub async fn serve(
+    listener: TcpListener,
+    metrics: std::sync::Arc<Metrics>,
+    stop: CancellationToken,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        let Ok((mut sock, _)) = accepted else {
+            continue;
+        };
+        let metrics = std::sync::Arc::clone(&metrics);
+        tokio::spawn(async move {
+            let mut buf = [0u8; 1024];
+            // The request itself does not matter: one route.
+            let _ = tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await;
+            let body = metrics.render();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = sock.write_all(head.as_bytes()).await;
+            let _ = sock.write_all(body.as_bytes()).await;
+            let _ = sock.shutdown().await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crawl::{ArticleSummary, PollReport};
+    use crate::store::SaveSummary;
+
+    fn report(slug: &str, outcome: Option<Outcome>, new_posts: usize) -> PollReport {
+        PollReport {
+            slug: slug.into(),
+            outcome,
+            items: new_posts,
+            saved: SaveSummary {
+                new_posts,
+                ..SaveSummary::default()
+            },
+            error: None,
+            articles: ArticleSummary::default(),
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn counts_and_renders() {
+        let m = Metrics::default();
+        m.record(
+            &report("a", Some(Outcome::Ok), 3),
+            Duration::from_millis(30),
+        );
+        m.record(
+            &report("b", Some(Outcome::Error), 0),
+            Duration::from_millis(700),
+        );
+        m.record(
+            &report("a", Some(Outcome::NotModified), 0),
+            Duration::from_millis(20),
+        );
+        let text = m.render();
+        assert!(
+            text.contains("newscrawl_polls_total{outcome=\"ok\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("newscrawl_polls_total{outcome=\"error\"} 1\n"));
+        assert!(text.contains("newscrawl_posts_stored_total 3\n"));
+        assert!(text.contains("newscrawl_poll_duration_seconds_bucket{le=\"0.05\"} 2\n"));
+        assert!(text.contains("newscrawl_poll_duration_seconds_bucket{le=\"1\"} 3\n"));
+        assert!(text.contains("newscrawl_poll_duration_seconds_count 3\n"));
+        assert!(text.contains("newscrawl_sources_failing 1\n"));
+        m.record(
+            &report("b", Some(Outcome::Ok), 0),
+            Duration::from_millis(10),
+        );
+        assert_eq!(m.failing(), 0);
+    }
+}
