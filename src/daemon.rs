@@ -9,7 +9,6 @@
 //! the scheduler loop and the database writer answer.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -284,71 +283,69 @@ async fn apply(
 }
 
 /// One source, forever: sleep until due, poll, work out when it is due next.
-fn source_task(
+async fn source_task(
     crawler: Arc<Crawler>,
     source: Source,
     token: CancellationToken,
     poll_now: bool,
     metrics: Arc<Metrics>,
-) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        let tz = crawler.config.crawler.timezone;
-        let cap = crawler.config.crawler.max_backoff;
-        let slug = source.slug.clone();
-        let mut first = poll_now;
-        loop {
-            let key = slug.clone();
-            let state = match crawler
-                .store
-                .call(move |c| store::source_state(c, &key))
-                .await
-            {
-                Ok(s) => s,
-                Err(e) => {
-                    error!("database: {e}");
-                    return;
-                }
-            };
-            let now = Utc::now();
-            let failures = u32::try_from(state.failures).unwrap_or(u32::MAX);
-            let due = if first {
-                state.hold_until.map_or(now, |h| h.max(now))
-            } else {
-                schedule::next_due(
-                    &slug,
-                    &source.schedule,
-                    tz,
-                    now,
-                    failures,
-                    state.hold_until,
-                    cap,
-                )
-            };
-            first = false;
-            let (key, at) = (
-                slug.clone(),
-                due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            );
-            if let Err(e) = crawler
-                .store
-                .call(move |c| store::set_next_poll(c, &key, &at))
-                .await
-            {
+) {
+    let tz = crawler.config.crawler.timezone;
+    let cap = crawler.config.crawler.max_backoff;
+    let slug = source.slug.clone();
+    let mut first = poll_now;
+    loop {
+        let key = slug.clone();
+        let state = match crawler
+            .store
+            .call(move |c| store::source_state(c, &key))
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => {
                 error!("database: {e}");
-            }
-            let wait = (due - Utc::now()).to_std().unwrap_or(Duration::ZERO);
-            tokio::select! {
-                _ = token.cancelled() => return,
-                _ = tokio::time::sleep(wait) => {}
-            }
-            let started = Instant::now();
-            match crawler.poll(&source).await {
-                Ok(report) => metrics.record(&report, started.elapsed()),
-                Err(e) => error!("database: {e}"),
-            }
-            if token.is_cancelled() {
                 return;
             }
+        };
+        let now = Utc::now();
+        let failures = u32::try_from(state.failures).unwrap_or(u32::MAX);
+        let due = if first {
+            state.hold_until.map_or(now, |h| h.max(now))
+        } else {
+            schedule::next_due(
+                &slug,
+                &source.schedule,
+                tz,
+                now,
+                failures,
+                state.hold_until,
+                cap,
+            )
+        };
+        first = false;
+        let (key, at) = (
+            slug.clone(),
+            due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        );
+        if let Err(e) = crawler
+            .store
+            .call(move |c| store::set_next_poll(c, &key, &at))
+            .await
+        {
+            error!("database: {e}");
+        }
+        let wait = (due - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        let started = Instant::now();
+        match crawler.poll(&source).await {
+            Ok(report) => metrics.record(&report, started.elapsed()),
+            Err(e) => error!("database: {e}"),
+        }
+        if token.is_cancelled() {
+            return;
         }
     }
 }
