@@ -349,7 +349,8 @@ impl Crawler {
         let hold_until = fetched.retry_after.map(|d| {
             let until =
                 Utc::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::days(1));
-            until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            // To the millisecond: a 3-second hold is not a 2-second one.
+            until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
         });
         let record = PollRecord {
             source: source.slug.clone(),

@@ -4,6 +4,7 @@
 mod articles;
 mod cli;
 mod crawl_once;
+mod daemon;
 mod export;
 mod fetching;
 mod guard;

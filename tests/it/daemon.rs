@@ -1,0 +1,387 @@
+//! The daemon: the real binary with one- and two-second schedules, a
+//! NOTIFY_SOCKET this test listens on, and real signals. Every wait is on a
+//! condition with a deadline.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixDatagram;
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::harness::Env;
+use crate::server::Response;
+
+/// A running daemon and what it told the service manager.
+struct Daemon {
+    child: Child,
+    notes: Arc<Mutex<Vec<String>>>,
+}
+
+impl Daemon {
+    fn start(env: &Env, watchdog_usec: Option<u64>) -> Daemon {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let sock_path = env.dir.path().join(format!("notify-{n}.sock"));
+        let sock = UnixDatagram::bind(&sock_path).unwrap();
+        let notes: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = Arc::clone(&notes);
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 4096];
+            while let Ok(n) = sock.recv(&mut buf) {
+                let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+                sink.lock().unwrap().extend(msg.lines().map(str::to_string));
+            }
+        });
+        let mut cmd = env.command();
+        cmd.arg("--config")
+            .arg(env.config_path())
+            .args(["-v", "crawl"])
+            .env("NOTIFY_SOCKET", &sock_path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(env.dir.path().join("daemon.log")).unwrap());
+        if let Some(us) = watchdog_usec {
+            cmd.env("WATCHDOG_USEC", us.to_string());
+        }
+        Daemon {
+            child: cmd.spawn().unwrap(),
+            notes,
+        }
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.notes.lock().unwrap().clone()
+    }
+
+    fn count(&self, note: &str) -> usize {
+        self.notes().iter().filter(|n| n.as_str() == note).count()
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = std::process::Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{sig}");
+    }
+
+    /// Waits for the process to end, at most `limit`.
+    fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `cond` every 20 ms until it holds or `limit` passes.
+fn wait_for(what: &str, limit: Duration, log: &std::path::Path, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!(
+        "timed out after {limit:?} waiting for {what}\n--- daemon log ---\n{}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+const LIMIT: Duration = Duration::from_secs(15);
+
+#[test]
+fn polls_on_schedule_reloads_and_stops_cleanly() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.serve_fixture("/feed.json", "feed.json", "application/feed+json");
+    env.serve_fixture("/gbk.xml", "gbk.xml", "text/xml");
+    env.write_config(&format!(
+        "{}schedule = \"* * * * * *\"\n",
+        env.source("财经", "rss", "/rss.xml")
+    ));
+    let log = env.dir.path().join("daemon.log");
+    let mut d = Daemon::start(&env, Some(1_000_000));
+
+    wait_for("READY=1", LIMIT, &log, || d.count("READY=1") == 1);
+    // Polled at once, then every second, conditionally.
+    wait_for("four polls", LIMIT, &log, || {
+        env.server.requests_to("/rss.xml").len() >= 4
+    });
+    let reqs = env.server.requests_to("/rss.xml");
+    assert!(!reqs[0].headers.contains_key("if-none-match"));
+    assert!(
+        reqs[1..]
+            .iter()
+            .all(|r| r.headers.contains_key("if-none-match"))
+    );
+    wait_for("not_modified rows", LIMIT, &log, || {
+        env.count("SELECT COUNT(*) FROM fetches WHERE outcome = 'not_modified'") >= 2
+    });
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 4);
+    // WATCHDOG_USEC = 1 s: pinged every half second.
+    wait_for("watchdog pings", LIMIT, &log, || d.count("WATCHDOG=1") >= 3);
+    assert!(
+        d.notes()
+            .iter()
+            .any(|n| n.starts_with("STATUS=polling 1 sources")),
+        "{:?}",
+        d.notes()
+    );
+
+    // A drop-in and SIGHUP: the new source is crawled without a restart.
+    env.write_file(
+        "sources.d/10-json.toml",
+        &format!(
+            "{}schedule = \"*/2 * * * * *\"\n",
+            env.source("JSON", "json", "/feed.json")
+        ),
+    );
+    d.signal("HUP");
+    wait_for("the new source polled", LIMIT, &log, || {
+        !env.server.requests_to("/feed.json").is_empty()
+    });
+    wait_for("its posts stored", LIMIT, &log, || {
+        env.count("SELECT COUNT(*) FROM posts WHERE source = 'json'") > 0
+    });
+    let notes = d.notes();
+    let reloading = notes
+        .iter()
+        .position(|n| n == "RELOADING=1")
+        .expect("RELOADING=1");
+    assert!(
+        notes[reloading + 1].starts_with("MONOTONIC_USEC="),
+        "{notes:?}"
+    );
+    assert!(
+        notes[reloading..].iter().any(|n| n == "READY=1"),
+        "{notes:?}"
+    );
+
+    // A broken drop-in is refused; the running configuration keeps polling.
+    env.write_file(
+        "sources.d/20-bad.toml",
+        &format!(
+            "{}schedule = \"every tuesday\"\n",
+            env.source("坏", "bad", "/gbk.xml")
+        ),
+    );
+    d.signal("HUP");
+    wait_for("STATUS says the reload failed", LIMIT, &log, || {
+        d.notes().iter().any(|n| {
+            n.starts_with("STATUS=") && n.contains("reload failed") && n.contains("20-bad.toml:5")
+        })
+    });
+    let before = env.server.requests_to("/rss.xml").len();
+    wait_for("polling goes on", LIMIT, &log, || {
+        env.server.requests_to("/rss.xml").len() >= before + 2
+    });
+    assert!(env.server.requests_to("/gbk.xml").is_empty());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("reload failed") && text.contains("20-bad.toml:5"),
+        "{text}"
+    );
+
+    // Removing a drop-in stops its source; its posts stay.
+    std::fs::remove_file(env.dir.path().join("sources.d/20-bad.toml")).unwrap();
+    std::fs::remove_file(env.dir.path().join("sources.d/10-json.toml")).unwrap();
+    d.signal("HUP");
+    wait_for("reload applied", LIMIT, &log, || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("source removed")
+    });
+    let json_polls = env.server.requests_to("/feed.json").len();
+    let rss_polls = env.server.requests_to("/rss.xml").len();
+    wait_for("rss polled twice more", LIMIT, &log, || {
+        env.server.requests_to("/rss.xml").len() >= rss_polls + 2
+    });
+    assert_eq!(env.server.requests_to("/feed.json").len(), json_polls);
+    assert!(env.count("SELECT COUNT(*) FROM posts WHERE source = 'json'") > 0);
+
+    // SIGTERM: STOPPING=1, exit 0 well within 10 s, the database intact.
+    d.signal("TERM");
+    let code = d.wait_exit(Duration::from_secs(10));
+    assert_eq!(
+        code,
+        Some(0),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert_eq!(d.count("STOPPING=1"), 1);
+    let ok: String = env
+        .db()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+}
+
+#[test]
+fn retry_after_is_honoured_and_backoff_grows() {
+    let env = Env::new();
+    env.route("/busy.xml", |_| {
+        Response::status(503).header("Retry-After", "3")
+    });
+    env.route("/down.xml", |_| Response::status(500));
+    let mut cfg = String::from("[crawler]\nmax_backoff = \"8s\"\n");
+    cfg += &format!(
+        "{}schedule = \"* * * * * *\"\n",
+        env.source("忙", "busy", "/busy.xml")
+    );
+    cfg += &format!(
+        "{}schedule = \"* * * * * *\"\n",
+        env.source("坏", "down", "/down.xml")
+    );
+    env.write_config(&cfg);
+    let log = env.dir.path().join("daemon.log");
+    let d = Daemon::start(&env, None);
+    wait_for(
+        "four polls of the broken source",
+        Duration::from_secs(20),
+        &log,
+        || env.server.requests_to("/down.xml").len() >= 4,
+    );
+    let at: Vec<Instant> = env
+        .server
+        .requests_to("/down.xml")
+        .iter()
+        .map(|r| r.at)
+        .collect();
+    let gaps: Vec<Duration> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    // One second, then two, then four (each plus under 100 ms of jitter).
+    assert!(
+        gaps[0] >= Duration::from_millis(900) && gaps[0] < Duration::from_millis(1900),
+        "{gaps:?}"
+    );
+    assert!(gaps[1] >= Duration::from_millis(1900), "{gaps:?}");
+    assert!(gaps[2] >= Duration::from_millis(3900), "{gaps:?}");
+    // Retry-After: 3 s between the 503s, though the schedule says every second.
+    let busy: Vec<Instant> = env
+        .server
+        .requests_to("/busy.xml")
+        .iter()
+        .map(|r| r.at)
+        .collect();
+    assert!(busy.len() >= 2, "{busy:?}");
+    for w in busy.windows(2) {
+        assert!(
+            w[1] - w[0] >= Duration::from_millis(2900),
+            "{:?}",
+            w[1] - w[0]
+        );
+    }
+    // Logged once at WARN each, not on every failure.
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.matches("source failing").count(), 2, "{text}");
+    assert_eq!(
+        env.count("SELECT failures FROM sources WHERE slug = 'down'"),
+        4
+    );
+    drop(d);
+}
+
+#[test]
+fn a_second_signal_exits_at_once_and_slow_polls_are_abandoned_after_ten_seconds() {
+    let env = Env::new();
+    env.route("/slow.xml", |_| {
+        Response::ok("application/rss+xml", "<rss/>").delay(Duration::from_secs(40))
+    });
+    env.write_config(&format!(
+        "[crawler]\ntimeout = \"60s\"\n{}",
+        env.source("慢", "slow", "/slow.xml")
+    ));
+    let log = env.dir.path().join("daemon.log");
+
+    let mut d = Daemon::start(&env, None);
+    wait_for("the slow poll in flight", LIMIT, &log, || {
+        env.server.in_flight() == 1
+    });
+    d.signal("TERM");
+    wait_for("STOPPING=1", LIMIT, &log, || d.count("STOPPING=1") == 1);
+    d.signal("TERM");
+    let code = d.wait_exit(Duration::from_secs(3));
+    assert_eq!(code, Some(1), "a second signal exits at once, not cleanly");
+
+    let mut d = Daemon::start(&env, None);
+    wait_for("the slow poll in flight again", LIMIT, &log, || {
+        env.server.in_flight() == 2
+    });
+    let stopped_at = Instant::now();
+    d.signal("TERM");
+    let code = d.wait_exit(Duration::from_secs(13));
+    assert_eq!(
+        code,
+        Some(0),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let took = stopped_at.elapsed();
+    assert!(
+        took >= Duration::from_secs(9) && took < Duration::from_secs(12),
+        "{took:?}"
+    );
+    let ok: String = env
+        .db()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM fetches"),
+        0,
+        "nothing half-written"
+    );
+}
+
+#[test]
+fn metrics_are_served() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    env.write_config(&format!(
+        "[metrics]\nlisten = \"127.0.0.1:{port}\"\n{}schedule = \"* * * * * *\"\n",
+        env.source("财经", "rss", "/rss.xml")
+    ));
+    let log = env.dir.path().join("daemon.log");
+    let _d = Daemon::start(&env, None);
+    wait_for("two polls", LIMIT, &log, || {
+        env.server.requests_to("/rss.xml").len() >= 2
+    });
+    let mut body = String::new();
+    wait_for("the metrics endpoint", LIMIT, &log, || {
+        body.clear();
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        let _ = s.read_to_string(&mut body);
+        body.contains("newscrawl_polls_total{outcome=\"not_modified\"}")
+            && !body.contains("{outcome=\"not_modified\"} 0")
+    });
+    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    assert!(body.contains("newscrawl_posts_stored_total 4"), "{body}");
+    assert!(
+        body.contains("newscrawl_polls_total{outcome=\"ok\"} 1"),
+        "{body}"
+    );
+    assert!(body.contains("newscrawl_sources_failing 0"), "{body}");
+    assert!(
+        body.contains("newscrawl_poll_duration_seconds_count"),
+        "{body}"
+    );
+}
