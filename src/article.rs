@@ -95,10 +95,11 @@ pub fn extract_page(
 }
 
 /// Extracts an article from an endpoint's JSON (or JSONP) answer: the HTML
-/// at `pointer` is the article body, and the selectors apply inside it.
+/// at the first of `pointers` that holds text is the article body, and the
+/// selectors apply inside it.
 pub fn extract_json(
     text: &str,
-    pointer: &str,
+    pointers: &[String],
     url: &Url,
     sel: &ArticleSelectors,
     tz: Tz,
@@ -106,11 +107,15 @@ pub fn extract_json(
 ) -> Result<Article, ArticleError> {
     let value: serde_json::Value =
         serde_json::from_str(unwrap_jsonp(text)).map_err(|e| ArticleError::Json(e.to_string()))?;
-    let body = value
-        .pointer(pointer)
-        .and_then(|v| v.as_str())
-        .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| ArticleError::Pointer(pointer.to_string()))?;
+    let body = pointers
+        .iter()
+        .find_map(|p| {
+            value
+                .pointer(p)
+                .and_then(|v| v.as_str())
+                .filter(|s| !s.trim().is_empty())
+        })
+        .ok_or_else(|| ArticleError::Pointer(pointers.join(", ")))?;
     let mut doc = Html::parse_fragment(body);
     remove_matches(&mut doc, sel);
     let mut article = extract_parts(&doc, url, sel, tz, now);
@@ -460,7 +465,7 @@ mod tests {
             body: css("#ContentBody"),
             origin: css(".em_media"),
             remove: vec![css(".ad").unwrap()],
-            json: None,
+            json: Vec::new(),
         };
         let a = extract_page(page, &url(), &sel, chrono_tz::Asia::Shanghai, now());
         assert_eq!(a.title.as_deref(), Some("标题 一"));
@@ -547,13 +552,13 @@ mod tests {
     fn json_endpoint() {
         let sel = ArticleSelectors {
             origin: css(".em_media"),
-            json: Some("/data/content".into()),
+            json: vec!["/data/text".into(), "/data/content".into()],
             ..ArticleSelectors::default()
         };
         let body = r#"cb({"data":{"content":"<p>　　正文。</p><p class=\"em_media\">（文章来源：新华社）</p>"}});"#;
         let a = extract_json(
             body,
-            "/data/content",
+            &sel.json,
             &url(),
             &sel,
             chrono_tz::Asia::Shanghai,
@@ -568,7 +573,7 @@ mod tests {
         assert!(
             extract_json(
                 "{}",
-                "/data/content",
+                &sel.json,
                 &url(),
                 &sel,
                 chrono_tz::Asia::Shanghai,
@@ -579,7 +584,7 @@ mod tests {
         assert!(
             extract_json(
                 "<html>",
-                "/x",
+                &sel.json,
                 &url(),
                 &sel,
                 chrono_tz::Asia::Shanghai,

@@ -107,7 +107,7 @@ pub enum Follow {
     None,
     /// Fetch the item's link as the article page.
     Link,
-    /// Fetch this URL template, with `{info_code}` and `{url}` filled in
+    /// Fetch this URL template, with `{info_code}`, `{guid}` and `{url}` filled in
     /// (an article endpoint keyed by infoCode).
     Template(String),
 }
@@ -115,7 +115,12 @@ pub enum Follow {
 impl Follow {
     /// The article URL for an item, or `None` when there is nothing to fetch
     /// (no following, or the template needs a value the item lacks).
-    pub fn article_url(&self, link: Option<&str>, info_code: Option<&str>) -> Option<url::Url> {
+    pub fn article_url(
+        &self,
+        link: Option<&str>,
+        info_code: Option<&str>,
+        guid: Option<&str>,
+    ) -> Option<url::Url> {
         let text = match self {
             Follow::None => return None,
             Follow::Link => link?.to_string(),
@@ -123,6 +128,11 @@ impl Follow {
                 let mut out = t.clone();
                 if out.contains("{info_code}") {
                     out = out.replace("{info_code}", info_code?);
+                }
+                if out.contains("{guid}") {
+                    let encoded: String =
+                        url::form_urlencoded::byte_serialize(guid?.as_bytes()).collect();
+                    out = out.replace("{guid}", &encoded);
                 }
                 if out.contains("{url}") {
                     let encoded: String =
@@ -158,8 +168,9 @@ pub struct ArticleSelectors {
     pub body: Option<Css>,
     pub origin: Option<Css>,
     pub remove: Vec<Css>,
-    /// For article endpoints that answer JSON (or JSONP): a JSON pointer to the HTML.
-    pub json: Option<String>,
+    /// For article endpoints that answer JSON (or JSONP): JSON pointers to
+    /// the HTML, tried in order (`["/content", "/text"]`).
+    pub json: Vec<String>,
 }
 
 /// One configured source.
@@ -173,6 +184,8 @@ pub struct Source {
     pub id_pattern: Regex,
     pub follow: Follow,
     pub article: ArticleSelectors,
+    /// `kind = "json"`: how to read items out of a JSON list.
+    pub items: Option<crate::jsonlist::ItemsMapping>,
     /// `file:line` of the `[[sources]]` table, for messages.
     pub defined_at: String,
 }
@@ -187,6 +200,7 @@ impl PartialEq for Source {
             && self.id_pattern.as_str() == o.id_pattern.as_str()
             && self.follow == o.follow
             && self.article == o.article
+            && self.items == o.items
     }
 }
 
@@ -270,6 +284,21 @@ struct RawSource {
     id_pattern: Option<Spanned<String>>,
     follow: Option<Spanned<String>>,
     article: Option<RawArticle>,
+    kind: Option<Spanned<String>>,
+    items: Option<Spanned<RawItems>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawItems {
+    path: Spanned<String>,
+    id: Option<Spanned<String>>,
+    title: Option<Spanned<String>>,
+    link: Option<Spanned<String>>,
+    published: Option<Spanned<String>>,
+    summary: Option<Spanned<String>>,
+    origin: Option<Spanned<String>>,
+    author: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -281,7 +310,8 @@ struct RawArticle {
     origin: Option<Spanned<String>>,
     #[serde(default)]
     remove: Vec<Spanned<String>>,
-    json: Option<Spanned<String>>,
+    /// One JSON pointer, or several tried in order.
+    json: Option<Spanned<toml::Value>>,
 }
 
 // ---------------------------------------------------------------------------
@@ -677,7 +707,7 @@ fn source_config(
             template if template.contains("://") => {
                 let sample = Follow::Template(template.to_string());
                 if sample
-                    .article_url(Some("http://example.org/a"), Some("1"))
+                    .article_url(Some("http://example.org/a"), Some("1"), Some("g"))
                     .is_none()
                 {
                     return Err(file.err(
@@ -720,26 +750,70 @@ fn source_config(
                     .map(|s| compile_css(file, s, &key("article.remove")))
                     .collect::<Result<_, _>>()?,
                 json: match a.json {
-                    Some(p) if !(p.get_ref().is_empty() || p.get_ref().starts_with('/')) => {
-                        return Err(file.err(
-                            &p.span(),
-                            format!(
-                                "{}: {:?} is not a JSON pointer (like \"/content\")",
-                                key("article.json"),
-                                p.get_ref()
-                            ),
-                        ));
+                    None => Vec::new(),
+                    Some(v) => {
+                        let span = v.span();
+                        let pointers: Option<Vec<String>> = match v.into_inner() {
+                            toml::Value::String(p) => Some(vec![p]),
+                            toml::Value::Array(a) => a
+                                .into_iter()
+                                .map(|p| p.as_str().map(str::to_string))
+                                .collect(),
+                            _ => None,
+                        };
+                        match pointers {
+                            Some(ps) if ps.iter().all(|p| p.is_empty() || p.starts_with('/')) => ps,
+                            _ => {
+                                return Err(file.err(
+                                    &span,
+                                    format!(
+                                        "{}: a JSON pointer (like \"/content\") or a list of them",
+                                        key("article.json")
+                                    ),
+                                ));
+                            }
+                        }
                     }
-                    Some(p) => Some(p.into_inner()),
-                    None => None,
                 },
             }
+        }
+    };
+    let items = match (
+        raw.kind.as_ref().map(|k| (k.get_ref().as_str(), k.span())),
+        raw.items,
+    ) {
+        (None | Some(("feed", _)), None) => None,
+        (None | Some(("feed", _)), Some(i)) => {
+            return Err(file.err(
+                &i.span(),
+                format!("{}: only for kind = \"json\"", key("items")),
+            ));
+        }
+        (Some(("json", span)), None) => {
+            return Err(file.err(
+                &span,
+                format!(
+                    "{}: kind = \"json\" needs a [sources.items] mapping",
+                    key("kind")
+                ),
+            ));
+        }
+        (Some(("json", _)), Some(i)) => Some(items_mapping(file, &key, i)?),
+        (Some((other, span)), _) => {
+            return Err(file.err(
+                &span,
+                format!(
+                    "{}: {other:?} is not one of \"feed\", \"json\"",
+                    key("kind")
+                ),
+            ));
         }
     };
     Ok(Source {
         name,
         slug,
         url,
+        items,
         schedule,
         enabled: raw.enabled.unwrap_or(true),
         id_pattern,
@@ -747,6 +821,52 @@ fn source_config(
         article,
         defined_at: file.location(span),
     })
+}
+
+fn items_mapping(
+    file: &SourceFile,
+    key: &dyn Fn(&str) -> String,
+    raw: Spanned<RawItems>,
+) -> Result<crate::jsonlist::ItemsMapping, ConfigError> {
+    use crate::jsonlist::{Field, ItemsMapping};
+    let span = raw.span();
+    let raw = raw.into_inner();
+    let field = |f: &Option<Spanned<String>>, name: &str| -> Result<Option<Field>, ConfigError> {
+        f.as_ref()
+            .map(|f| {
+                Field::parse(f.get_ref()).map_err(|e| {
+                    file.err(&f.span(), format!("{}: {e}", key(&format!("items.{name}"))))
+                })
+            })
+            .transpose()
+    };
+    let path = raw.path.get_ref().trim().to_string();
+    if !(path.is_empty() || path.starts_with('/')) {
+        return Err(file.err(
+            &raw.path.span(),
+            format!(
+                "{}: {path:?} is not a JSON pointer (like \"/data/list\")",
+                key("items.path")
+            ),
+        ));
+    }
+    let mapping = ItemsMapping {
+        path,
+        id: field(&raw.id, "id")?,
+        title: field(&raw.title, "title")?,
+        link: field(&raw.link, "link")?,
+        published: field(&raw.published, "published")?,
+        summary: field(&raw.summary, "summary")?,
+        origin: field(&raw.origin, "origin")?,
+        author: field(&raw.author, "author")?,
+    };
+    if mapping.title.is_none() && mapping.link.is_none() {
+        return Err(file.err(
+            &span,
+            format!("{}: map at least `title` or `link`", key("items")),
+        ));
+    }
+    Ok(mapping)
 }
 
 fn compile_css(file: &SourceFile, s: &Spanned<String>, key: &str) -> Result<Css, ConfigError> {
@@ -951,25 +1071,30 @@ mod tests {
     fn follow_templates() {
         let t = Follow::Template("http://api.example/content?code={info_code}&from={url}".into());
         assert_eq!(
-            t.article_url(Some("http://x.example/a?b=1"), Some("2022"))
+            t.article_url(Some("http://x.example/a?b=1"), Some("2022"), None)
                 .unwrap()
                 .as_str(),
             "http://api.example/content?code=2022&from=http%3A%2F%2Fx.example%2Fa%3Fb%3D1"
         );
-        assert_eq!(t.article_url(Some("http://x.example/a"), None), None);
+        assert_eq!(t.article_url(Some("http://x.example/a"), None, None), None);
+        let g = Follow::Template("http://api.example/text?id={guid}".into());
+        assert_eq!(
+            g.article_url(None, None, Some("NW2022")).unwrap().as_str(),
+            "http://api.example/text?id=NW2022"
+        );
         assert_eq!(
             Follow::Link
-                .article_url(Some("https://x.example/p"), None)
+                .article_url(Some("https://x.example/p"), None, None)
                 .unwrap()
                 .as_str(),
             "https://x.example/p"
         );
         assert_eq!(
-            Follow::Link.article_url(Some("javascript:alert(1)"), None),
+            Follow::Link.article_url(Some("javascript:alert(1)"), None, None),
             None
         );
         assert_eq!(
-            Follow::None.article_url(Some("https://x.example/p"), Some("1")),
+            Follow::None.article_url(Some("https://x.example/p"), Some("1"), None),
             None
         );
     }

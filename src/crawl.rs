@@ -21,6 +21,7 @@ use crate::error::{FeedError, FetchError, StoreError};
 use crate::feed::{self, Item};
 use crate::fetch::{self, Body, FEED_ACCEPT, Fetched, Fetcher, Reach, Validators};
 use crate::html;
+use crate::jsonlist::{self, ItemsMapping};
 use crate::store::{
     self, ArticleFields, ArticleJob, ArticleOutcome, ArticleResult, FetchRecord, NewPost, Outcome,
     PollRecord, SaveSummary, Store,
@@ -80,17 +81,34 @@ pub struct FeedFetch {
     /// How long the server asked us to stay away (429/503 with `Retry-After`).
     pub retry_after: Option<std::time::Duration>,
     /// The items and the new validators; `Ok(None)` is a 304.
-    pub result: Result<Option<(Vec<Item>, Validators)>, PollError>,
+    pub result: Result<Option<Parsed>, PollError>,
 }
 
-/// Fetches the feed at `url` (conditionally, with `validators`) and parses it.
+/// A body that parsed.
+pub struct Parsed {
+    pub items: Vec<Item>,
+    /// Items of a JSON list that could not be mapped, one message each.
+    pub skipped: Vec<String>,
+    pub validators: Validators,
+}
+
+pub const JSON_ACCEPT: &str = "application/json, text/javascript;q=0.9, */*;q=0.5";
+
+/// Fetches the feed (or, with `items`, the JSON list) at `url`,
+/// conditionally with `validators`, and parses it.
 pub async fn fetch_feed(
     fetcher: &Fetcher,
     url: &Url,
     validators: &Validators,
     tz: chrono_tz::Tz,
+    items: Option<&ItemsMapping>,
 ) -> FeedFetch {
-    let fetched = match fetcher.get(url, FEED_ACCEPT, validators, Reach::Any).await {
+    let accept = if items.is_some() {
+        JSON_ACCEPT
+    } else {
+        FEED_ACCEPT
+    };
+    let fetched = match fetcher.get(url, accept, validators, Reach::Any).await {
         Ok(f) => f,
         Err(e) => {
             return FeedFetch {
@@ -119,7 +137,8 @@ pub async fn fetch_feed(
     let bytes = body.bytes.len() as u64;
     let final_url = body.final_url.to_string();
     // Decoding and parsing are CPU work on a non-Send parser: off the runtime.
-    let parsed = tokio::task::spawn_blocking(move || parse_body(body, tz))
+    let mapping = items.cloned();
+    let parsed = tokio::task::spawn_blocking(move || parse_body(body, tz, mapping.as_ref()))
         .await
         .unwrap_or_else(|e| Err(FeedError::Parse(format!("parser crashed: {e}"))));
     FeedFetch {
@@ -146,17 +165,17 @@ fn extract(
 ) -> Result<ArticleFields, String> {
     let now = Utc::now().with_timezone(&tz).fixed_offset();
     let url = &body.final_url;
-    let found = match &sel.json {
-        Some(pointer) => {
+    let found = match sel.json.as_slice() {
+        [_, ..] => {
             let http = body
                 .content_type
                 .as_deref()
                 .and_then(decode::charset_from_content_type);
             let text = decode::decode(&body.bytes, http, None, None).text;
-            article::extract_json(&text, pointer, url, sel, tz, now)
+            article::extract_json(&text, &sel.json, url, sel, tz, now)
                 .map_err(|e| format!("{url}: {e}"))?
         }
-        None => {
+        [] => {
             let text = article::decode_page(&body.bytes, body.content_type.as_deref(), url);
             article::extract_page(&text, url, sel, tz, now)
         }
@@ -173,16 +192,36 @@ fn extract(
     })
 }
 
-fn parse_body(body: Body, tz: chrono_tz::Tz) -> Result<(Vec<Item>, Validators), FeedError> {
+fn parse_body(
+    body: Body,
+    tz: chrono_tz::Tz,
+    items: Option<&ItemsMapping>,
+) -> Result<Parsed, FeedError> {
     let http_charset = body
         .content_type
         .as_deref()
         .and_then(decode::charset_from_content_type);
-    let declared = decode::xml_declared(&body.bytes);
     let tld = body.final_url.host_str().and_then(decode::tld_of);
-    let text = decode::decode(&body.bytes, http_charset, declared, tld).text;
-    let items = feed::parse(&text, &body.final_url, tz)?;
-    Ok((items, body.validators))
+    match items {
+        Some(mapping) => {
+            let text = decode::decode(&body.bytes, http_charset, None, tld).text;
+            let mapped = jsonlist::parse(&text, mapping, &body.final_url, tz)?;
+            Ok(Parsed {
+                items: mapped.items,
+                skipped: mapped.skipped,
+                validators: body.validators,
+            })
+        }
+        None => {
+            let declared = decode::xml_declared(&body.bytes);
+            let text = decode::decode(&body.bytes, http_charset, declared, tld).text;
+            Ok(Parsed {
+                items: feed::parse(&text, &body.final_url, tz)?,
+                skipped: Vec::new(),
+                validators: body.validators,
+            })
+        }
+    }
 }
 
 /// Turns a feed item into the post the store saves.
@@ -222,12 +261,13 @@ pub fn to_post(source: &Source, item: &Item, feed_url: &Url, tracking: &[String]
         summary,
         content_html,
         content_text,
-        origin: None,
+        origin: item.origin.as_deref().and_then(article::clean_origin),
         article_pending: source
             .follow
             .article_url(
                 item.link.as_ref().map(Url::as_str),
                 identity.info_code.as_deref(),
+                item.guid.as_deref(),
             )
             .is_some(),
         identity,
@@ -304,7 +344,7 @@ impl Crawler {
         let started_at = crate::date::now_utc();
         let clock = Instant::now();
         let tz = self.config.crawler.timezone;
-        let fetched = fetch_feed(&self.fetcher, &url, &validators, tz).await;
+        let fetched = fetch_feed(&self.fetcher, &url, &validators, tz, source.items.as_ref()).await;
         let duration_ms = clock.elapsed().as_millis() as i64;
         let next_poll_at = source
             .schedule
@@ -329,13 +369,20 @@ impl Crawler {
                 fetch.outcome = Outcome::NotModified;
                 (None, 0, Vec::new())
             }
-            Ok(Some((items, validators))) => {
+            Ok(Some(parsed)) => {
                 let tracking = &self.config.crawler.tracking_params;
-                let posts: Vec<NewPost> = items
+                let posts: Vec<NewPost> = parsed
+                    .items
                     .iter()
                     .map(|i| to_post(source, i, &url, tracking))
                     .collect();
-                (Some(validators.clone()), items.len(), posts)
+                if let Some(first) = parsed.skipped.first() {
+                    let total = parsed.items.len() + parsed.skipped.len();
+                    let msg = format!("{} of {total} items skipped: {first}", parsed.skipped.len());
+                    warn!(url = %url, "{msg}");
+                    fetch.error = Some(msg);
+                }
+                (Some(parsed.validators.clone()), parsed.items.len(), posts)
             }
             Err(e) => {
                 fetch.outcome = Outcome::Error;
@@ -451,9 +498,11 @@ impl Crawler {
     async fn fetch_article(&self, source: &Source, job: ArticleJob, reach: Reach) -> ArticleResult {
         let started_at = crate::date::now_utc();
         let clock = Instant::now();
-        let url = source
-            .follow
-            .article_url(job.url.as_deref(), job.info_code.as_deref());
+        let url = source.follow.article_url(
+            job.url.as_deref(),
+            job.info_code.as_deref(),
+            job.guid.as_deref(),
+        );
         let mut fetch = FetchRecord {
             url: url
                 .as_ref()

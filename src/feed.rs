@@ -29,6 +29,8 @@ pub struct Item {
     pub content: Option<String>,
     pub published: Option<DateTime<FixedOffset>>,
     pub updated: Option<DateTime<FixedOffset>>,
+    /// The media the item names as its source (JSON lists carry it).
+    pub origin: Option<String>,
 }
 
 /// Parses feed text. `base` is the feed's URL (for relative links); dates
@@ -105,6 +107,7 @@ pub fn parse(text: &str, base: &Url, tz: Tz) -> Result<Vec<Item>, FeedError> {
                     .filter(|s| !s.trim().is_empty()),
                 published: local(e.published),
                 updated: local(e.updated),
+                origin: None,
             }
         })
         .collect();

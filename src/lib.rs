@@ -20,6 +20,7 @@ pub mod export;
 pub mod feed;
 pub mod fetch;
 pub mod html;
+pub mod jsonlist;
 mod logging;
 pub mod metrics;
 pub mod schedule;
@@ -250,14 +251,23 @@ async fn sources_check(config: Config, slugs: &[String]) -> Result<u8, Error> {
     let tz = config.crawler.timezone;
     let mut failed = false;
     for source in &sources {
-        let fetched =
-            crawl::fetch_feed(&fetcher, &source.url, &fetch::Validators::default(), tz).await;
+        let fetched = crawl::fetch_feed(
+            &fetcher,
+            &source.url,
+            &fetch::Validators::default(),
+            tz,
+            source.items.as_ref(),
+        )
+        .await;
         let mut out = std::io::stdout().lock();
         if let Some(to) = &fetched.moved_to {
             let _ = writeln!(out, "{}: moved permanently to {to}", source.slug);
         }
         match fetched.result {
-            Ok(Some((items, _))) => {
+            Ok(Some(crawl::Parsed { items, skipped, .. })) => {
+                for s in &skipped {
+                    let _ = writeln!(out, "  skipped {s}");
+                }
                 let _ = writeln!(
                     out,
                     "{}: {} items from {}",

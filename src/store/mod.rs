@@ -206,6 +206,7 @@ pub struct ArticleJob {
     pub post_id: i64,
     pub url: Option<String>,
     pub info_code: Option<String>,
+    pub guid: Option<String>,
     /// Attempts made so far.
     pub attempts: u32,
 }
@@ -518,7 +519,7 @@ pub fn due_articles(
     limit: usize,
 ) -> Result<Vec<ArticleJob>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, url, info_code, article_attempts FROM posts
+        "SELECT id, url, info_code, article_attempts, guid FROM posts
          WHERE article_via = ?1 AND article_state = 'pending' AND (article_next_at IS NULL OR article_next_at <= ?2)
          ORDER BY id LIMIT ?3",
     )?;
@@ -529,6 +530,7 @@ pub fn due_articles(
                 url: r.get(1)?,
                 info_code: r.get(2)?,
                 attempts: r.get(3)?,
+                guid: r.get(4)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -536,8 +538,8 @@ pub fn due_articles(
 }
 
 /// Saves a batch of article attempts in one transaction. A fetched article
-/// fills the post: its body replaces the feed's, while the feed's title and
-/// date stay when it had them.
+/// fills the post: its body replaces the feed's, while the feed's (or the
+/// list's) title, date and origin stay when it had them.
 pub fn save_articles(
     conn: &mut Connection,
     source: &str,
@@ -567,7 +569,7 @@ pub fn save_articles(
                 tx.prepare_cached(
                     "UPDATE posts SET title = COALESCE(title, ?2), published_at = COALESCE(published_at, ?3),
                         content_html = COALESCE(?4, content_html), content_text = COALESCE(?5, content_text),
-                        origin = COALESCE(?6, origin), fetched_at = ?7, article_state = 'done',
+                        origin = COALESCE(origin, ?6), fetched_at = ?7, article_state = 'done',
                         article_attempts = article_attempts + 1, article_next_at = NULL
                      WHERE id = ?1",
                 )?

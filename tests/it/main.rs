@@ -9,4 +9,5 @@ mod export;
 mod fetching;
 mod guard;
 mod harness;
+mod json_sources;
 mod server;
