@@ -33,11 +33,18 @@ pub const ARTICLE_ACCEPT: &str =
 /// Articles due in one poll at most; the rest wait for the next.
 const ARTICLE_BATCH: usize = 1000;
 
+/// Article results saved per transaction.
+const ARTICLE_SAVE_BATCH: usize = 16;
+
 /// What the crawler shares between polls.
 pub struct Crawler {
     pub config: Arc<Config>,
     pub fetcher: Arc<Fetcher>,
     pub store: Arc<Store>,
+    /// Polls between their fetch and their save: bounded, so a thousand
+    /// sources due at once cannot hold a thousand parsed feeds in memory
+    /// while they queue for the database writer.
+    poll_slots: tokio::sync::Semaphore,
 }
 
 /// How one poll went, for the summary and the exit status.
@@ -303,6 +310,16 @@ async fn on_private_network(url: &Url) -> bool {
 }
 
 impl Crawler {
+    pub fn new(config: Arc<Config>, fetcher: Arc<Fetcher>, store: Arc<Store>) -> Crawler {
+        let slots = config.crawler.concurrency.saturating_mul(2).max(2);
+        Crawler {
+            config,
+            fetcher,
+            store,
+            poll_slots: tokio::sync::Semaphore::new(slots),
+        }
+    }
+
     /// Polls one source and saves what it found. Never returns an error for
     /// the source's own faults: those are recorded and reported. A source
     /// held back by `Retry-After` is not polled until the time has come.
@@ -341,6 +358,7 @@ impl Crawler {
             state.validators.clone()
         };
 
+        let slot = self.poll_slots.acquire().await.ok();
         let started_at = crate::date::now_utc();
         let clock = Instant::now();
         let tz = self.config.crawler.timezone;
@@ -414,6 +432,7 @@ impl Crawler {
             .store
             .call(move |c| store::save_poll(c, &record))
             .await?;
+        drop(slot);
         let articles = self.fetch_articles(source).await?;
 
         match (&fetch.error, state.failures) {
@@ -470,28 +489,31 @@ impl Crawler {
         } else {
             Reach::PublicOnly
         };
-        let results: Vec<ArticleResult> = futures_util::stream::iter(jobs)
+        // Saved in small batches as they complete: memory stays bounded
+        // however many articles a poll has, and a crash loses little.
+        let mut batches = futures_util::stream::iter(jobs)
             .map(|job| self.fetch_article(source, job, reach))
             .buffer_unordered(self.config.crawler.concurrency)
-            .collect()
-            .await;
-        for r in &results {
-            match &r.outcome {
-                ArticleOutcome::Done(_) => summary.fetched += 1,
-                ArticleOutcome::Retry { next_at } => {
-                    summary.failed += 1;
-                    debug!(url = %r.fetch.url, error = r.fetch.error.as_deref().unwrap_or(""), %next_at, "article failed; will retry");
-                }
-                ArticleOutcome::GiveUp => {
-                    summary.gave_up += 1;
-                    warn!(url = %r.fetch.url, error = r.fetch.error.as_deref().unwrap_or(""), "article failed for the last time; the post keeps the feed's text");
+            .chunks(ARTICLE_SAVE_BATCH);
+        while let Some(results) = batches.next().await {
+            for r in &results {
+                match &r.outcome {
+                    ArticleOutcome::Done(_) => summary.fetched += 1,
+                    ArticleOutcome::Retry { next_at } => {
+                        summary.failed += 1;
+                        debug!(url = %r.fetch.url, error = r.fetch.error.as_deref().unwrap_or(""), %next_at, "article failed; will retry");
+                    }
+                    ArticleOutcome::GiveUp => {
+                        summary.gave_up += 1;
+                        warn!(url = %r.fetch.url, error = r.fetch.error.as_deref().unwrap_or(""), "article failed for the last time; the post keeps the feed's text");
+                    }
                 }
             }
+            let slug = source.slug.clone();
+            self.store
+                .call(move |c| store::save_articles(c, &slug, &results))
+                .await?;
         }
-        let slug = source.slug.clone();
-        self.store
-            .call(move |c| store::save_articles(c, &slug, &results))
-            .await?;
         Ok(summary)
     }
 

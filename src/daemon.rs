@@ -96,11 +96,11 @@ fn new_crawler(
             Arc::new(Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?)
         }
     };
-    Ok(Arc::new(Crawler {
-        config: Arc::new(config.clone()),
+    Ok(Arc::new(Crawler::new(
+        Arc::new(config.clone()),
         fetcher,
-        store: Arc::clone(store),
-    }))
+        Arc::clone(store),
+    )))
 }
 
 async fn sync_sources(store: &Store, config: &Config) -> Result<(), StoreError> {

@@ -170,11 +170,11 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
         .collect();
     store.call(move |c| store::sync_sources(c, &rows)).await?;
 
-    let crawler = Arc::new(crawl::Crawler {
-        config: Arc::new(config),
-        fetcher: Arc::new(fetcher),
-        store: Arc::new(store),
-    });
+    let crawler = Arc::new(crawl::Crawler::new(
+        Arc::new(config),
+        Arc::new(fetcher),
+        Arc::new(store),
+    ));
     let started = std::time::Instant::now();
     let reports = crawler.poll_all(sources).await?;
     let failed = reports
