@@ -49,6 +49,8 @@ pub enum ArticleError {
     Json(String),
     #[error("no text at JSON pointer {0}")]
     Pointer(String),
+    #[error("HTML nested {0} elements deep (more than {max}); not parsed", max = html::MAX_DEPTH)]
+    TooDeep(usize),
 }
 
 /// Decodes an HTML page: BOM, HTTP charset, `<meta charset>`/`http-equiv`,
@@ -73,7 +75,16 @@ pub fn extract_page(
     // No body selector, or one that matched nothing on this page.
     if article.content_html.is_none() {
         let found = readability(page, url);
-        article.content_html = found.content_html;
+        // Readability gives up on short or broken pages: then the body's
+        // text, link lists pruned, is better than nothing.
+        article.content_html = found.content_html.or_else(|| {
+            static BODY: LazyLock<Selector> =
+                LazyLock::new(|| Selector::parse("body").expect("static selector"));
+            doc.select(&BODY)
+                .next()
+                .map(|b| html::clean(&prune_boilerplate(&b.inner_html()), url))
+                .filter(|h| !h.is_empty())
+        });
         if article.title.is_none() {
             article.title = found.title;
         }
@@ -116,6 +127,10 @@ pub fn extract_json(
                 .filter(|s| !s.trim().is_empty())
         })
         .ok_or_else(|| ArticleError::Pointer(pointers.join(", ")))?;
+    let depth = html::nesting_depth(body);
+    if depth > html::MAX_DEPTH {
+        return Err(ArticleError::TooDeep(depth));
+    }
     let mut doc = Html::parse_fragment(body);
     remove_matches(&mut doc, sel);
     let mut article = extract_parts(&doc, url, sel, tz, now);

@@ -85,8 +85,96 @@ fn is_block(name: &str) -> bool {
     BLOCK_TAGS.contains(&name)
 }
 
-/// Sanitizes `html` and normalizes it to one line; relative URLs resolve against `base`.
+/// Pages nested deeper than this are not parsed: html5ever's tree builder
+/// and readability both slow down with the square of the depth (10,000
+/// nested `<div>`s take seconds, 100,000 take hours), and no real article
+/// needs more than a few dozen levels.
+pub const MAX_DEPTH: usize = 512;
+
+/// Elements that never nest: void elements, and those whose end tag may be
+/// left out (an unclosed `<p>` or `<li>` closes itself).
+const NO_NESTING: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr", "param", "keygen", "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup",
+    "thead", "tbody", "tfoot", "colgroup", "caption", "rb", "rt", "rp", "html", "head", "body",
+];
+
+/// An estimate of how deep `html` nests, from its tags alone, without
+/// building a tree: cheap enough to run before every parse.
+pub fn nesting_depth(html: &str) -> usize {
+    let b = html.as_bytes();
+    let (mut depth, mut max, mut i) = (0usize, 0usize, 0usize);
+    while let Some(off) = b
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|&c| c == b'<'))
+    {
+        i += off + 1;
+        if b.get(i..).is_some_and(|r| r.starts_with(b"!--")) {
+            i = find(b, i, b"-->").map_or(b.len(), |e| e + 3);
+            continue;
+        }
+        let closing = b.get(i) == Some(&b'/');
+        let start = if closing { i + 1 } else { i };
+        let len = b.get(start..).map_or(0, |r| {
+            r.iter().take_while(|c| c.is_ascii_alphanumeric()).count()
+        });
+        if len == 0 {
+            continue;
+        }
+        let name = html
+            .get(start..start + len)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let end = find(b, start, b">").unwrap_or(b.len());
+        i = end;
+        if NO_NESTING.contains(&name.as_str()) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else if b.get(end.saturating_sub(1)) != Some(&b'/') {
+            if matches!(name.as_str(), "script" | "style" | "textarea" | "title") {
+                // Raw text: skip to its end tag.
+                let close = format!("</{name}");
+                i = find_ci(b, end, close.as_bytes()).unwrap_or(b.len());
+                continue;
+            }
+            depth += 1;
+            max = max.max(depth);
+        }
+    }
+    max
+}
+
+fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+fn find_ci(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+        .map(|p| p + from)
+}
+
+/// Sanitizes `html` and normalizes it to one line; relative URLs resolve
+/// against `base`. Markup nested past [`MAX_DEPTH`] is reduced to its text.
 pub fn clean(html: &str, base: &Url) -> String {
+    if nesting_depth(html) > MAX_DEPTH {
+        let text = strip_tags(html);
+        let text = collapse(&text);
+        let text = text.trim_matches(is_space);
+        if text.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from("<p>");
+        escape_text(text, &mut out);
+        out.push_str("</p>");
+        return out;
+    }
     let mut attrs: HashMap<&str, HashSet<&str>> = HashMap::new();
     attrs.insert("a", ["href", "title"].into_iter().collect());
     attrs.insert(
@@ -122,11 +210,50 @@ pub fn clean(html: &str, base: &Url) -> String {
 pub fn normalize(html: &str) -> String {
     let doc = Html::parse_fragment(html);
     let mut out = String::with_capacity(html.len());
-    write_children(*doc.root_element(), &mut out, false);
+    write_children(*doc.root_element(), &mut out, false, 0);
     out.trim().to_string()
 }
 
-fn write_children(node: NodeRef<'_, Node>, out: &mut String, in_pre: bool) {
+/// Text without tags, for markup too deep to parse; the common entities
+/// decoded (a fallback for pathological input, not a full HTML decoder).
+fn strip_tags(html: &str) -> String {
+    static TAG: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?s)<!--.*?-->|<[^>]*>").expect("static regex")
+    });
+    static ENTITY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]{2,6});")
+            .expect("static regex")
+    });
+    let text = TAG.replace_all(html, " ");
+    ENTITY
+        .replace_all(&text, |c: &regex::Captures<'_>| {
+            let e = &c[1];
+            let ch = match e {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "nbsp" => Some('\u{a0}'),
+                _ => e
+                    .strip_prefix("#x")
+                    .or_else(|| e.strip_prefix("#X"))
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .or_else(|| e.strip_prefix('#').and_then(|d| d.parse().ok()))
+                    .and_then(char::from_u32),
+            };
+            ch.map_or_else(|| c[0].to_string(), String::from)
+        })
+        .into_owned()
+}
+
+/// Recursion stops here whatever the estimate said: the stack stays small.
+const MAX_TREE_DEPTH: usize = 4 * MAX_DEPTH;
+
+fn write_children(node: NodeRef<'_, Node>, out: &mut String, in_pre: bool, depth: usize) {
+    if depth > MAX_TREE_DEPTH {
+        return;
+    }
     let parent_is_block = match node.value() {
         Node::Element(e) => is_block(e.name()) || e.name() == "html",
         _ => true,
@@ -170,7 +297,7 @@ fn write_children(node: NodeRef<'_, Node>, out: &mut String, in_pre: bool) {
                 if VOID_TAGS.contains(&name) {
                     continue;
                 }
-                write_children(*child, out, in_pre || name == "pre");
+                write_children(*child, out, in_pre || name == "pre", depth + 1);
                 out.push_str("</");
                 out.push_str(name);
                 out.push('>');
@@ -254,15 +381,28 @@ fn escape_attr(s: &str, out: &mut String) {
 
 /// The readable text of `html`: one blank line between blocks, whitespace collapsed.
 pub fn to_text(html: &str) -> String {
+    if nesting_depth(html) > MAX_DEPTH {
+        return collapse(&strip_tags(html))
+            .trim_matches(is_space)
+            .to_string();
+    }
     let doc = Html::parse_fragment(html);
     let mut blocks: Vec<String> = Vec::new();
     let mut current = String::new();
-    text_walk(*doc.root_element(), &mut blocks, &mut current);
+    text_walk(*doc.root_element(), &mut blocks, &mut current, 0);
     flush(&mut blocks, &mut current);
     blocks.join("\n\n")
 }
 
-fn text_walk(node: NodeRef<'_, Node>, blocks: &mut Vec<String>, current: &mut String) {
+fn text_walk(
+    node: NodeRef<'_, Node>,
+    blocks: &mut Vec<String>,
+    current: &mut String,
+    depth: usize,
+) {
+    if depth > MAX_TREE_DEPTH {
+        return;
+    }
     for child in node.children() {
         match child.value() {
             Node::Text(t) => current.push_str(t),
@@ -275,7 +415,7 @@ fn text_walk(node: NodeRef<'_, Node>, blocks: &mut Vec<String>, current: &mut St
                 if block {
                     flush(blocks, current);
                 }
-                text_walk(child, blocks, current);
+                text_walk(child, blocks, current, depth + 1);
                 if block {
                     flush(blocks, current);
                 }
@@ -297,6 +437,9 @@ fn flush(blocks: &mut Vec<String>, current: &mut String) {
 /// Plain text from a title or other short field that may carry markup or
 /// entities: tags dropped, whitespace collapsed.
 pub fn plain_line(s: &str) -> String {
+    if nesting_depth(s) > MAX_DEPTH {
+        return collapse(&strip_tags(s)).trim_matches(is_space).to_string();
+    }
     let text = if s.contains('<') || s.contains('&') {
         to_text(s).replace("\n\n", " ")
     } else {
@@ -345,6 +488,35 @@ mod tests {
                 &base()
             ),
             "<p>Hello <em>big</em> <strong>world</strong> &amp; co</p>"
+        );
+    }
+
+    #[test]
+    fn nesting_is_estimated_without_parsing() {
+        assert_eq!(nesting_depth("<div><p>a<p>b<br><img src=x><div/></div>"), 1);
+        assert_eq!(
+            nesting_depth("<ul><li>a<li>b</ul><!-- <div><div> --><script>if (a<b) {}</script>"),
+            1
+        );
+        let deep = format!("{}x{}", "<div>".repeat(100_000), "</div>".repeat(100_000));
+        assert_eq!(nesting_depth(&deep), 100_000);
+        // Never closed: as deep as it opens.
+        assert_eq!(nesting_depth(&"<span>".repeat(700)), 700);
+    }
+
+    #[test]
+    fn too_deep_markup_becomes_text_quickly() {
+        let deep = format!(
+            "{}深层正文 &amp; more{}",
+            "<div>".repeat(100_000),
+            "</div>".repeat(100_000)
+        );
+        let t = std::time::Instant::now();
+        assert_eq!(clean(&deep, &base()), "<p>深层正文 &amp; more</p>");
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t.elapsed()
         );
     }
 

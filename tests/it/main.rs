@@ -6,6 +6,7 @@ mod cli;
 mod crawl_once;
 mod daemon;
 mod export;
+mod faults;
 mod fetching;
 mod guard;
 mod harness;

@@ -27,6 +27,10 @@ pub struct Response {
     pub body: Vec<u8>,
     /// Wait this long before answering.
     pub delay: Duration,
+    /// Send the body one byte at a time, this far apart.
+    pub trickle: Option<Duration>,
+    /// Announce this Content-Length instead of the body's own.
+    pub content_length: Option<usize>,
 }
 
 impl Response {
@@ -36,6 +40,8 @@ impl Response {
             headers: vec![("Content-Type".into(), content_type.into())],
             body: body.into(),
             delay: Duration::ZERO,
+            trickle: None,
+            content_length: None,
         }
     }
 
@@ -45,7 +51,19 @@ impl Response {
             headers: vec![("Content-Type".into(), "text/plain".into())],
             body: format!("status {status}").into_bytes(),
             delay: Duration::ZERO,
+            trickle: None,
+            content_length: None,
         }
+    }
+
+    pub fn trickle(mut self, every: Duration) -> Response {
+        self.trickle = Some(every);
+        self
+    }
+
+    pub fn content_length(mut self, n: usize) -> Response {
+        self.content_length = Some(n);
+        self
     }
 
     pub fn header(mut self, k: &str, v: &str) -> Response {
@@ -196,9 +214,23 @@ fn serve(
     for (k, v) in &resp.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", resp.body.len()));
+    let length = resp.content_length.unwrap_or(resp.body.len());
+    head.push_str(&format!("Content-Length: {length}\r\n\r\n"));
     let _ = out.write_all(head.as_bytes());
-    let _ = out.write_all(&resp.body);
+    match resp.trickle {
+        None => {
+            let _ = out.write_all(&resp.body);
+        }
+        Some(every) => {
+            for b in &resp.body {
+                let _ = out.flush();
+                if out.write_all(&[*b]).is_err() {
+                    break;
+                }
+                std::thread::sleep(every);
+            }
+        }
+    }
     let _ = out.flush();
     in_flight.fetch_sub(1, Ordering::SeqCst);
     // Drain so the client sees a clean close.
