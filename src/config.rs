@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono_tz::Tz;
@@ -19,8 +20,8 @@ use crate::slug::slugify;
 
 /// The contract's default `id_pattern`: the first group that matched is the infoCode.
 pub const DEFAULT_ID_PATTERN: &str = r"infoCode=(?:NW)?(\d+)|[/,](\d{18})\.html";
-static DEFAULT_ID_REGEX: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
-    Regex::new(DEFAULT_ID_PATTERN).expect("the default id_pattern compiles")
+static DEFAULT_ID_REGEX: std::sync::LazyLock<Arc<Regex>> = std::sync::LazyLock::new(|| {
+    Arc::new(Regex::new(DEFAULT_ID_PATTERN).expect("the default id_pattern compiles"))
 });
 
 /// Query parameters dropped from canonical URLs besides every `utm_*`.
@@ -73,7 +74,8 @@ pub struct ExportConfig {
 #[derive(Debug, Clone)]
 pub struct Schedule {
     pub expr: String,
-    pub cron: croner::Cron,
+    /// Shared: a parsed `Cron` is about 5 KiB.
+    pub cron: Arc<croner::Cron>,
 }
 
 impl PartialEq for Schedule {
@@ -95,7 +97,7 @@ impl Schedule {
             .map_err(|e| format!("invalid cron expression {expr:?}: {e}"))?;
         Ok(Schedule {
             expr: expr.to_string(),
-            cron,
+            cron: Arc::new(cron),
         })
     }
 }
@@ -181,7 +183,9 @@ pub struct Source {
     pub url: Url,
     pub schedule: Schedule,
     pub enabled: bool,
-    pub id_pattern: Regex,
+    /// Shared, not cloned: each `Regex` clone grows its own match cache
+    /// (up to megabytes), and a daemon holds thousands of sources.
+    pub id_pattern: Arc<Regex>,
     pub follow: Follow,
     pub article: ArticleSelectors,
     /// `kind = "json"`: how to read items out of a JSON list.
@@ -677,9 +681,8 @@ fn source_config(
             .map_err(|m| file.err(&s.span(), format!("{}: {m}", key("schedule"))))?,
     };
     let id_pattern = match &raw.id_pattern {
-        // Compiled once and shared: a compiled regex costs hundreds of KiB,
-        // and a configuration may hold thousands of sources.
-        None => DEFAULT_ID_REGEX.clone(),
+        // Compiled once and shared by every source that uses it.
+        None => Arc::clone(&DEFAULT_ID_REGEX),
         Some(p) => {
             let re = Regex::new(p.get_ref()).map_err(|e| {
                 file.err(
@@ -696,7 +699,7 @@ fn source_config(
                     ),
                 ));
             }
-            re
+            Arc::new(re)
         }
     };
     let follow = match &raw.follow {
