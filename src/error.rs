@@ -97,6 +97,14 @@ pub enum StoreError {
     },
     #[error("the database writer has stopped")]
     WriterGone,
+    /// The file system refused a write or an open: named, with the usual causes.
+    #[error(
+        "database {path}: {source} (disk full, file size limit, or a read-only file or directory?)"
+    )]
+    Disk {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
 }
 
 /// Anything that ends a command early.

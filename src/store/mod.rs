@@ -72,6 +72,27 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
+impl StoreError {
+    /// Names the database file when the error is the file system's doing.
+    fn on_disk(self, path: &Path) -> StoreError {
+        use rusqlite::ErrorCode::*;
+        match self {
+            StoreError::Sqlite(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(DiskFull | SystemIoFailure | ReadOnly | CannotOpen | PermissionDenied)
+                ) =>
+            {
+                StoreError::Disk {
+                    path: path.to_path_buf(),
+                    source: e,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
 /// The writer: one connection on its own thread.
 pub struct Store {
     path: PathBuf,
@@ -109,8 +130,9 @@ impl Store {
         F: FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let path = self.path.clone();
         let job: Job = Box::new(move |conn| {
-            let _ = tx.send(f(conn));
+            let _ = tx.send(f(conn).map_err(|e| e.on_disk(&path)));
         });
         self.jobs
             .as_ref()

@@ -5,6 +5,7 @@ mod articles;
 mod cli;
 mod crawl_once;
 mod daemon;
+mod durability;
 mod export;
 mod faults;
 mod fetching;

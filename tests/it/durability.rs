@@ -1,0 +1,337 @@
+//! Crashes, concurrent writers and disk trouble: the database stays whole,
+//! no post is stored twice, and nothing already stored is lost.
+
+use std::collections::BTreeSet;
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::harness::{Env, code, stderr};
+use crate::server::{Response, Server};
+
+const FEEDS: usize = 30;
+const ITEMS: usize = 60;
+
+/// The infoCode of item `i` of feed `f`: every fifth item of every feed is
+/// the same article as in feed 0 (one article, many sources).
+fn info_code(f: usize, i: usize) -> u64 {
+    let f = if i % 5 == 0 { 0 } else { f };
+    202_201_100_000_000_000u64 + (f * 1000 + i) as u64
+}
+
+/// How many distinct posts the corpus holds.
+fn distinct() -> usize {
+    (0..FEEDS)
+        .flat_map(|f| (0..ITEMS).map(move |i| info_code(f, i)))
+        .collect::<BTreeSet<_>>()
+        .len()
+}
+
+/// A corpus on `server`: 30 feeds of 60 items, every fifth item shared by
+/// all feeds, and the items of feed 0 followed to article pages.
+fn serve_corpus(server: &Server) {
+    let base = server.base.clone();
+    for f in 0..FEEDS {
+        let mut s = String::from(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description>",
+        );
+        for i in 0..ITEMS {
+            let code = info_code(f, i);
+            let (feed, item) = if i % 5 == 0 { (0, i) } else { (f, i) };
+            s += &format!(
+                "<item><title>第{feed}源第{item}条：财经新闻标题</title><link>{base}/html_News/NewsShare.html?infoCode=NW{code}</link><pubDate>Mon, 10 Jan 2022 16:{:02}:00 +0800</pubDate><description>摘要：第{feed}源第{item}条新闻的内容提要，国家统计局发布了最新数据。</description></item>",
+                item % 60
+            );
+        }
+        s += "</channel></rss>";
+        server.route(&format!("/f{f}.xml"), move |_| {
+            Response::ok("application/rss+xml", s.clone())
+        });
+    }
+    server.route("/html_News/NewsShare.html", |req| {
+        let code = req.target.rsplit('=').next().unwrap_or("").to_string();
+        Response::ok(
+            "text/html",
+            format!("<html><body><h1>标题</h1><div id=\"ContentBody\"><p>　　正文 {code}：国家统计局今天发布了最新的经济数据。</p><p>第二段。</p></div></body></html>"),
+        )
+    });
+}
+
+fn corpus_config(env: &Env) -> String {
+    let mut cfg = String::new();
+    for f in 0..FEEDS {
+        cfg += &env.source(&format!("源{f}"), &format!("f{f}"), &format!("/f{f}.xml"));
+        if f == 0 {
+            cfg += "follow = \"link\"\n[sources.article]\nbody = \"#ContentBody\"\n";
+        }
+    }
+    cfg
+}
+
+/// Every post's identity and content, for comparing two databases (the
+/// server's address written as BASE).
+fn snapshot(env: &Env) -> BTreeSet<String> {
+    let base = env.base().to_string();
+    env.strings(
+        "SELECT COALESCE(info_code, '') || '|' || canonical_url || '|' || COALESCE(title, '') || '|' ||
+                COALESCE(content_text, '') || '|' || COALESCE(article_state, '') FROM posts",
+    )
+    .into_iter()
+    .map(|row| row.replace(&base, "BASE"))
+    .collect()
+}
+
+fn assert_same(got: &BTreeSet<String>, want: &BTreeSet<String>) {
+    let missing: Vec<_> = want.difference(got).take(3).collect();
+    let extra: Vec<_> = got.difference(want).take(3).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{} missing, {} extra; e.g. missing {missing:?}, extra {extra:?}",
+        want.difference(got).count(),
+        got.difference(want).count()
+    );
+}
+
+fn integrity(env: &Env) {
+    let ok: String = env
+        .db()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+}
+
+/// A small deterministic generator for the kill moments.
+fn next(seed: &mut u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed
+}
+
+#[test]
+fn sigkill_at_twenty_moments_loses_and_duplicates_nothing() {
+    // The reference: one uninterrupted run.
+    let reference = Env::new();
+    serve_corpus(&reference.server);
+    reference.write_config(&corpus_config(&reference));
+    let started = std::time::Instant::now();
+    let out = reference.run(&["crawl", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let full_run = started.elapsed();
+    let want = snapshot(&reference);
+    assert_eq!(want.len(), distinct());
+    assert_eq!(distinct(), FEEDS * ITEMS - (FEEDS - 1) * (ITEMS / 5));
+
+    let env = Env::new();
+    serve_corpus(&env.server);
+    env.write_config(&corpus_config(&env));
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let window = full_run.as_millis().max(50) as u64;
+    let mut killed = 0;
+    for _ in 0..20 {
+        let mut child = env
+            .command()
+            .arg("--config")
+            .arg(env.config_path())
+            .args(["-q", "crawl", "--once"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // The kill moment: anywhere from start-up to the end of a full run.
+        std::thread::sleep(Duration::from_millis(next(&mut seed) % window));
+        if child.try_wait().unwrap().is_none() {
+            killed += 1;
+        }
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        integrity(&env);
+    }
+    assert!(
+        killed >= 10,
+        "most runs must die mid-way to mean anything: {killed} of 20"
+    );
+    // Then a run to the end (validators of half-saved polls were never stored,
+    // so every feed is read again; articles left pending are fetched).
+    let out = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    integrity(&env);
+    assert_same(&snapshot(&env), &want);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts WHERE article_state = 'pending'"),
+        0
+    );
+    eprintln!(
+        "crash test: 20 runs, {killed} killed mid-way, {} posts, 0 duplicates",
+        want.len()
+    );
+}
+
+#[test]
+fn two_writers_at_once() {
+    let env = Env::new();
+    serve_corpus(&env.server);
+    env.write_config(&corpus_config(&env));
+    let spawn = || {
+        env.command()
+            .arg("--config")
+            .arg(env.config_path())
+            .args(["-q", "crawl", "--once"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(!err.contains("locked"), "{err}");
+    }
+    integrity(&env);
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), distinct() as i64);
+    // Each article page fetched at most once per post, whoever claimed it.
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts WHERE article_state = 'done'"),
+        ITEMS as i64
+    );
+
+    // The daemon and a crawl --once side by side.
+    let mut daemon = env
+        .command()
+        .arg("--config")
+        .arg(env.config_path())
+        .args(["-q", "crawl"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = env.run(&["-q", "crawl", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("locked"));
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status();
+    let status = daemon.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let mut err = String::new();
+    use std::io::Read;
+    let _ = daemon.stderr.take().unwrap().read_to_string(&mut err);
+    assert!(!err.contains("locked"), "{err}");
+    integrity(&env);
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), distinct() as i64);
+}
+
+#[test]
+fn a_full_disk_fails_clearly_and_keeps_the_database() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    let many = {
+        let mut s = String::from("<rss version=\"2.0\"><channel><title>t</title>");
+        for i in 0..5000 {
+            s += &format!(
+                "<item><title>条目 {i} 的标题，足够长以填满磁盘配额</title><link>http://many.example/{i}</link><description>{}</description></item>",
+                "正文".repeat(50)
+            );
+        }
+        s += "</channel></rss>";
+        s
+    };
+    env.route("/many.xml", move |_| {
+        Response::ok("application/rss+xml", many.clone())
+    });
+    env.write_config(
+        &(env.source("好", "good", "/rss.xml") + &env.source("多", "many", "/many.xml")),
+    );
+    assert_eq!(code(&env.run(&["crawl", "--once", "--source", "good"])), 0);
+    let before = snapshot(&env);
+    let size = std::fs::metadata(env.db_path()).unwrap().len();
+
+    // RLIMIT_FSIZE just above the database's size; SIGXFSZ ignored, so a write
+    // past it fails with EFBIG ("database or disk is full") instead of killing us.
+    let limit_kib = size / 1024 + 64;
+    let bin = env!("CARGO_BIN_EXE_newscrawl");
+    let script = format!(
+        "ulimit -f {limit_kib}; trap '' XFSZ; exec '{bin}' --config '{}' crawl --once --source many",
+        env.config_path().display()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(env.dir.path())
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_ne!(code(&out), 0, "{err}");
+    assert!(
+        err.contains("newscrawl.db") && err.contains("disk full"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    integrity(&env);
+    assert_same(&snapshot(&env), &before);
+    // With room again, the same run completes.
+    assert_eq!(code(&env.run(&["crawl", "--once", "--source", "many"])), 0);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts WHERE source = 'many'"),
+        5000
+    );
+}
+
+#[test]
+fn a_read_only_database_fails_clearly() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.write_config(&env.source("好", "good", "/rss.xml"));
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    let before = snapshot(&env);
+    // Root ignores file modes: run as nobody where we are root, else make the directory read-only.
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    let mut cmd = if is_root {
+        let mut c = std::process::Command::new("setpriv");
+        c.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_newscrawl"),
+        ]);
+        c
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        let data = env.db_path().parent().unwrap().to_path_buf();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o555)).unwrap();
+        std::fs::set_permissions(env.db_path(), std::fs::Permissions::from_mode(0o444)).unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_newscrawl"))
+    };
+    // The config must stay readable for nobody.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = cmd
+        .arg("--config")
+        .arg(env.config_path())
+        .args(["crawl", "--once"])
+        .current_dir(env.dir.path())
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_ne!(code(&out), 0, "{err}");
+    assert!(
+        err.contains("newscrawl.db") || err.contains("database"),
+        "{err}"
+    );
+    assert!(
+        err.contains("readonly")
+            || err.contains("read-only")
+            || err.contains("unable to open")
+            || err.contains("ermission"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    integrity(&env);
+    assert_same(&snapshot(&env), &before);
+}
