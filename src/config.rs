@@ -395,7 +395,22 @@ impl SourceFile {
 
 /// Reads and checks the configuration at `path` and its `sources.d/`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let main_file = SourceFile::read(path)?;
+    load_from(SourceFile::read(path)?, true)
+}
+
+/// Checks configuration text as if read from `path`, without its
+/// `sources.d/` (for tools and fuzzing).
+pub fn parse_text(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let file = SourceFile {
+        path: path.to_path_buf(),
+        text: text.to_string(),
+    };
+    load_from(file, false)
+}
+
+fn load_from(main_file: SourceFile, dropins: bool) -> Result<Config, ConfigError> {
+    let path = main_file.path.clone();
+    let path = path.as_path();
     let raw: RawMain = main_file.parse()?;
     let base = path
         .parent()
@@ -439,7 +454,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     add(&main_file, raw.sources)?;
 
     let dropin_dir = base.join("sources.d");
-    if dropin_dir.is_dir() {
+    if dropins && dropin_dir.is_dir() {
         let entries = std::fs::read_dir(&dropin_dir).map_err(|source| ConfigError::Read {
             path: dropin_dir.clone(),
             source,

@@ -41,6 +41,16 @@ pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     };
     let mut conn = Connection::open(path).map_err(open_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    // A new database gives pruned pages back to the file system
+    // (`prune` runs an incremental vacuum); this must precede the first table
+    // and the switch to WAL, which writes the file's header.
+    let tables: i64 = conn
+        .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(open_err)?;
+    if tables == 0 {
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+            .map_err(open_err)?;
+    }
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(open_err)?;
     conn.pragma_update(None, "synchronous", "NORMAL")
@@ -775,6 +785,8 @@ pub fn prune(
     }
     tx.execute("DELETE FROM fetches WHERE started_at < ?1", [&cutoff_text])?;
     tx.commit()?;
+    // Give the freed pages back (a no-op on databases made without auto_vacuum).
+    conn.execute_batch("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")?;
     Ok(summary)
 }
 
@@ -889,6 +901,10 @@ mod tests {
     #[test]
     fn migrates_once_and_is_wal() {
         let (dir, conn) = db();
+        let av: i64 = conn
+            .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(av, 2, "incremental");
         let v: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
