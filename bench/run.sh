@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# newscrawl's benchmark, side by side with newsboat and with the floor
+# (downloading every feed with parallel curl, then tokenizing it with
+# quick-xml). Generates a seeded corpus, serves it on 127.0.0.1, runs each
+# phase RUNS times under /usr/bin/time, and prints one table of medians,
+# also written to bench/RESULTS.md with the machine's description.
+#
+#   bench/run.sh                       # 1,000 feeds × 50 items, 3 runs, 5 min idle
+#   FEEDS=100 RUNS=1 IDLE_SECS=30 bench/run.sh    # a quick look
+#
+# newsboat is installed with apt where apt works; elsewhere its rows say so.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FEEDS=${FEEDS:-1000}
+ITEMS=${ITEMS:-50}
+RUNS=${RUNS:-3}
+IDLE_SECS=${IDLE_SECS:-300}
+PORT=${PORT:-18400}
+SEED=${SEED:-42}
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+[ -x /usr/bin/time ] || { apt-get install -y time >/dev/null 2>&1 || { echo "needs /usr/bin/time (Debian package 'time')"; exit 1; }; }
+if ! command -v newsboat >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    (apt-get install -y newsboat >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y newsboat >/dev/null 2>&1; }) || true
+fi
+
+cargo build --release --locked -p newscrawl -p newscrawl-bench 2>&1 | tail -1
+NC="$(pwd)/target/release/newscrawl"
+NB="$(pwd)/target/release/newscrawl-bench"
+
+"$NB" serve --port "$PORT" --feeds "$FEEDS" --items "$ITEMS" --seed "$SEED" 2>"$work/server.log" &
+pids+=($!)
+base="http://127.0.0.1:$PORT"
+for _ in $(seq 1 600); do
+    curl -fs -o /dev/null "$base/feed/0.xml" && break
+    sleep 0.1
+done
+"$NB" urls --port "$PORT" --feeds "$FEEDS" > "$work/urls"
+"$NB" config --port "$PORT" --feeds "$FEEDS" --database "$work/feeds.db" > "$work/feeds.toml"
+"$NB" config --port "$PORT" --feeds "$FEEDS" --database "$work/articles.db" --follow link > "$work/articles.toml"
+"$NB" config --port "$PORT" --feeds "$FEEDS" --database "$work/feeds.db" --schedule "*/10 * * * *" > "$work/daemon.toml"
+
+rows=()
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# measure TOOL PHASE PREP ITEMS-CMD -- COMMAND...: RUNS runs, medians of wall, CPU, peak RSS.
+measure() {
+    local tool="$1" phase="$2" prep="$3" count="$4"
+    shift 5
+    : > "$work/walls"; : > "$work/cpus"; : > "$work/rss"
+    for _ in $(seq 1 "$RUNS"); do
+        eval "$prep"
+        /usr/bin/time -f "%e %U %S %M" -o "$work/t" "$@" >/dev/null 2>>"$work/errors" || true
+        read -r e u s m < "$work/t"
+        echo "$e" >> "$work/walls"
+        echo "$u $s" | awk '{print $1 + $2}' >> "$work/cpus"
+        echo "$m" >> "$work/rss"
+    done
+    local wall cpu rss items
+    wall=$(median < "$work/walls"); cpu=$(median < "$work/cpus")
+    rss=$(median < "$work/rss" | awk '{printf "%.1f", $1 / 1024}')
+    items=$(eval "$count" 2>/dev/null || echo "-")
+    rows+=("$tool|$phase|$wall|$cpu|$rss|$items")
+    echo "  $tool $phase: ${wall}s wall, ${cpu}s CPU, ${rss} MB, $items items" >&2
+}
+
+posts() { "$NC" -q --config "$1" export jsonl | wc -l; }
+
+echo "== the floor: download every feed (curl, 16 in parallel), then tokenize (quick-xml)" >&2
+mkdir -p "$work/feeds"
+measure floor download "rm -rf '$work/feeds'; mkdir -p '$work/feeds'" "ls '$work/feeds' | wc -l" -- \
+    bash -c "cd '$work/feeds' && xargs -P 16 -n 50 curl -s --remote-name-all < '$work/urls'"
+measure floor tokenize "true" "echo -" -- "$NB" tokenize "$work/feeds"
+
+echo "== newscrawl" >&2
+measure newscrawl "cold (feeds)" "rm -f '$work'/feeds.db*" "posts '$work/feeds.toml'" -- \
+    "$NC" -q --config "$work/feeds.toml" crawl --once
+measure newscrawl "warm (all 304)" "true" "posts '$work/feeds.toml'" -- \
+    "$NC" -q --config "$work/feeds.toml" crawl --once
+measure newscrawl "cold + articles" "rm -f '$work'/articles.db*" "posts '$work/articles.toml'" -- \
+    "$NC" -q --config "$work/articles.toml" crawl --once
+
+echo "== newscrawl daemon, idle for ${IDLE_SECS}s" >&2
+"$NC" -q --config "$work/daemon.toml" crawl 2>>"$work/errors" &
+dpid=$!
+pids+=($dpid)
+sleep 10 # the start-up round (all 304 now) is not part of "idle"
+t0=$(awk '{print $14 + $15}' "/proc/$dpid/stat")
+maxrss=0
+for _ in $(seq 1 "$IDLE_SECS"); do
+    r=$(awk '/VmRSS/ {print $2}' "/proc/$dpid/status")
+    [ "$r" -gt "$maxrss" ] && maxrss=$r
+    sleep 1
+done
+t1=$(awk '{print $14 + $15}' "/proc/$dpid/stat")
+kill -TERM "$dpid"; wait "$dpid" || true
+hz=$(getconf CLK_TCK)
+idle_cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN {printf "%.2f", (b - a) / hz}')
+rows+=("newscrawl|daemon idle ${IDLE_SECS}s|$IDLE_SECS|$idle_cpu|$(awk -v m="$maxrss" 'BEGIN {printf "%.1f", m / 1024}')|$FEEDS sources")
+echo "  daemon idle: ${idle_cpu}s CPU over ${IDLE_SECS}s, max RSS $((maxrss / 1024)) MB" >&2
+
+if command -v newsboat >/dev/null 2>&1; then
+    echo "== newsboat $(newsboat -v 2>/dev/null | head -1 | awk '{print $2}')" >&2
+    printf 'reload-threads 8\nshow-read-feeds yes\n' > "$work/newsboat.conf"
+    nb_items() { python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from rss_item').fetchone()[0])" "$work/newsboat.db"; }
+    measure newsboat "cold (feeds)" "rm -f '$work/newsboat.db'*" "nb_items" -- \
+        newsboat -u "$work/urls" -c "$work/newsboat.db" -C "$work/newsboat.conf" -x reload
+    measure newsboat "warm (all 304)" "true" "nb_items" -- \
+        newsboat -u "$work/urls" -c "$work/newsboat.db" -C "$work/newsboat.conf" -x reload
+else
+    rows+=("newsboat|not installed (apt unavailable)|-|-|-|-")
+fi
+
+# The table: ratios against newsboat's and the floor's wall time for the same kind of phase.
+wall_of() { printf '%s\n' "${rows[@]}" | awk -F'|' -v t="$1" -v p="$2" '$1 == t && $2 == p {print $3}'; }
+floor_total=$(awk -v a="$(wall_of floor download)" -v b="$(wall_of floor tokenize)" 'BEGIN {print a + b}')
+cpu_model=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
+{
+    echo "# Benchmark results"
+    echo
+    echo "$(date -u +%Y-%m-%d), $(nproc) cores ($cpu_model), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -sr)."
+    echo "Corpus: $FEEDS feeds × $ITEMS items, seed $SEED, served on 127.0.0.1; medians of $RUNS runs."
+    echo "Floor: parallel curl download plus quick-xml tokenize = ${floor_total}s."
+    echo
+    echo "| tool | phase | wall s | CPU s | peak RSS MB | items stored | ratio to newsboat | ratio to floor |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|"
+    for r in "${rows[@]}"; do
+        IFS='|' read -r tool phase wall cpu rss items <<< "$r"
+        nb="-"; fl="-"
+        case "$phase" in
+            "cold (feeds)"|"warm (all 304)")
+                ref=$(wall_of newsboat "$phase")
+                [ -n "$ref" ] && [ "$tool" != newsboat ] && nb=$(awk -v a="$wall" -v b="$ref" 'BEGIN {printf "%.1f× faster", b / a}')
+                [ "$phase" = "cold (feeds)" ] && fl=$(awk -v a="$wall" -v b="$floor_total" 'BEGIN {printf "%.2f×", a / b}')
+                ;;
+        esac
+        echo "| $tool | $phase | $wall | $cpu | $rss | $items | $nb | $fl |"
+    done
+    echo
+    art=$(wall_of newscrawl "cold + articles")
+    echo "Share pages per second (cold + articles): $(awk -v n="$((FEEDS * ITEMS))" -v w="$art" 'BEGIN {printf "%.0f", n / w}') (of $((FEEDS * ITEMS)) items; repeated infoCodes are fetched once)."
+} | tee bench/RESULTS.md
