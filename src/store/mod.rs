@@ -785,8 +785,14 @@ pub fn prune(
     }
     tx.execute("DELETE FROM fetches WHERE started_at < ?1", [&cutoff_text])?;
     tx.commit()?;
-    // Give the freed pages back (a no-op on databases made without auto_vacuum).
-    conn.execute_batch("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")?;
+    // Give the freed pages back (a no-op on databases made without
+    // auto_vacuum). The pragma frees one page per step: run it to the end.
+    {
+        let mut vacuum = conn.prepare("PRAGMA incremental_vacuum")?;
+        let mut rows = vacuum.query([])?;
+        while rows.next()?.is_some() {}
+    }
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     Ok(summary)
 }
 

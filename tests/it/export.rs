@@ -310,8 +310,23 @@ fn prune_keeps_tombstones_so_pruned_posts_stay_gone() {
     );
     assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 3);
 
+    let pages = |env: &Env| -> (i64, i64) {
+        let db = env.db();
+        let count: i64 = db.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        let free: i64 = db
+            .query_row("PRAGMA freelist_count", [], |r| r.get(0))
+            .unwrap();
+        (count, free)
+    };
+    let (pages_before, _) = pages(&env);
     let o = env.run(&["prune", "--older-than", "90d"]);
     assert!(stdout(&o).starts_with("deleted 2 posts"), "{}", stdout(&o));
+    // The freed pages went back to the file system: none left on the free list.
+    let (pages_after, free_after) = pages(&env);
+    assert_eq!(
+        free_after, 0,
+        "{pages_before} pages before, {pages_after} after"
+    );
     assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 1);
     assert_eq!(env.count("SELECT COUNT(*) FROM tombstones"), 2);
     assert_eq!(env.count("SELECT COUNT(*) FROM post_sources"), 1);
