@@ -175,6 +175,13 @@ pub fn clean(html: &str, base: &Url) -> String {
         out.push_str("</p>");
         return out;
     }
+    let sanitized = SANITIZER.clean(html).to_string();
+    normalize(&sanitized, Some(base))
+}
+
+/// The one sanitizer, built once: it is the same for every page (relative
+/// URLs pass through it and are resolved while normalizing).
+static SANITIZER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::LazyLock::new(|| {
     let mut attrs: HashMap<&str, HashSet<&str>> = HashMap::new();
     attrs.insert("a", ["href", "title"].into_iter().collect());
     attrs.insert(
@@ -186,8 +193,8 @@ pub fn clean(html: &str, base: &Url) -> String {
     attrs.insert("p", ["class"].into_iter().collect());
     attrs.insert("td", ["colspan", "rowspan"].into_iter().collect());
     attrs.insert("th", ["colspan", "rowspan"].into_iter().collect());
-    let sanitized = ammonia::Builder::empty()
-        .tags(KEEP_TAGS.iter().copied().collect())
+    let mut b = ammonia::Builder::empty();
+    b.tags(KEEP_TAGS.iter().copied().collect())
         .clean_content_tags(
             [
                 "script", "style", "noscript", "iframe", "form", "textarea", "select", "button",
@@ -198,19 +205,19 @@ pub fn clean(html: &str, base: &Url) -> String {
         )
         .tag_attributes(attrs)
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
-        .url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()))
+        .url_relative(ammonia::UrlRelative::PassThrough)
         .link_rel(None)
-        .strip_comments(true)
-        .clean(html)
-        .to_string();
-    normalize(&sanitized)
-}
+        .strip_comments(true);
+    b
+});
 
-/// Re-serializes sanitized HTML as one line of blocks (see the module doc).
-pub fn normalize(html: &str) -> String {
+/// Re-serializes sanitized HTML as one line of blocks (see the module doc);
+/// `href` and `src` are made absolute against `base`, and dropped when they
+/// do not make an http, https or mailto URL.
+pub fn normalize(html: &str, base: Option<&Url>) -> String {
     let doc = Html::parse_fragment(html);
     let mut out = String::with_capacity(html.len());
-    write_children(*doc.root_element(), &mut out, false, 0);
+    write_children(*doc.root_element(), &mut out, false, 0, base);
     out.trim().to_string()
 }
 
@@ -250,7 +257,13 @@ fn strip_tags(html: &str) -> String {
 /// Recursion stops here whatever the estimate said: the stack stays small.
 const MAX_TREE_DEPTH: usize = 4 * MAX_DEPTH;
 
-fn write_children(node: NodeRef<'_, Node>, out: &mut String, in_pre: bool, depth: usize) {
+fn write_children(
+    node: NodeRef<'_, Node>,
+    out: &mut String,
+    in_pre: bool,
+    depth: usize,
+    base: Option<&Url>,
+) {
     if depth > MAX_TREE_DEPTH {
         return;
     }
@@ -287,6 +300,20 @@ fn write_children(node: NodeRef<'_, Node>, out: &mut String, in_pre: bool, depth
                 let mut attrs: Vec<(&str, &str)> = e.attrs().collect();
                 attrs.sort_unstable();
                 for (k, v) in attrs {
+                    let is_url = matches!((name, k), ("a", "href") | ("img", "src"));
+                    let resolved;
+                    let v = if is_url {
+                        resolved = base
+                            .map_or_else(|| Url::parse(v), |b| b.join(v))
+                            .ok()
+                            .filter(|u| matches!(u.scheme(), "http" | "https" | "mailto"));
+                        match &resolved {
+                            Some(u) => u.as_str(),
+                            None => continue,
+                        }
+                    } else {
+                        v
+                    };
                     out.push(' ');
                     out.push_str(k);
                     out.push_str("=\"");
@@ -297,7 +324,7 @@ fn write_children(node: NodeRef<'_, Node>, out: &mut String, in_pre: bool, depth
                 if VOID_TAGS.contains(&name) {
                     continue;
                 }
-                write_children(*child, out, in_pre || name == "pre", depth + 1);
+                write_children(*child, out, in_pre || name == "pre", depth + 1, base);
                 out.push_str("</");
                 out.push_str(name);
                 out.push('>');
@@ -468,6 +495,15 @@ mod tests {
         assert_eq!(
             clean(html, &base()),
             r#"<p><a href="https://news.example.cn/a/c.html">链接</a><img alt="图" src="https://news.example.cn/img/1.png"></p>"#
+        );
+    }
+
+    #[test]
+    fn only_http_https_mailto_links_survive() {
+        let html = r#"<p><a href="javascript:alert(1)">x</a><a href="//cdn.example/y">y</a><a href="mailto:a@b.example">m</a><img src="data:image/png;base64,AAAA"><a href="http://[bad">z</a></p>"#;
+        assert_eq!(
+            clean(html, &base()),
+            r#"<p><a>x</a><a href="https://cdn.example/y">y</a><a href="mailto:a@b.example">m</a><img><a>z</a></p>"#
         );
     }
 
