@@ -167,6 +167,17 @@ fn repair_xml(text: &str) -> String {
             rest = &rest[end..];
             continue;
         }
+        // A second XML declaration (two feeds glued together, say) is not
+        // XML, and makes the parser switch encodings mid-stream: drop it.
+        if rest
+            .get(..5)
+            .is_some_and(|p| p.eq_ignore_ascii_case("<?xml"))
+            && rest[5..].starts_with(|c: char| c.is_whitespace() || c == '?')
+        {
+            let end = rest.find("?>").map_or(rest.len(), |i| i + 2);
+            rest = &rest[end..];
+            continue;
+        }
         if !fixed_root
             && rest.starts_with("<rss")
             && rest[4..].starts_with(|c: char| c.is_whitespace() || c == '>')
@@ -391,6 +402,25 @@ mod tests {
             items[0].link.as_ref().unwrap().as_str(),
             "http://o.example/2"
         );
+    }
+
+    #[test]
+    fn a_second_xml_declaration_is_dropped() {
+        let items = p(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><item><title>一</title></item><?xml version=\"1.0\" encoding=\"gb2312\"?><item><title>二</title></item></channel></rss>",
+        );
+        assert_eq!(items.len(), 2);
+    }
+
+    /// Fuzzing regressions: inputs that once crashed, run as the fuzz target does.
+    #[test]
+    fn fuzz_regressions() {
+        let inputs: &[&[u8]] = &[include_bytes!("../tests/fixtures/fuzz/feed-crash-7fec1571")];
+        for data in inputs {
+            let declared = crate::decode::xml_declared(data);
+            let text = crate::decode::decode(data, None, declared, Some("cn")).text;
+            let _ = parse(&text, &base(), chrono_tz::Asia::Shanghai);
+        }
     }
 
     #[test]
