@@ -385,3 +385,34 @@ fn metrics_are_served() {
         "{body}"
     );
 }
+
+#[test]
+fn retention_prunes_at_start_up() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.write_config(&env.source("财经", "rss", "/rss.xml"));
+    assert_eq!(crate::harness::code(&env.run(&["crawl", "--once"])), 0);
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 4);
+    // The feed's posts are from 2022: a 90-day retention prunes them all, and
+    // keeps their keys, so the daemon's own polls do not bring them back.
+    env.write_config(&format!(
+        "[retention]\nolder_than = \"90d\"\n{}",
+        env.source("财经", "rss", "/rss.xml")
+    ));
+    let log = env.dir.path().join("daemon.log");
+    let mut d = Daemon::start(&env, None);
+    wait_for("the prune", LIMIT, &log, || {
+        env.count("SELECT COUNT(*) FROM tombstones") == 4
+    });
+    wait_for("a poll after it", LIMIT, &log, || {
+        env.server.requests_to("/rss.xml").len() >= 2
+    });
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 0);
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)), Some(0));
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("retention: pruned")
+    );
+}
