@@ -129,10 +129,6 @@ impl Store {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Runs `f` on the writer connection and returns its result.
     pub async fn call<R, F>(&self, f: F) -> Result<R, StoreError>
     where
@@ -150,11 +146,6 @@ impl Store {
             .send(job)
             .map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
-    }
-
-    /// Finishes queued writes and closes the connection.
-    pub fn close(mut self) {
-        self.shutdown();
     }
 
     fn shutdown(&mut self) {
