@@ -5,11 +5,13 @@
 use crate::harness::{Env, code, fixture, stderr};
 use crate::server::Response;
 
-const SEED: &str = include_str!("../fixtures/seed_post.md");
-
 /// The seed post's body line.
 fn seed_body() -> &'static str {
-    SEED.lines().nth(7).expect("the seed has a body line")
+    std::str::from_utf8(crate::harness::SEED_POST)
+        .expect("the seed post is UTF-8")
+        .lines()
+        .nth(7)
+        .expect("the seed has a body line")
 }
 
 fn rss(items: &[(&str, &str, &str)]) -> Vec<u8> {

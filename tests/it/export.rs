@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::harness::{Env, code, fixture, stderr, stdout};
 use crate::server::Response;
 
-const SEED: &[u8] = include_bytes!("../fixtures/seed_post.md");
+use crate::harness::SEED_POST as SEED;
 const SEED_FILE: &str = "2022-01-10-202201102242232593.md";
 
 /// The seed's list feed and share page, crawled with selectors.
@@ -61,15 +61,7 @@ fn the_seed_post_byte_for_byte_and_a_second_export_rewrites_nothing() {
     let env = seed_env();
     let out_dir = env.dir.path().join("site/_posts");
     let cats = env.dir.path().join("site/category");
-    let o = env.run(&[
-        "export",
-        "jekyll",
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--category-pages",
-        cats.to_str().unwrap(),
-    ]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    env.export_jekyll(&out_dir, &cats);
     let written = std::fs::read(out_dir.join(SEED_FILE)).unwrap();
     assert!(
         written == SEED,
@@ -91,15 +83,7 @@ fn the_seed_post_byte_for_byte_and_a_second_export_rewrites_nothing() {
             .collect()
     };
     let before = (mtimes(&out_dir), mtimes(&cats));
-    let o = env.run(&[
-        "export",
-        "jekyll",
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--category-pages",
-        cats.to_str().unwrap(),
-    ]);
-    assert_eq!(code(&o), 0);
+    let o = env.export_jekyll(&out_dir, &cats);
     assert!(
         stderr(&o).contains("written=0 unchanged=3 category_pages=0"),
         "{}",

@@ -129,6 +129,25 @@ impl Env {
     }
 }
 
+/// The seed system's post, byte for byte: what the Jekyll exporter must reproduce.
+pub const SEED_POST: &[u8] = include_bytes!("../fixtures/seed_post.md");
+
+impl Env {
+    /// `export jekyll --out <out> --category-pages <cats>`; asserts it succeeded.
+    pub fn export_jekyll(&self, out: &Path, cats: &Path) -> Output {
+        let o = self.run(&[
+            "export",
+            "jekyll",
+            "--out",
+            out.to_str().unwrap(),
+            "--category-pages",
+            cats.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        o
+    }
+}
+
 pub fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }

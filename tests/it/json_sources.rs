@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::harness::{Env, code, fixture, stderr};
 use crate::server::{Request, Response};
 
-const SEED: &[u8] = include_bytes!("../fixtures/seed_post.md");
+use crate::harness::SEED_POST as SEED;
 
 /// The query parameter `key` of a request.
 fn param(req: &Request, key: &str) -> Option<String> {
@@ -127,15 +127,7 @@ fn the_seed_system_as_one_config_file() {
 
     let out_dir = env.dir.path().join("_posts");
     let cats = env.dir.path().join("category");
-    let o = env.run(&[
-        "export",
-        "jekyll",
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--category-pages",
-        cats.to_str().unwrap(),
-    ]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    env.export_jekyll(&out_dir, &cats);
     // The seed's post, byte for byte, from the seed's own kind of source.
     let seed = std::fs::read(out_dir.join("2022-01-10-202201102242232593.md")).unwrap();
     assert!(seed == SEED, "{}", String::from_utf8_lossy(&seed));
