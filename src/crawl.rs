@@ -45,6 +45,9 @@ pub struct Crawler {
     /// sources due at once cannot hold a thousand parsed feeds in memory
     /// while they queue for the database writer.
     poll_slots: tokio::sync::Semaphore,
+    /// Sources fetching their articles at once: bounded for the same reason
+    /// (each holds a batch of extracted articles until it is saved).
+    article_slots: tokio::sync::Semaphore,
 }
 
 /// How one poll went, for the summary and the exit status.
@@ -91,9 +94,9 @@ pub struct FeedFetch {
     pub result: Result<Option<Parsed>, PollError>,
 }
 
-/// A body that parsed.
+/// A body that parsed, its items made into posts.
 pub struct Parsed {
-    pub items: Vec<Item>,
+    pub posts: Vec<NewPost>,
     /// Items of a JSON list that could not be mapped, one message each.
     pub skipped: Vec<String>,
     pub validators: Validators,
@@ -101,15 +104,17 @@ pub struct Parsed {
 
 pub const JSON_ACCEPT: &str = "application/json, text/javascript;q=0.9, */*;q=0.5";
 
-/// Fetches the feed (or, with `items`, the JSON list) at `url`,
-/// conditionally with `validators`, and parses it.
+/// Fetches the feed (or, with `items`, the JSON list) of `source` at `url`,
+/// conditionally with `validators`, parses it and makes its items posts.
 pub async fn fetch_feed(
     fetcher: &Fetcher,
+    source: &Source,
     url: &Url,
     validators: &Validators,
-    tz: chrono_tz::Tz,
-    items: Option<&ItemsMapping>,
+    crawler: &crate::config::CrawlerConfig,
 ) -> FeedFetch {
+    let items = source.items.as_ref();
+    let tz = crawler.timezone;
     let accept = if items.is_some() {
         JSON_ACCEPT
     } else {
@@ -143,11 +148,24 @@ pub async fn fetch_feed(
     let status = Some(body.status);
     let bytes = body.bytes.len() as u64;
     let final_url = body.final_url.to_string();
-    // Decoding and parsing are CPU work on a non-Send parser: off the runtime.
-    let mapping = items.cloned();
-    let parsed = tokio::task::spawn_blocking(move || parse_body(body, tz, mapping.as_ref()))
-        .await
-        .unwrap_or_else(|e| Err(FeedError::Parse(format!("parser crashed: {e}"))));
+    // Decoding, parsing and sanitizing are CPU work (and the parser is not
+    // Send): off the runtime. The items become posts there and are dropped,
+    // so a poll waiting for the database holds only its posts.
+    let (source, url, tracking) = (source.clone(), url.clone(), crawler.tracking_params.clone());
+    let parsed = tokio::task::spawn_blocking(move || {
+        let parsed = parse_body(body, tz, source.items.as_ref())?;
+        Ok(Parsed {
+            posts: parsed
+                .items
+                .iter()
+                .map(|i| to_post(&source, i, &url, &tracking))
+                .collect(),
+            skipped: parsed.skipped,
+            validators: parsed.validators,
+        })
+    })
+    .await
+    .unwrap_or_else(|e| Err(FeedError::Parse(format!("parser crashed: {e}"))));
     FeedFetch {
         status,
         bytes,
@@ -206,11 +224,18 @@ fn extract(
     })
 }
 
+/// Items as the feed or list gave them.
+struct ParsedItems {
+    items: Vec<Item>,
+    skipped: Vec<String>,
+    validators: Validators,
+}
+
 fn parse_body(
     body: Body,
     tz: chrono_tz::Tz,
     items: Option<&ItemsMapping>,
-) -> Result<Parsed, FeedError> {
+) -> Result<ParsedItems, FeedError> {
     let http_charset = body
         .content_type
         .as_deref()
@@ -220,7 +245,7 @@ fn parse_body(
         Some(mapping) => {
             let text = decode::decode(&body.bytes, http_charset, None, tld).text;
             let mapped = jsonlist::parse(&text, mapping, &body.final_url, tz)?;
-            Ok(Parsed {
+            Ok(ParsedItems {
                 items: mapped.items,
                 skipped: mapped.skipped,
                 validators: body.validators,
@@ -229,7 +254,7 @@ fn parse_body(
         None => {
             let declared = decode::xml_declared(&body.bytes);
             let text = decode::decode(&body.bytes, http_charset, declared, tld).text;
-            Ok(Parsed {
+            Ok(ParsedItems {
                 items: feed::parse(&text, &body.final_url, tz)?,
                 skipped: Vec::new(),
                 validators: body.validators,
@@ -319,11 +344,13 @@ async fn on_private_network(url: &Url) -> bool {
 impl Crawler {
     pub fn new(config: Arc<Config>, fetcher: Arc<Fetcher>, store: Arc<Store>) -> Crawler {
         let slots = config.crawler.concurrency.saturating_mul(2).max(2);
+        let article_slots = config.crawler.concurrency.max(1);
         Crawler {
             config,
             fetcher,
             store,
             poll_slots: tokio::sync::Semaphore::new(slots),
+            article_slots: tokio::sync::Semaphore::new(article_slots),
         }
     }
 
@@ -369,7 +396,14 @@ impl Crawler {
         let started_at = crate::date::now_utc();
         let clock = Instant::now();
         let tz = self.config.crawler.timezone;
-        let fetched = fetch_feed(&self.fetcher, &url, &validators, tz, source.items.as_ref()).await;
+        let fetched = fetch_feed(
+            &self.fetcher,
+            source,
+            &url,
+            &validators,
+            &self.config.crawler,
+        )
+        .await;
         let duration_ms = clock.elapsed().as_millis() as i64;
         let next_poll_at = source
             .schedule
@@ -389,25 +423,19 @@ impl Crawler {
             bytes: fetched.bytes,
             error: None,
         };
-        let (validators, items, posts) = match &fetched.result {
+        let (validators, items, posts) = match fetched.result {
             Ok(None) => {
                 fetch.outcome = Outcome::NotModified;
                 (None, 0, Vec::new())
             }
             Ok(Some(parsed)) => {
-                let tracking = &self.config.crawler.tracking_params;
-                let posts: Vec<NewPost> = parsed
-                    .items
-                    .iter()
-                    .map(|i| to_post(source, i, &url, tracking))
-                    .collect();
                 if let Some(first) = parsed.skipped.first() {
-                    let total = parsed.items.len() + parsed.skipped.len();
+                    let total = parsed.posts.len() + parsed.skipped.len();
                     let msg = format!("{} of {total} items skipped: {first}", parsed.skipped.len());
                     warn!(url = %url, "{msg}");
                     fetch.error = Some(msg);
                 }
-                (Some(parsed.validators.clone()), parsed.items.len(), posts)
+                (Some(parsed.validators), parsed.posts.len(), parsed.posts)
             }
             Err(e) => {
                 fetch.outcome = Outcome::Error;
@@ -489,6 +517,7 @@ impl Crawler {
         if jobs.is_empty() {
             return Ok(summary);
         }
+        let _slot = self.article_slots.acquire().await.ok();
         let reach = if self.config.crawler.allow_private_networks
             || on_private_network(&source.url).await
         {

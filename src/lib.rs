@@ -177,6 +177,8 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
     ));
     let started = std::time::Instant::now();
     let reports = crawler.poll_all(sources).await?;
+    // Everything stored is searchable when the command returns.
+    let indexed = crawler.store.call(store::index_all).await?;
     let failed = reports
         .iter()
         .filter(|r| r.outcome == Some(Outcome::Error))
@@ -193,6 +195,7 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
         not_modified,
         items,
         new_posts,
+        indexed,
         secs = format!("{:.2}", started.elapsed().as_secs_f64()),
         "crawl finished"
     );
@@ -248,15 +251,14 @@ async fn sources_check(config: Config, slugs: &[String]) -> Result<u8, Error> {
     let fetcher =
         fetch::Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?;
     let conn = store::open_read_only(&config.database)?;
-    let tz = config.crawler.timezone;
     let mut failed = false;
     for source in &sources {
         let fetched = crawl::fetch_feed(
             &fetcher,
+            source,
             &source.url,
             &fetch::Validators::default(),
-            tz,
-            source.items.as_ref(),
+            &config.crawler,
         )
         .await;
         let mut out = std::io::stdout().lock();
@@ -264,7 +266,7 @@ async fn sources_check(config: Config, slugs: &[String]) -> Result<u8, Error> {
             let _ = writeln!(out, "{}: moved permanently to {to}", source.slug);
         }
         match fetched.result {
-            Ok(Some(crawl::Parsed { items, skipped, .. })) => {
+            Ok(Some(crawl::Parsed { posts, skipped, .. })) => {
                 for s in &skipped {
                     let _ = writeln!(out, "  skipped {s}");
                 }
@@ -272,12 +274,10 @@ async fn sources_check(config: Config, slugs: &[String]) -> Result<u8, Error> {
                     out,
                     "{}: {} items from {}",
                     source.slug,
-                    items.len(),
+                    posts.len(),
                     source.url
                 );
-                for item in &items {
-                    let post =
-                        crawl::to_post(source, item, &source.url, &config.crawler.tracking_params);
+                for post in &posts {
                     let stored = match &conn {
                         Some(c) => store::is_stored(c, &post.identity)?,
                         None => false,

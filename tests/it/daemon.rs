@@ -131,6 +131,14 @@ fn polls_on_schedule_reloads_and_stops_cleanly() {
         env.count("SELECT COUNT(*) FROM fetches WHERE outcome = 'not_modified'") >= 2
     });
     assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 4);
+    // The writer indexes new posts for search as soon as it has nothing else to do.
+    wait_for("posts indexed for search", LIMIT, &log, || {
+        env.count("SELECT COUNT(*) FROM fts_pending") == 0
+    });
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH '经济数据'"),
+        1
+    );
     // WATCHDOG_USEC = 1 s: pinged every half second.
     wait_for("watchdog pings", LIMIT, &log, || d.count("WATCHDOG=1") >= 3);
     assert!(

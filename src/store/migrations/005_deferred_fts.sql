@@ -1,0 +1,33 @@
+-- Schema version 5: posts_fts is filled in batches, not row by row.
+-- Indexing a row from a trigger costs about twice what the same rows cost
+-- as one INSERT … SELECT, and a post whose article is about to arrive would
+-- be indexed twice (feed text, then article text) and deleted once between.
+-- The triggers now only queue the post in `fts_pending`; the writer indexes
+-- the queue in batches (`store::index_pending`): when it is idle, at least
+-- once a second while busy, and all of it before `crawl --once` exits.
+-- A post still in the queue was never indexed, so changing or deleting it
+-- needs no FTS 'delete' (which must be given exactly the indexed values).
+
+DROP TRIGGER posts_fts_insert;
+DROP TRIGGER posts_fts_delete;
+DROP TRIGGER posts_fts_update;
+
+CREATE TABLE fts_pending (
+    post_id INTEGER PRIMARY KEY
+);
+
+CREATE TRIGGER posts_fts_insert AFTER INSERT ON posts BEGIN
+    INSERT OR IGNORE INTO fts_pending (post_id) VALUES (new.id);
+END;
+CREATE TRIGGER posts_fts_update AFTER UPDATE OF title, content_text ON posts BEGIN
+    INSERT INTO posts_fts (posts_fts, rowid, title, content_text)
+        SELECT 'delete', old.id, old.title, old.content_text
+        WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE post_id = old.id);
+    INSERT OR IGNORE INTO fts_pending (post_id) VALUES (new.id);
+END;
+CREATE TRIGGER posts_fts_delete AFTER DELETE ON posts BEGIN
+    INSERT INTO posts_fts (posts_fts, rowid, title, content_text)
+        SELECT 'delete', old.id, old.title, old.content_text
+        WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE post_id = old.id);
+    DELETE FROM fts_pending WHERE post_id = old.id;
+END;
