@@ -22,6 +22,7 @@ pub mod fetch;
 pub mod html;
 pub mod jsonlist;
 mod logging;
+pub mod memory;
 pub mod metrics;
 pub mod schedule;
 pub mod slug;
@@ -50,10 +51,13 @@ pub const EXIT_USAGE: u8 = 2;
 pub fn run(cli: Cli) -> ExitCode {
     logging::init(cli.verbose, cli.quiet, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        // Parsing runs on the blocking pool: a few threads keep the CPUs
-        // busy; hundreds (tokio's default cap is 512) only add stacks and
-        // malloc arenas to the resident size.
-        .max_blocking_threads(4)
+        // Parsing runs on the blocking pool: one thread per CPU keeps them
+        // busy; more (tokio's default cap is 512) only add stacks and malloc
+        // arenas to the resident size. At 1,000 feeds on 2 CPUs, 2 threads
+        // instead of 4 took the peak from 67 to 60 MB and were faster.
+        .max_blocking_threads(
+            std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
+        )
         .enable_all()
         .build()
     {
