@@ -163,6 +163,30 @@ fn find_ci(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 /// Sanitizes `html` and normalizes it to one line; relative URLs resolve
 /// against `base`. Markup nested past [`MAX_DEPTH`] is reduced to its text.
 pub fn clean(html: &str, base: &Url) -> String {
+    if is_plain(html) {
+        return clean_plain(html);
+    }
+    clean_markup(html, base)
+}
+
+/// Text that an HTML parser would leave as it is: no tags, no entities, and
+/// none of the characters it rewrites (CR, NUL) or other control characters.
+/// Most feed bodies are this, and need neither ammonia nor a parse.
+fn is_plain(s: &str) -> bool {
+    !s.bytes()
+        .any(|b| matches!(b, b'<' | b'&') || (b < 0x20 && b != b'\n' && b != b'\t'))
+}
+
+/// [`clean`] of plain text: what sanitizing and normalizing would make of it.
+fn clean_plain(text: &str) -> String {
+    let text = collapse(text);
+    let text = text.trim_matches(is_space);
+    let mut out = String::with_capacity(text.len());
+    escape_text(text, &mut out);
+    out
+}
+
+fn clean_markup(html: &str, base: &Url) -> String {
     if nesting_depth(html) > MAX_DEPTH {
         let text = strip_tags(html);
         let text = collapse(&text);
@@ -351,28 +375,31 @@ fn is_cjk(c: char) -> bool {
 /// CJK characters disappears (Chinese has no spaces between words), and so
 /// does an ideographic space (U+3000) that starts a line: a paragraph indent.
 fn collapse(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    // The character before the current run of spaces (never a space: runs
+    // are taken whole).
+    let mut before: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         if !is_space(c) {
             out.push(c);
-            i += 1;
+            before = Some(c);
             continue;
         }
-        let start = i;
-        while i < chars.len() && is_space(chars[i]) {
-            i += 1;
+        let (mut has_break, mut indents, mut len) = (c == '\n', usize::from(c == '\u{3000}'), 1);
+        while let Some(&d) = chars.peek() {
+            if !is_space(d) {
+                break;
+            }
+            has_break |= d == '\n';
+            indents += usize::from(d == '\u{3000}');
+            len += 1;
+            chars.next();
         }
-        let run = &chars[start..i];
-        let before = start.checked_sub(1).and_then(|j| chars.get(j)).copied();
-        let after = chars.get(i).copied();
-        let has_break = run.contains(&'\n');
-        let has_indent = run.contains(&'\u{3000}');
-        if run.iter().all(|c| *c == '\u{3000}') && before.is_some() && after.is_some() {
-            out.extend(run.iter());
-        } else if has_indent && (before.is_none() || has_break) {
+        let after = chars.peek().copied();
+        if indents == len && before.is_some() && after.is_some() {
+            out.extend(std::iter::repeat_n('\u{3000}', len));
+        } else if indents > 0 && (before.is_none() || has_break) {
             // A paragraph indent: dropped.
         } else if has_break && before.is_some_and(is_cjk) && after.is_some_and(is_cjk) {
             // A line break inside Chinese text: no space.
@@ -408,6 +435,13 @@ fn escape_attr(s: &str, out: &mut String) {
 
 /// The readable text of `html`: one blank line between blocks, whitespace collapsed.
 pub fn to_text(html: &str) -> String {
+    if is_plain(html) {
+        return collapse(html).trim_matches(is_space).to_string();
+    }
+    to_text_markup(html)
+}
+
+fn to_text_markup(html: &str) -> String {
     if nesting_depth(html) > MAX_DEPTH {
         return collapse(&strip_tags(html))
             .trim_matches(is_space)
@@ -478,6 +512,36 @@ pub fn plain_line(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The plain-text shortcuts give what the full path gives, on strings
+    /// made of the characters whose handling differs (spaces of every kind,
+    /// line breaks, indents, CJK next to Latin, characters that get escaped).
+    #[test]
+    fn plain_text_shortcut_matches_the_parser() {
+        const ALPHABET: &[char] = &[
+            '中', '文', '。', 'a', 'b', ' ', ' ', '\n', '\t', '\u{3000}', '\u{a0}', '>', '"', '\'',
+            '\u{2028}', '\u{200b}',
+        ];
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 24) as usize;
+            let s: String = (0..len)
+                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                .collect();
+            assert!(is_plain(&s));
+            assert_eq!(clean_plain(&s), clean_markup(&s, &base()), "clean {s:?}");
+            assert_eq!(to_text(&s), to_text_markup(&s), "to_text {s:?}");
+        }
+        for s in ["a<b", "a&amp;b", "a\rb", "a\0b", "a\u{1}b"] {
+            assert!(!is_plain(s), "{s:?}");
+        }
+    }
 
     fn base() -> Url {
         Url::parse("https://news.example.cn/a/b/page.html").unwrap()

@@ -55,9 +55,7 @@ pub fn run(cli: Cli) -> ExitCode {
         // busy; more (tokio's default cap is 512) only add stacks and malloc
         // arenas to the resident size. At 1,000 feeds on 2 CPUs, 2 threads
         // instead of 4 took the peak from 67 to 60 MB and were faster.
-        .max_blocking_threads(
-            std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
-        )
+        .max_blocking_threads(std::thread::available_parallelism().map_or(2, |n| n.get().max(2)))
         .enable_all()
         .build()
     {
