@@ -469,7 +469,6 @@ impl Crawler {
             .call(move |c| store::save_poll(c, &record))
             .await?;
         drop(slot);
-        crate::memory::release_free_memory();
         let articles = self.fetch_articles(source).await?;
 
         match (&fetch.error, state.failures) {
@@ -551,7 +550,6 @@ impl Crawler {
             self.store
                 .call(move |c| store::save_articles(c, &slug, &results))
                 .await?;
-            crate::memory::release_free_memory();
         }
         Ok(summary)
     }

@@ -22,7 +22,6 @@ pub mod fetch;
 pub mod html;
 pub mod jsonlist;
 mod logging;
-pub mod memory;
 pub mod metrics;
 pub mod schedule;
 pub mod slug;

@@ -151,28 +151,28 @@ fn writer_loop(conn: &mut Connection, jobs: &mpsc::Receiver<Job>) {
     }
 }
 
-/// A post whose article has not been tried yet waits this long for it
-/// before its feed text is indexed, so that it is indexed once, with the
-/// article's text.
-const ARTICLE_GRACE: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
-
 /// Indexes up to `limit` queued posts for search, in one transaction, and
-/// returns how many. Posts still waiting for their first article fetch are
-/// left queued (see [`ARTICLE_GRACE`]) unless `all` is set.
+/// returns how many. A new post whose article is still to be fetched waits
+/// for it (up to 15 minutes: `fts_pending.ready_at`, see migration 005)
+/// unless `all` is set.
 pub fn index_pending(conn: &mut Connection, limit: usize, all: bool) -> Result<usize, StoreError> {
-    let cutoff =
-        (chrono::Utc::now() - ARTICLE_GRACE).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let now = crate::date::now_utc();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute_batch("CREATE TEMP TABLE IF NOT EXISTS fts_batch (id INTEGER PRIMARY KEY)")?;
-    let n = tx
-        .prepare_cached(
-            "INSERT INTO temp.fts_batch (id)
-             SELECT q.post_id FROM fts_pending q JOIN posts p ON p.id = q.post_id
-              WHERE ?1 OR p.article_state IS NOT 'pending' OR p.article_attempts > 0
-                 OR p.fetched_at < ?2
-              ORDER BY q.post_id LIMIT ?3",
+    let n = if all {
+        tx.prepare_cached(
+            "INSERT INTO temp.fts_batch (id) SELECT post_id FROM fts_pending LIMIT ?1",
         )?
-        .execute(params![all, cutoff, limit as i64])?;
+        .execute(params![limit as i64])?
+    } else {
+        // By the index on `ready_at` ('' sorts before every time): the posts
+        // waiting for their article are not scanned again each time.
+        tx.prepare_cached(
+            "INSERT INTO temp.fts_batch (id)
+             SELECT post_id FROM fts_pending WHERE ready_at <= ?1 LIMIT ?2",
+        )?
+        .execute(params![now, limit as i64])?
+    };
     if n > 0 {
         // One INSERT … SELECT for the batch: about half the cost of the same
         // rows indexed one statement (or one trigger) at a time.
@@ -703,6 +703,11 @@ pub fn save_articles(
                 )?
                 .execute(params![r.post_id])?;
             }
+        }
+        if !matches!(r.outcome, ArticleOutcome::Done(_)) {
+            // The feed's text is all it has for now: searchable at once.
+            tx.prepare_cached("UPDATE fts_pending SET ready_at = '' WHERE post_id = ?1")?
+                .execute(params![r.post_id])?;
         }
     }
     tx.commit()?;
@@ -1276,6 +1281,45 @@ mod tests {
         assert_eq!(index_pending(&mut conn, INDEX_BATCH, false).unwrap(), 0);
         assert_eq!(index_all(&mut conn).unwrap(), 1);
         assert_eq!(matches(&conn, "等待中"), 1);
+
+        // A failed attempt makes the post searchable with the feed's text at once...
+        let mut r = post(Some("NW3"), "http://x/c", "失败的文章", None);
+        r.article_pending = true;
+        save_poll(&mut conn, &poll("a", vec![r])).unwrap();
+        let id: i64 = conn
+            .query_row("SELECT id FROM posts WHERE info_code = 'NW3'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let fetch = poll("a", vec![]).fetch;
+        let retry = ArticleOutcome::Retry {
+            next_at: "2099-01-01T00:00:00Z".into(),
+        };
+        let failed = ArticleResult {
+            post_id: id,
+            fetch,
+            outcome: retry,
+        };
+        save_articles(&mut conn, "a", &[failed]).unwrap();
+        assert_eq!(index_pending(&mut conn, INDEX_BATCH, false).unwrap(), 1);
+        assert_eq!(matches(&conn, "失败的"), 1);
+        // ... and one whose article never came is indexed after its wait.
+        let mut w = post(Some("NW4"), "http://x/d", "久等的文章", None);
+        w.article_pending = true;
+        save_poll(&mut conn, &poll("a", vec![w])).unwrap();
+        assert_eq!(index_pending(&mut conn, INDEX_BATCH, false).unwrap(), 0);
+        conn.execute(
+            "UPDATE fts_pending SET ready_at = '2000-01-01T00:00:00Z'",
+            [],
+        )
+        .unwrap();
+        assert_eq!(index_pending(&mut conn, INDEX_BATCH, false).unwrap(), 1);
+        assert_eq!(matches(&conn, "久等的"), 1);
+        conn.execute(
+            "INSERT INTO posts_fts (posts_fts, rank) VALUES ('integrity-check', 1)",
+            [],
+        )
+        .unwrap();
     }
 
     #[test]
