@@ -41,10 +41,10 @@ pub struct Crawler {
     pub config: Arc<Config>,
     pub fetcher: Arc<Fetcher>,
     pub store: Arc<Store>,
-    /// Polls between their fetch and their save: bounded (to `concurrency`:
-    /// twice that cost 15 MB more at 1,000 feeds and gained nothing), so a
+    /// Polls between their fetch and their save, at most `concurrency`: a
     /// thousand sources due at once cannot hold a thousand parsed feeds in
-    /// memory while they queue for the database writer.
+    /// memory while they queue for the database writer (the fetcher allows
+    /// no more requests than that at once anyway).
     poll_slots: tokio::sync::Semaphore,
     /// Sources fetching their articles at once: bounded for the same reason
     /// (each holds a batch of extracted articles until it is saved).

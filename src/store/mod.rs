@@ -119,6 +119,7 @@ fn writer_loop(conn: &mut Connection, jobs: &mpsc::Receiver<Job>) {
     // A killed run may have left posts queued: look once at the start.
     let mut maybe_queued = true;
     let mut last_index = Instant::now();
+    let mut failing = false;
     loop {
         let job = if maybe_queued {
             match jobs.recv_timeout(INDEX_WHEN_IDLE) {
@@ -140,10 +141,17 @@ fn writer_loop(conn: &mut Connection, jobs: &mpsc::Receiver<Job>) {
         if maybe_queued && (idle || last_index.elapsed() >= INDEX_WHILE_BUSY) {
             last_index = Instant::now();
             match index_pending(conn, INDEX_BATCH, false) {
-                Ok(n) => maybe_queued = n == INDEX_BATCH,
+                Ok(n) => {
+                    if std::mem::take(&mut failing) {
+                        tracing::info!("indexing posts for search works again");
+                    }
+                    maybe_queued = n == INDEX_BATCH;
+                }
                 Err(e) => {
-                    // Left queued; tried again after the next job.
-                    tracing::warn!(error = %e, "indexing posts for search failed");
+                    // Left queued; tried again after the next job. Said once.
+                    if !std::mem::replace(&mut failing, true) {
+                        tracing::warn!(error = %e, "indexing posts for search failed");
+                    }
                     maybe_queued = false;
                 }
             }
