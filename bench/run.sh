@@ -82,6 +82,17 @@ measure floor tokenize "true" "echo -" -- "$NB" tokenize "$work/feeds"
 echo "== newscrawl" >&2
 measure newscrawl "cold (feeds)" "rm -f '$work'/feeds.db*" "posts '$work/feeds.toml'" -- \
     "$NC" -q --config "$work/feeds.toml" crawl --once
+# The database against the text it stores (every text column of posts), search index included.
+dbsize=$(python3 - "$work/feeds.db" <<'PY'
+import os, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+cols = [r[1] for r in c.execute("PRAGMA table_info(posts)") if r[2] == "TEXT"]
+text = c.execute("SELECT SUM(" + " + ".join(f"COALESCE(LENGTH(CAST({x} AS BLOB)), 0)" for x in cols) + ") FROM posts").fetchone()[0] or 1
+size = os.path.getsize(sys.argv[1])
+print(f"{size / 1e6:.0f} MB for {text / 1e6:.0f} MB of stored text ({size / text:.2f}×)")
+PY
+)
 measure newscrawl "warm (all 304)" "true" "posts '$work/feeds.toml'" -- \
     "$NC" -q --config "$work/feeds.toml" crawl --once
 measure newscrawl "cold + articles" "rm -f '$work'/articles.db*" "posts '$work/articles.toml'" -- \
@@ -146,6 +157,7 @@ cpu_model=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
         echo "| $tool | $phase | $wall | $cpu | $rss | $items | $nb | $fl |"
     done
     echo
+    echo "Database after the cold crawl, search index included: $dbsize."
     art=$(wall_of newscrawl "cold + articles")
     echo "Share pages per second (cold + articles): $(awk -v n="$pages" -v w="$art" 'BEGIN {printf "%.0f", n / w}') ($pages pages fetched for $((FEEDS * ITEMS)) items: a repeated infoCode is fetched once)."
 } | tee bench/RESULTS.md
