@@ -498,15 +498,11 @@ fn flush(blocks: &mut Vec<String>, current: &mut String) {
 /// Plain text from a title or other short field that may carry markup or
 /// entities: tags dropped, whitespace collapsed.
 pub fn plain_line(s: &str) -> String {
-    if nesting_depth(s) > MAX_DEPTH {
-        return collapse(&strip_tags(s)).trim_matches(is_space).to_string();
-    }
-    let text = if s.contains('<') || s.contains('&') {
-        to_text(s).replace("\n\n", " ")
-    } else {
-        collapse(s)
-    };
-    text.trim_matches(is_space).to_string()
+    // Blocks (one blank line apart in `to_text`) run on with a space.
+    to_text(s)
+        .replace("\n\n", " ")
+        .trim_matches(is_space)
+        .to_string()
 }
 
 #[cfg(test)]
