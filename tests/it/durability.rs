@@ -255,17 +255,11 @@ fn a_full_disk_fails_clearly_and_keeps_the_database() {
     // RLIMIT_FSIZE just above the database's size; SIGXFSZ ignored, so a write
     // past it fails with EFBIG ("database or disk is full") instead of killing us.
     let limit_kib = size / 1024 + 64;
-    let bin = env!("CARGO_BIN_EXE_newscrawl");
-    let script = format!(
-        "ulimit -f {limit_kib}; trap '' XFSZ; exec '{bin}' --config '{}' crawl --once --source many",
-        env.config_path().display()
+    let script = format!("ulimit -f {limit_kib}; trap '' XFSZ; exec \"$0\" \"$@\"");
+    let out = env.run_wrapped(
+        &["bash", "-c", &script],
+        &["crawl", "--once", "--source", "many"],
     );
-    let out = std::process::Command::new("bash")
-        .args(["-c", &script])
-        .current_dir(env.dir.path())
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
     let err = stderr(&out);
     assert_ne!(code(&out), 0, "{err}");
     assert!(
@@ -296,33 +290,23 @@ fn a_read_only_database_fails_clearly() {
         .output()
         .map(|o| o.stdout == b"0\n")
         .unwrap_or(false);
-    let mut cmd = if is_root {
-        let mut c = std::process::Command::new("setpriv");
-        c.args([
+    use std::os::unix::fs::PermissionsExt;
+    let wrapper: &[&str] = if is_root {
+        &[
+            "setpriv",
             "--reuid=65534",
             "--regid=65534",
             "--clear-groups",
-            env!("CARGO_BIN_EXE_newscrawl"),
-        ]);
-        c
+        ]
     } else {
-        use std::os::unix::fs::PermissionsExt;
         let data = env.db_path().parent().unwrap().to_path_buf();
         std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o555)).unwrap();
         std::fs::set_permissions(env.db_path(), std::fs::Permissions::from_mode(0o444)).unwrap();
-        std::process::Command::new(env!("CARGO_BIN_EXE_newscrawl"))
+        &[]
     };
     // The config must stay readable for nobody.
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = cmd
-        .arg("--config")
-        .arg(env.config_path())
-        .args(["crawl", "--once"])
-        .current_dir(env.dir.path())
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
+    let out = env.run_wrapped(wrapper, &["crawl", "--once"]);
     let err = stderr(&out);
     assert_ne!(code(&out), 0, "{err}");
     assert!(

@@ -93,7 +93,21 @@ impl Env {
     }
 
     pub fn command(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_newscrawl"));
+        self.wrapped(&[])
+    }
+
+    /// The binary started through `wrapper`: a program and its arguments
+    /// that run what follows them (`setpriv …`, `bash -c '…; exec "$0" "$@"'`).
+    pub fn wrapped(&self, wrapper: &[&str]) -> Command {
+        let bin = env!("CARGO_BIN_EXE_newscrawl");
+        let mut c = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
         c.current_dir(self.dir.path())
             .env_remove("NEWSCRAWL_CONFIG")
             .env_remove("NEWSCRAWL_DATABASE")
@@ -103,7 +117,12 @@ impl Env {
 
     /// Runs `newscrawl --config <this config> ARGS`.
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command()
+        self.run_wrapped(&[], args)
+    }
+
+    /// Runs `newscrawl --config <this config> ARGS` through `wrapper` (see [`Env::wrapped`]).
+    pub fn run_wrapped(&self, wrapper: &[&str], args: &[&str]) -> Output {
+        self.wrapped(wrapper)
             .arg("--config")
             .arg(self.config_path())
             .args(args)
