@@ -100,6 +100,7 @@ fn sqlite_insert_of_a_poll_of_50_posts(bencher: divan::Bencher) {
                     identity: Identity {
                         info_code: Some(format!("{n}")),
                         canonical_url: format!("http://s/a/{n}.html"),
+                        earlier: Vec::new(),
                     },
                     url: Some(format!("http://s/a/{n}.html")),
                     title: Some("国家统计局发布最新数据".into()),
@@ -123,6 +124,7 @@ fn sqlite_insert_of_a_poll_of_50_posts(bencher: divan::Bencher) {
             },
             validators: None,
             items: 50,
+            run_started_at: chrono::Utc::now(),
             posts,
             next_poll_at: None,
             unconditional: false,

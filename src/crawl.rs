@@ -49,6 +49,8 @@ pub struct Crawler {
     /// Sources fetching their articles at once: bounded for the same reason
     /// (each holds a batch of extracted articles until it is saved).
     article_slots: tokio::sync::Semaphore,
+    /// Sources whose last poll skipped items (their WARN has been said).
+    skipping: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// How one poll went, for the summary and the exit status.
@@ -154,15 +156,15 @@ pub async fn fetch_feed(
     // so a poll waiting for the database holds only its posts.
     let (source, url, tracking) = (source.clone(), url.clone(), crawler.tracking_params.clone());
     let parsed = tokio::task::spawn_blocking(move || {
-        let parsed = parse_body(body, tz, source.items.as_ref())?;
+        let final_url = body.final_url.clone();
+        let validators = body.validators.clone();
+        let doc = parse_body(body, tz, source.items.as_ref())?;
+        let mut not_articles = doc.site_links.clone();
+        not_articles.extend([url.clone(), final_url.clone()]);
         Ok(Parsed {
-            posts: parsed
-                .items
-                .iter()
-                .map(|i| to_post(&source, i, &url, &tracking))
-                .collect(),
-            skipped: parsed.skipped,
-            validators: parsed.validators,
+            posts: to_posts(&source, &doc.items, &final_url, &not_articles, &tracking),
+            skipped: doc.skipped,
+            validators,
         })
     })
     .await
@@ -225,65 +227,103 @@ fn extract(
     })
 }
 
-/// Items as the feed or list gave them.
-struct ParsedItems {
-    items: Vec<Item>,
-    skipped: Vec<String>,
-    validators: Validators,
-}
-
+/// The body as a document of items. One that holds items but yields none
+/// is an error, never an empty success.
 fn parse_body(
     body: Body,
     tz: chrono_tz::Tz,
     items: Option<&ItemsMapping>,
-) -> Result<ParsedItems, FeedError> {
+) -> Result<feed::Document, FeedError> {
     let http_charset = body
         .content_type
         .as_deref()
         .and_then(decode::charset_from_content_type);
     let tld = body.final_url.host_str().and_then(decode::tld_of);
-    match items {
+    let doc = match items {
         Some(mapping) => {
             let text = decode::decode(&body.bytes, http_charset, None, tld).text;
-            let mapped = jsonlist::parse(&text, mapping, &body.final_url, tz)?;
-            Ok(ParsedItems {
-                items: mapped.items,
-                skipped: mapped.skipped,
-                validators: body.validators,
-            })
+            jsonlist::parse(&text, mapping, &body.final_url, tz)?
         }
         None => {
             let declared = decode::xml_declared(&body.bytes);
             let text = decode::decode(&body.bytes, http_charset, declared, tld).text;
-            Ok(ParsedItems {
-                items: feed::parse(&text, &body.final_url, tz)?,
-                skipped: Vec::new(),
-                validators: body.validators,
-            })
+            feed::parse(&text, &body.final_url, tz)?
+        }
+    };
+    if doc.items.is_empty() {
+        if let Some(first) = doc.skipped.first() {
+            return Err(FeedError::Parse(format!(
+                "none of its {} items could be read: {first}",
+                doc.skipped.len()
+            )));
         }
     }
+    Ok(doc)
 }
 
-/// Turns a feed item into the post the store saves.
-pub fn to_post(source: &Source, item: &Item, feed_url: &Url, tracking: &[String]) -> NewPost {
-    let title = item
-        .title
-        .as_deref()
-        .map(html::plain_line)
-        .filter(|t| !t.is_empty());
-    let published = item
-        .published
-        .or(item.updated)
-        .map(|d| crate::date::to_rfc3339(&d));
-    let identity = dedup::identity(
+/// Turns one document's items into the posts the store saves; identities
+/// are decided over the whole document (see [`dedup`]).
+pub fn to_posts(
+    source: &Source,
+    items: &[Item],
+    feed_url: &Url,
+    not_articles: &[Url],
+    tracking: &[String],
+) -> Vec<NewPost> {
+    let titles: Vec<Option<String>> = items
+        .iter()
+        .map(|i| {
+            i.title
+                .as_deref()
+                .map(html::plain_line)
+                .filter(|t| !t.is_empty())
+        })
+        .collect();
+    let dates: Vec<Option<String>> = items
+        .iter()
+        .map(|i| {
+            i.published
+                .or(i.updated)
+                .map(|d| crate::date::to_rfc3339(&d))
+        })
+        .collect();
+    let keys: Vec<dedup::Keys<'_>> = items
+        .iter()
+        .zip(titles.iter().zip(&dates))
+        .map(|(i, (t, d))| dedup::Keys {
+            link: i.link.as_ref(),
+            guid: i.guid.as_deref(),
+            title: t.as_deref(),
+            date: d.as_deref(),
+            content: i.content.as_deref().or(i.summary.as_deref()),
+        })
+        .collect();
+    let ids = dedup::identities(
         &source.slug,
-        item.link.as_ref(),
-        item.guid.as_deref(),
-        title.as_deref(),
-        published.as_deref(),
+        &keys,
+        not_articles,
         &source.id_pattern,
         tracking,
     );
+    items
+        .iter()
+        .zip(ids)
+        .zip(titles.into_iter().zip(dates))
+        .map(|((item, identity), (title, published))| {
+            to_post(source, item, identity, title, published, feed_url)
+        })
+        .collect()
+}
+
+/// One item and its identity → the post.
+fn to_post(
+    source: &Source,
+    item: &Item,
+    identity: dedup::Identity,
+    title: Option<String>,
+    published: Option<String>,
+    feed_url: &Url,
+) -> NewPost {
     let base = item.link.as_ref().unwrap_or(feed_url);
     let body = item.content.as_deref().or(item.summary.as_deref());
     let content_html = body.map(|b| html::clean(b, base)).filter(|h| !h.is_empty());
@@ -352,13 +392,29 @@ impl Crawler {
             store,
             poll_slots: tokio::sync::Semaphore::new(slots),
             article_slots: tokio::sync::Semaphore::new(article_slots),
+            skipping: Default::default(),
+        }
+    }
+
+    /// Records whether `slug`'s poll skipped items; true when it starts to.
+    fn note_skips(&self, slug: &str, skipped: bool) -> bool {
+        let mut set = self.skipping.lock().unwrap_or_else(|p| p.into_inner());
+        if skipped {
+            set.insert(slug.to_string())
+        } else {
+            set.remove(slug);
+            false
         }
     }
 
     /// Polls one source and saves what it found. Never returns an error for
     /// the source's own faults: those are recorded and reported. A source
     /// held back by `Retry-After` is not polled until the time has come.
-    pub async fn poll(&self, source: &Source) -> Result<PollReport, StoreError> {
+    pub async fn poll(
+        &self,
+        source: &Source,
+        run_started_at: chrono::DateTime<Utc>,
+    ) -> Result<PollReport, StoreError> {
         let slug = source.slug.clone();
         let state = self
             .store
@@ -430,10 +486,17 @@ impl Crawler {
                 (None, 0, Vec::new())
             }
             Ok(Some(parsed)) => {
+                // Skipped items are noted in the fetch row; the poll worked.
+                // Said at WARN the first time, then at DEBUG while it lasts.
+                let first_time = self.note_skips(&source.slug, !parsed.skipped.is_empty());
                 if let Some(first) = parsed.skipped.first() {
                     let total = parsed.posts.len() + parsed.skipped.len();
                     let msg = format!("{} of {total} items skipped: {first}", parsed.skipped.len());
-                    warn!(url = %url, "{msg}");
+                    if first_time {
+                        warn!(url = %url, "{msg}");
+                    } else {
+                        debug!(url = %url, "{msg}");
+                    }
                     fetch.error = Some(msg);
                 }
                 (Some(parsed.validators), parsed.posts.len(), parsed.posts)
@@ -463,6 +526,7 @@ impl Crawler {
             unconditional: unconditional && fetch.outcome == Outcome::Ok,
             moved_to: fetched.moved_to.as_ref().map(Url::to_string),
             hold_until,
+            run_started_at,
         };
         let saved = self
             .store
@@ -471,7 +535,8 @@ impl Crawler {
         drop(slot);
         let articles = self.fetch_articles(source).await?;
 
-        match (&fetch.error, state.failures) {
+        let failed = fetch.outcome == Outcome::Error;
+        match (fetch.error.as_deref().filter(|_| failed), state.failures) {
             (Some(e), 0) => warn!(url = %url, error = %e, "source failing"),
             (Some(e), n) => {
                 debug!(url = %url, error = %e, failures = n + 1, "source still failing")
@@ -629,11 +694,12 @@ impl Crawler {
         self: &Arc<Self>,
         sources: Vec<Source>,
     ) -> Result<Vec<PollReport>, crate::Error> {
+        let run_started_at = Utc::now();
         let mut set = JoinSet::new();
         for source in sources {
             let me = Arc::clone(self);
             let span = info_span!("poll", source = %source.slug);
-            set.spawn(async move { me.poll(&source).await }.instrument(span));
+            set.spawn(async move { me.poll(&source, run_started_at).await }.instrument(span));
         }
         let mut reports = Vec::new();
         while let Some(joined) = set.join_next().await {

@@ -344,7 +344,8 @@ async fn source_task(
         // task that holds it inline keeps that much memory resident for
         // ever, also while it sleeps. A thousand sources would idle at
         // 150 MB instead of a few.
-        match Box::pin(crawler.poll(&source)).await {
+        let round = schedule::round_start(&source.schedule, tz, due);
+        match Box::pin(crawler.poll(&source, round)).await {
             Ok(report) => metrics.record(&report, started.elapsed()),
             Err(e) => error!("database: {e}"),
         }

@@ -1,7 +1,22 @@
-//! The identity of an item: its infoCode (through the source's `id_pattern`)
-//! and its canonical URL. Two items are the same post when both carry an
-//! infoCode and the codes are equal, or when their canonical URLs are equal;
-//! the store enforces both with unique indexes.
+//! The identity of an item, first rule that applies:
+//!
+//! 1. its **infoCode** (through the source's `id_pattern`): equal infoCodes
+//!    are one post, across sources;
+//! 2. its **canonical URL**, only where the link is an article's own address:
+//!    not the feed's own URL, its channel/site link or a site's homepage, and
+//!    not a URL that two items of the same document share while they differ
+//!    (different guids, or, without guids, different title, date or text).
+//!    The fragment is dropped, unless dropping it would merge such items;
+//! 3. otherwise the source's **guid**; otherwise a hash over title, date and
+//!    content.
+//!
+//! Rule 2 needs the whole document, so identities are made per document
+//! ([`identities`]). Because a URL can be shared in one document and not
+//! in the next, each identity also carries the keys the same item may have
+//! been stored under before ([`Earlier`]), each with a check that it is the
+//! same item; the store looks them up after the key itself.
+
+use std::collections::HashMap;
 
 use regex::Regex;
 use sha2::{Digest, Sha256};
@@ -11,9 +26,36 @@ use url::Url;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
     pub info_code: Option<String>,
-    /// The canonical form of the link, or for an item with no link a stable
-    /// `urn:newscrawl:` name built from its guid or from its title and date.
+    /// The key: the canonical form of the link, or a stable
+    /// `urn:newscrawl:<slug>:guid:…` / `…:sha256:…` name.
     pub canonical_url: String,
+    /// Keys an earlier poll (or an earlier version's rule) may have stored
+    /// this item under, looked up only after `info_code` and the key.
+    pub earlier: Vec<Earlier>,
+}
+
+/// A key the item may have been stored under, and how to tell that the
+/// post stored under it is this item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Earlier {
+    /// A post under this key is this item.
+    Key(String),
+    /// Only a post under this key with this guid is this item.
+    WithGuid(String, String),
+    /// Only a post under this key with the same content is this item.
+    WithContent(String),
+}
+
+/// What identifies one item of a document.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Keys<'a> {
+    pub link: Option<&'a Url>,
+    pub guid: Option<&'a str>,
+    pub title: Option<&'a str>,
+    /// The publication date as stored (RFC 3339).
+    pub date: Option<&'a str>,
+    /// The body as the feed gave it.
+    pub content: Option<&'a str>,
 }
 
 /// The first capture group of `pattern` that matched `link`.
@@ -30,9 +72,18 @@ pub fn info_code(pattern: &Regex, link: &str) -> Option<String> {
 /// Lowercase scheme and host, no default port, no fragment, no `utm_*` or
 /// other tracking parameters, remaining query parameters sorted.
 pub fn canonical_url(url: &Url, tracking_params: &[String]) -> String {
-    // `Url` already lowercases the scheme and host and drops default ports.
     let mut u = url.clone();
     u.set_fragment(None);
+    canonical_keep_fragment(&u, tracking_params)
+}
+
+/// [`canonical_url`] with the fragment kept.
+fn canonical_keep_fragment(url: &Url, tracking_params: &[String]) -> String {
+    // `Url` already lowercases the scheme and host and drops default ports.
+    let mut u = url.clone();
+    if u.fragment() == Some("") {
+        u.set_fragment(None);
+    }
     if u.query().is_some() {
         let mut pairs: Vec<(String, String)> = u
             .query_pairs()
@@ -53,39 +104,160 @@ pub fn canonical_url(url: &Url, tracking_params: &[String]) -> String {
     u.to_string()
 }
 
-/// The identity of an item from `source`. `link` is absolute when present.
-pub fn identity(
+/// A site's front page: no path beyond `/` and no query.
+fn is_homepage(url: &Url) -> bool {
+    matches!(url.path(), "" | "/") && url.query().is_none_or(str::is_empty)
+}
+
+fn sha256_hex(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            h.update([0u8]);
+        }
+        h.update(p.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn guid_key(source: &str, guid: &str) -> String {
+    format!("urn:newscrawl:{source}:guid:{guid}")
+}
+
+fn hash_key(source: &str, k: &Keys<'_>) -> String {
+    let t = k.title.unwrap_or_default().trim();
+    let d = k.date.unwrap_or_default();
+    let c = k.content.unwrap_or_default().trim();
+    format!("urn:newscrawl:{source}:sha256:{}", sha256_hex(&[t, d, c]))
+}
+
+/// The hash of title and date alone, as version 0.1 keyed linkless items.
+fn legacy_hash_key(source: &str, k: &Keys<'_>) -> String {
+    let t = k.title.unwrap_or_default().trim();
+    let d = k.date.unwrap_or_default();
+    format!("urn:newscrawl:{source}:sha256:{}", sha256_hex(&[t, d]))
+}
+
+/// The identities of one document's items, in order. `not_articles` are
+/// the feed's own URLs (as configured, after redirects, its self link) and
+/// its channel/site links.
+pub fn identities(
     source: &str,
-    link: Option<&Url>,
-    guid: Option<&str>,
-    title: Option<&str>,
-    date: Option<&str>,
+    items: &[Keys<'_>],
+    not_articles: &[Url],
     pattern: &Regex,
-    tracking_params: &[String],
-) -> Identity {
-    match link {
-        Some(link) => Identity {
-            info_code: info_code(pattern, link.as_str()),
-            canonical_url: canonical_url(link, tracking_params),
-        },
-        None => {
-            let canonical_url = match guid.filter(|g| !g.trim().is_empty()) {
-                Some(g) => format!("urn:newscrawl:{source}:guid:{}", g.trim()),
-                None => {
-                    let mut h = Sha256::new();
-                    h.update(title.unwrap_or_default().trim().as_bytes());
-                    h.update([0u8]);
-                    h.update(date.unwrap_or_default().as_bytes());
-                    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-                    format!("urn:newscrawl:{source}:sha256:{hex}")
+    tracking: &[String],
+) -> Vec<Identity> {
+    fn guid<'k>(k: &Keys<'k>) -> Option<&'k str> {
+        k.guid.map(str::trim).filter(|g| !g.is_empty())
+    }
+    // What tells two items apart when they share a URL.
+    let tell: Vec<String> = items
+        .iter()
+        .map(|k| match guid(k) {
+            Some(g) => format!("g:{g}"),
+            None => hash_key(source, k),
+        })
+        .collect();
+    let forms: Vec<Option<(String, String)>> = items
+        .iter()
+        .map(|k| {
+            k.link.map(|l| {
+                (
+                    canonical_url(l, tracking),
+                    canonical_keep_fragment(l, tracking),
+                )
+            })
+        })
+        .collect();
+    // Each URL form → the distinct items that carry it.
+    let mut by_url: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (f, t) in forms.iter().zip(&tell) {
+        if let Some((bare, full)) = f {
+            for key in [bare.as_str(), full.as_str()] {
+                let e = by_url.entry(key).or_default();
+                if !e.contains(&t.as_str()) {
+                    e.push(t.as_str());
                 }
-            };
-            Identity {
-                info_code: None,
-                canonical_url,
             }
         }
     }
+    let shared = |key: &str| by_url.get(key).is_some_and(|v| v.len() > 1);
+    let not_articles: Vec<String> = not_articles
+        .iter()
+        .map(|u| canonical_url(u, tracking))
+        .collect();
+
+    items
+        .iter()
+        .zip(&forms)
+        .map(|(k, f)| {
+            let info_code = k.link.and_then(|l| info_code(pattern, l.as_str()));
+            let g = guid(k);
+            let mut earlier = Vec::new();
+            // Rule 2: the URL, where it is this article's own.
+            let url_key = f.as_ref().and_then(|(bare, full)| {
+                let page_is_article =
+                    !not_articles.contains(bare) && !k.link.is_some_and(is_homepage);
+                if page_is_article && !shared(bare) {
+                    Some(bare.clone())
+                } else if full != bare && !shared(full) {
+                    // The fragment tells them apart. Stored under the bare
+                    // URL by the rule before this one: the same guid says so.
+                    if let Some(g) = g {
+                        earlier.push(Earlier::WithGuid(bare.clone(), g.to_string()));
+                    }
+                    Some(full.clone())
+                } else {
+                    None
+                }
+            });
+            let canonical_url = match (url_key, g) {
+                (Some(key), g) => {
+                    if let Some(g) = g {
+                        earlier.push(Earlier::Key(guid_key(source, g)));
+                    }
+                    key
+                }
+                (None, Some(g)) => {
+                    if let Some((bare, full)) = f {
+                        earlier.push(Earlier::WithGuid(bare.clone(), g.to_string()));
+                        if full != bare {
+                            earlier.push(Earlier::WithGuid(full.clone(), g.to_string()));
+                        }
+                    }
+                    guid_key(source, g)
+                }
+                (None, None) => {
+                    if let Some((bare, _)) = f {
+                        earlier.push(Earlier::WithContent(bare.clone()));
+                    }
+                    if k.link.is_none() {
+                        earlier.push(Earlier::WithContent(legacy_hash_key(source, k)));
+                    }
+                    hash_key(source, k)
+                }
+            };
+            Identity {
+                info_code,
+                canonical_url,
+                earlier,
+            }
+        })
+        .collect()
+}
+
+/// The identity of a lone item (a document of one).
+pub fn identity(
+    source: &str,
+    keys: Keys<'_>,
+    not_articles: &[Url],
+    pattern: &Regex,
+    tracking: &[String],
+) -> Identity {
+    identities(source, &[keys], not_articles, pattern, tracking)
+        .pop()
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -162,40 +334,116 @@ mod tests {
         assert_eq!(canonical_url(&u, &[]), "https://example.org/a?id=7&spm=1.2");
     }
 
+    fn keys<'a>(link: Option<&'a Url>, guid: Option<&'a str>, title: &'a str) -> Keys<'a> {
+        Keys {
+            link,
+            guid,
+            title: Some(title),
+            ..Keys::default()
+        }
+    }
+
+    fn ids(items: &[Keys<'_>], not_articles: &[Url]) -> Vec<String> {
+        let re = Regex::new(DEFAULT_ID_PATTERN).unwrap();
+        identities("s", items, not_articles, &re, &[])
+            .into_iter()
+            .map(|i| i.canonical_url)
+            .collect()
+    }
+
     #[test]
     fn linkless_items_get_stable_identities() {
-        let re = Regex::new(DEFAULT_ID_PATTERN).unwrap();
-        let a = identity("s", None, Some("tag:x,2022:1"), Some("t"), None, &re, &[]);
-        assert_eq!(a.canonical_url, "urn:newscrawl:s:guid:tag:x,2022:1");
-        let b = identity(
-            "s",
-            None,
-            None,
-            Some("标题"),
-            Some("2022-01-10T16:57:30+08:00"),
-            &re,
-            &[],
-        );
-        let c = identity(
-            "s",
-            None,
-            None,
-            Some("标题"),
-            Some("2022-01-10T16:57:30+08:00"),
-            &re,
-            &[],
-        );
-        let d = identity(
-            "s",
-            None,
-            None,
-            Some("标题"),
-            Some("2022-01-11T16:57:30+08:00"),
-            &re,
-            &[],
-        );
+        let a = ids(&[keys(None, Some("tag:x,2022:1"), "t")], &[]);
+        assert_eq!(a, ["urn:newscrawl:s:guid:tag:x,2022:1"]);
+        let dated = |d: &'static str, c: &'static str| Keys {
+            title: Some("标题"),
+            date: Some(d),
+            content: Some(c),
+            ..Keys::default()
+        };
+        let b = ids(&[dated("2022-01-10T16:57:30+08:00", "x")], &[]);
+        let c = ids(&[dated("2022-01-10T16:57:30+08:00", "x")], &[]);
+        let d = ids(&[dated("2022-01-11T16:57:30+08:00", "x")], &[]);
+        let e = ids(&[dated("2022-01-10T16:57:30+08:00", "y")], &[]);
         assert_eq!(b, c);
         assert_ne!(b, d);
-        assert!(b.canonical_url.starts_with("urn:newscrawl:s:sha256:"));
+        assert_ne!(b, e, "the content is part of the hash");
+        assert!(b[0].starts_with("urn:newscrawl:s:sha256:"));
+    }
+
+    #[test]
+    fn a_shared_or_site_url_is_no_identity() {
+        let home = Url::parse("http://www.example.com").unwrap();
+        let home2 = Url::parse("http://example.com/").unwrap();
+        let feed = Url::parse("http://example.com/feed.xml").unwrap();
+        let got = ids(
+            &[
+                keys(Some(&home), Some("ep1"), "1"),
+                keys(Some(&home2), Some("ep2"), "2"),
+                keys(Some(&feed), Some("ep3"), "3"),
+            ],
+            std::slice::from_ref(&feed),
+        );
+        assert_eq!(
+            got,
+            [
+                "urn:newscrawl:s:guid:ep1",
+                "urn:newscrawl:s:guid:ep2",
+                "urn:newscrawl:s:guid:ep3"
+            ]
+        );
+        // Two items on one page, different guids: the page is no identity.
+        let page = Url::parse("http://b.example/p.html").unwrap();
+        let got = ids(
+            &[
+                keys(Some(&page), Some("g1"), "1"),
+                keys(Some(&page), Some("g2"), "2"),
+            ],
+            &[],
+        );
+        assert_eq!(got, ["urn:newscrawl:s:guid:g1", "urn:newscrawl:s:guid:g2"]);
+        // The same item twice (same guid) is one post, by its URL.
+        let got = ids(
+            &[
+                keys(Some(&page), Some("g1"), "1"),
+                keys(Some(&page), Some("g1"), "1"),
+            ],
+            &[],
+        );
+        assert_eq!(got, ["http://b.example/p.html", "http://b.example/p.html"]);
+    }
+
+    #[test]
+    fn fragments_are_kept_where_they_tell_items_apart() {
+        let a = Url::parse("http://b.example/2017/06/26.html#a080605").unwrap();
+        let b = Url::parse("http://b.example/2017/06/26.html#a030658").unwrap();
+        let lone = Url::parse("http://b.example/x.html#comments").unwrap();
+        let got = ids(
+            &[
+                keys(Some(&a), Some("1"), "a"),
+                keys(Some(&b), Some("2"), "b"),
+                keys(Some(&lone), Some("3"), "c"),
+            ],
+            &[],
+        );
+        assert_eq!(
+            got,
+            [
+                "http://b.example/2017/06/26.html#a080605",
+                "http://b.example/2017/06/26.html#a030658",
+                "http://b.example/x.html"
+            ]
+        );
+        // Without guids, different text tells them apart too.
+        let got = ids(&[keys(Some(&a), None, "a"), keys(Some(&b), None, "b")], &[]);
+        assert_eq!(got[0], "http://b.example/2017/06/26.html#a080605");
+    }
+
+    #[test]
+    fn an_info_code_still_comes_first() {
+        let re = Regex::new(DEFAULT_ID_PATTERN).unwrap();
+        let u = Url::parse("http://finance.eastmoney.com/a/202201102242232593.html").unwrap();
+        let id = identity("s", keys(Some(&u), None, "t"), &[], &re, &[]);
+        assert_eq!(id.info_code.as_deref(), Some("202201102242232593"));
     }
 }

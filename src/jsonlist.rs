@@ -13,7 +13,7 @@ use url::Url;
 use crate::article::unwrap_jsonp;
 use crate::date::parse_date;
 use crate::error::FeedError;
-use crate::feed::Item;
+use crate::feed::{Document, Item};
 
 /// Where one item field comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,16 +131,9 @@ pub struct ItemsMapping {
     pub author: Option<Field>,
 }
 
-/// What a list gave: the items, and one message per item that was skipped.
-#[derive(Debug, Default)]
-pub struct Mapped {
-    pub items: Vec<Item>,
-    pub skipped: Vec<String>,
-}
-
 /// Maps the list in `text` (JSON or JSONP). A body that is not JSON, or has no
 /// array at `path`, is an error; a bad item is skipped and reported.
-pub fn parse(text: &str, map: &ItemsMapping, base: &Url, tz: Tz) -> Result<Mapped, FeedError> {
+pub fn parse(text: &str, map: &ItemsMapping, base: &Url, tz: Tz) -> Result<Document, FeedError> {
     let value: Value = serde_json::from_str(unwrap_jsonp(text))
         .map_err(|e| FeedError::Parse(format!("not JSON: {e}")))?;
     let list = value
@@ -148,7 +141,7 @@ pub fn parse(text: &str, map: &ItemsMapping, base: &Url, tz: Tz) -> Result<Mappe
         .and_then(Value::as_array)
         .ok_or_else(|| FeedError::Parse(format!("no array at {:?}", map.path)))?;
     let now = Utc::now().with_timezone(&tz).fixed_offset();
-    let mut out = Mapped::default();
+    let mut out = Document::default();
     for (i, entry) in list.iter().enumerate() {
         match map_item(entry, map, base, tz, now) {
             Ok(item) => out.items.push(item),

@@ -280,7 +280,7 @@ async fn sources_check(config: Config, slugs: &[String]) -> Result<u8, Error> {
                 );
                 for post in &posts {
                     let stored = match &conn {
-                        Some(c) => store::is_stored(c, &post.identity)?,
+                        Some(c) => store::is_stored(c, post)?,
                         None => false,
                     };
                     let _ = writeln!(

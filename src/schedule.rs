@@ -26,6 +26,18 @@ pub fn interval(schedule: &Schedule, tz: Tz, now: DateTime<Utc>) -> Duration {
     }
 }
 
+/// The start of the round a poll due at `due` belongs to: sources due at the
+/// same cron time poll within the jitter window after it, and what they
+/// store in that window is one run (see `store::save_poll`).
+pub fn round_start(schedule: &Schedule, tz: Tz, due: DateTime<Utc>) -> DateTime<Utc> {
+    let window = jitter_window(interval(schedule, tz, due));
+    due - chrono::Duration::from_std(window).unwrap_or_default()
+}
+
+fn jitter_window(interval: Duration) -> Duration {
+    (interval / 10).min(Duration::from_secs(60))
+}
+
 /// A fixed offset for `slug` within a tenth of its interval, at most a minute.
 pub fn jitter(slug: &str, interval: Duration) -> Duration {
     // FNV-1a: stable across runs and versions, unlike std's hasher.
@@ -34,8 +46,7 @@ pub fn jitter(slug: &str, interval: Duration) -> Duration {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    let window = (interval / 10).min(Duration::from_secs(60));
-    let millis = window.as_millis() as u64;
+    let millis = jitter_window(interval).as_millis() as u64;
     if millis == 0 {
         return Duration::ZERO;
     }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use chrono::DateTime;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::dedup::Identity;
+use crate::dedup::{Earlier, Identity};
 use crate::error::StoreError;
 use crate::fetch::Validators;
 
@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_tombstones.sql"),
     include_str!("migrations/004_sources_state.sql"),
     include_str!("migrations/005_deferred_fts.sql"),
+    include_str!("migrations/006_identity.sql"),
 ];
 
 /// How long a writer waits for another process's transaction to finish.
@@ -380,6 +381,11 @@ pub struct PollRecord {
     pub moved_to: Option<String>,
     /// No poll before this time (`Retry-After`); `None` clears a hold.
     pub hold_until: Option<String>,
+    /// When the run this poll belongs to started (a `crawl --once`, or the
+    /// daemon's round for this source): a post another source stored since
+    /// then came in the same run, and the owner is decided by configuration
+    /// order.
+    pub run_started_at: DateTime<chrono::Utc>,
 }
 
 /// What saving a poll did.
@@ -404,26 +410,29 @@ pub struct SourceRow {
     pub posts: i64,
 }
 
-/// Makes sure every configured source has its row with the configured name
-/// and URL. A URL changed in the configuration replaces the one in effect
-/// (which a permanent redirect may have moved) and forgets its validators.
+/// Makes sure every configured source has its row with the configured name,
+/// URL and place in the configuration. A URL changed in the configuration
+/// replaces the one in effect (which a permanent redirect may have moved)
+/// and forgets its validators. Sources no longer configured lose their place.
 pub fn sync_sources(
     conn: &mut Connection,
     sources: &[(String, String, String)],
 ) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute("UPDATE sources SET position = NULL", [])?;
     {
         let mut stmt = tx.prepare_cached(
-            "INSERT INTO sources (slug, name, url, config_url) VALUES (?1, ?2, ?3, ?3)
+            "INSERT INTO sources (slug, name, url, config_url, position) VALUES (?1, ?2, ?3, ?3, ?4)
              ON CONFLICT(slug) DO UPDATE SET
                 name = excluded.name,
                 etag = CASE WHEN config_url IS excluded.config_url THEN etag END,
                 last_modified = CASE WHEN config_url IS excluded.config_url THEN last_modified END,
                 url = CASE WHEN config_url IS excluded.config_url THEN url ELSE excluded.url END,
-                config_url = excluded.config_url",
+                config_url = excluded.config_url,
+                position = excluded.position",
         )?;
-        for (slug, name, url) in sources {
-            stmt.execute(params![slug, name, url])?;
+        for (i, (slug, name, url)) in sources.iter().enumerate() {
+            stmt.execute(params![slug, name, url, i as i64])?;
         }
     }
     tx.commit()?;
@@ -464,31 +473,49 @@ pub fn set_next_poll(conn: &Connection, slug: &str, next_poll_at: &str) -> Resul
 }
 
 /// Saves one poll in one transaction. A post already stored (same infoCode,
-/// or same canonical URL) gains a `post_sources` row instead of a second
-/// copy; a newer `updated_at` replaces its fields in place.
+/// same key, or an earlier key of the same item) gains a `post_sources` row
+/// instead of a second copy, and fills only its columns that are still NULL.
+/// Only the owner (the source that stored it) replaces its fields, and only
+/// with the same item (same guid or link) showing a newer update; when a
+/// source configured earlier delivers it in the same run, that source
+/// becomes the owner ([`take_over`]).
 pub fn save_poll(conn: &mut Connection, poll: &PollRecord) -> Result<SaveSummary, StoreError> {
     let now = crate::date::now_utc();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut summary = SaveSummary::default();
+    let position = source_position(&tx, &poll.source)?;
+    let run_started = floor_to_second(poll.run_started_at);
     for post in &poll.posts {
-        match find_post(&tx, &post.identity)? {
-            Some((id, stored_updated)) => {
+        match find_post(&tx, post)? {
+            Some(st) => {
                 summary.repeats += 1;
                 tx.prepare_cached(
                     "INSERT OR IGNORE INTO post_sources (post_id, source, first_seen_at) VALUES (?1, ?2, ?3)",
                 )?
-                .execute(params![id, poll.source, now])?;
+                .execute(params![st.id, poll.source, now])?;
+                if st.owner == poll.source {
+                    let same_item = (post.guid.is_some() && post.guid == st.guid)
+                        || (post.url.is_some() && post.url == st.url);
+                    if same_item && is_newer(post.updated_at.as_deref(), st.updated_at.as_deref()) {
+                        update_post(&tx, st.id, post, &now)?;
+                        summary.updated_posts += 1;
+                    } else {
+                        fill_nulls(&tx, st.id, post)?;
+                    }
+                } else if position < st.owner_position
+                    && st.owner_since.is_some_and(|t| t >= run_started)
+                {
+                    take_over(&tx, st.id, &poll.source, post)?;
+                } else {
+                    fill_nulls(&tx, st.id, post)?;
+                }
                 if post.article_pending {
                     // Stored by a source that does not follow links: this one fetches the article.
                     tx.prepare_cached(
                         "UPDATE posts SET article_state = 'pending', article_via = ?2
                          WHERE id = ?1 AND article_state IS NULL",
                     )?
-                    .execute(params![id, poll.source])?;
-                }
-                if is_newer(post.updated_at.as_deref(), stored_updated.as_deref()) {
-                    update_post(&tx, id, post, &now)?;
-                    summary.updated_posts += 1;
+                    .execute(params![st.id, poll.source])?;
                 }
             }
             None if is_tombstoned(&tx, &post.identity)? => summary.pruned += 1,
@@ -551,24 +578,170 @@ pub fn save_poll(conn: &mut Connection, poll: &PollRecord) -> Result<SaveSummary
     Ok(summary)
 }
 
-/// The stored post with this identity: the infoCode match first.
-fn find_post(
-    conn: &Connection,
-    id: &Identity,
-) -> Result<Option<(i64, Option<String>)>, StoreError> {
+/// A stored post that an item is found to be, with what decides who may
+/// change it.
+struct StoredPost {
+    id: i64,
+    owner: String,
+    guid: Option<String>,
+    url: Option<String>,
+    updated_at: Option<String>,
+    /// The owner's place in the configuration (`i64::MAX` when it has none).
+    owner_position: i64,
+    /// When the owner first stored it.
+    owner_since: Option<DateTime<chrono::Utc>>,
+}
+
+fn floor_to_second(t: DateTime<chrono::Utc>) -> DateTime<chrono::Utc> {
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
+/// A source's place in the configuration; `i64::MAX` when it has none.
+fn source_position(conn: &Connection, slug: &str) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT position FROM sources WHERE slug = ?1")?
+        .query_row([slug], |r| r.get::<_, Option<i64>>(0))
+        .optional()?
+        .flatten()
+        .unwrap_or(i64::MAX))
+}
+
+const STORED_POST: &str =
+    "SELECT p.id, p.source, p.guid, p.url, p.updated_at, s.position, ps.first_seen_at
+     FROM posts p LEFT JOIN sources s ON s.slug = p.source
+     LEFT JOIN post_sources ps ON ps.post_id = p.id AND ps.source = p.source";
+
+fn stored_post(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPost> {
+    let since: Option<String> = r.get(6)?;
+    Ok(StoredPost {
+        id: r.get(0)?,
+        owner: r.get(1)?,
+        guid: r.get(2)?,
+        url: r.get(3)?,
+        updated_at: r.get(4)?,
+        owner_position: r.get::<_, Option<i64>>(5)?.unwrap_or(i64::MAX),
+        owner_since: since
+            .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+            .map(|d| d.with_timezone(&chrono::Utc)),
+    })
+}
+
+/// The stored post an item is: by infoCode, then by its key, then by the
+/// keys it may have been stored under before (each only for the same item).
+fn find_post(conn: &Connection, post: &NewPost) -> Result<Option<StoredPost>, StoreError> {
+    let id = &post.identity;
     if let Some(code) = &id.info_code {
         let hit = conn
-            .prepare_cached("SELECT id, updated_at FROM posts WHERE info_code = ?1")?
-            .query_row([code], |r| Ok((r.get(0)?, r.get(1)?)))
+            .prepare_cached(&format!("{STORED_POST} WHERE p.info_code = ?1"))?
+            .query_row([code], stored_post)
             .optional()?;
         if hit.is_some() {
             return Ok(hit);
         }
     }
-    Ok(conn
-        .prepare_cached("SELECT id, updated_at FROM posts WHERE canonical_url = ?1")?
-        .query_row([&id.canonical_url], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?)
+    let mut by_key = conn.prepare_cached(&format!("{STORED_POST} WHERE p.canonical_url = ?1"))?;
+    if let Some(hit) = by_key
+        .query_row([&id.canonical_url], stored_post)
+        .optional()?
+    {
+        return Ok(Some(hit));
+    }
+    for e in &id.earlier {
+        let hit = match e {
+            Earlier::Key(k) => by_key.query_row([k], stored_post).optional()?,
+            Earlier::WithGuid(k, g) => conn
+                .prepare_cached(&format!("{STORED_POST} WHERE p.canonical_url = ?1 AND p.guid = ?2"))?
+                .query_row(params![k, g], stored_post)
+                .optional()?,
+            Earlier::WithContent(k) => conn
+                .prepare_cached(&format!(
+                    "{STORED_POST} WHERE p.canonical_url = ?1 AND p.content_html IS ?2 AND p.guid IS NULL"
+                ))?
+                .query_row(params![k, post.content_html], stored_post)
+                .optional()?,
+        };
+        if hit.is_some() {
+            return Ok(hit);
+        }
+    }
+    Ok(None)
+}
+
+/// A repeat fills the columns that are still NULL, and changes nothing
+/// else. (The row is written only when there is something to fill: an
+/// update would queue the post for indexing again.)
+fn fill_nulls(conn: &Connection, id: i64, p: &NewPost) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE posts SET title = COALESCE(title, ?2), author = COALESCE(author, ?3),
+            summary = COALESCE(summary, ?4),
+            content_html = CASE WHEN content_html IS NULL THEN ?5 ELSE content_html END,
+            content_text = CASE WHEN content_html IS NULL THEN ?6 ELSE content_text END,
+            origin = COALESCE(origin, ?7), published_at = COALESCE(published_at, ?8),
+            info_code = CASE WHEN info_code IS NULL AND ?9 IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM posts o WHERE o.info_code = ?9) THEN ?9 ELSE info_code END
+         WHERE id = ?1 AND (
+            (title IS NULL AND ?2 IS NOT NULL) OR (author IS NULL AND ?3 IS NOT NULL)
+            OR (summary IS NULL AND ?4 IS NOT NULL) OR (content_html IS NULL AND ?5 IS NOT NULL)
+            OR (origin IS NULL AND ?7 IS NOT NULL) OR (published_at IS NULL AND ?8 IS NOT NULL)
+            OR (info_code IS NULL AND ?9 IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM posts o WHERE o.info_code = ?9)))",
+    )?
+    .execute(params![
+        id,
+        p.title,
+        p.author,
+        p.summary,
+        p.content_html,
+        p.content_text,
+        p.origin,
+        p.published_at,
+        p.identity.info_code,
+    ])?;
+    Ok(())
+}
+
+/// `source`, configured before the post's owner, delivered it in the same
+/// run: it becomes the owner, as if its poll had finished first. Its item's
+/// fields replace the post's (the earlier owner's stay where it has none,
+/// as a repeat's would), and its key replaces the post's when no other post
+/// holds it. An article is fetched once: one already fetched stays; one
+/// still to be fetched is fetched by the new owner when it follows links.
+fn take_over(conn: &Connection, id: i64, source: &str, p: &NewPost) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE posts SET source = ?2, url = ?3, guid = ?4,
+            title = COALESCE(?5, title), author = COALESCE(?6, author), summary = COALESCE(?7, summary),
+            content_html = CASE WHEN article_state = 'done' THEN content_html
+                ELSE COALESCE(?8, content_html) END,
+            content_text = CASE WHEN article_state = 'done' THEN content_text
+                ELSE COALESCE(?9, content_text) END,
+            origin = COALESCE(?10, origin), published_at = COALESCE(?11, published_at),
+            updated_at = COALESCE(?12, updated_at),
+            canonical_url = CASE WHEN NOT EXISTS (SELECT 1 FROM posts o WHERE o.canonical_url = ?14 AND o.id <> ?1)
+                THEN ?14 ELSE canonical_url END,
+            info_code = CASE WHEN info_code IS NULL AND ?15 IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM posts o WHERE o.info_code = ?15) THEN ?15 ELSE info_code END,
+            article_state = CASE WHEN ?13 AND article_state IS NOT 'done' THEN 'pending' ELSE article_state END,
+            article_via = CASE WHEN ?13 AND article_state IS NOT 'done' THEN ?2 ELSE article_via END
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        source,
+        p.url,
+        p.guid,
+        p.title,
+        p.author,
+        p.summary,
+        p.content_html,
+        p.content_text,
+        p.origin,
+        p.published_at,
+        p.updated_at,
+        p.article_pending,
+        p.identity.canonical_url,
+        p.identity.info_code,
+    ])?;
+    Ok(())
 }
 
 fn is_newer(candidate: Option<&str>, stored: Option<&str>) -> bool {
@@ -612,11 +785,21 @@ fn insert_post(conn: &Connection, source: &str, p: &NewPost, now: &str) -> Resul
     Ok(())
 }
 
+/// The owner's same item, updated: its fields replace the post's (those it
+/// lacks stay). A source that follows links fetches the article again.
 fn update_post(conn: &Connection, id: i64, p: &NewPost, now: &str) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "UPDATE posts SET title = ?2, author = ?3, summary = ?4, content_html = ?5, content_text = ?6,
+        "UPDATE posts SET title = COALESCE(?2, title), author = COALESCE(?3, author),
+            summary = COALESCE(?4, summary),
+            content_html = CASE WHEN article_state = 'done' AND NOT ?11 THEN content_html
+                ELSE COALESCE(?5, content_html) END,
+            content_text = CASE WHEN article_state = 'done' AND NOT ?11 THEN content_text
+                ELSE COALESCE(?6, content_text) END,
             origin = COALESCE(?7, origin), published_at = COALESCE(?8, published_at), updated_at = ?9,
-            fetched_at = ?10
+            fetched_at = ?10,
+            article_state = CASE WHEN ?11 THEN 'pending' ELSE article_state END,
+            article_attempts = CASE WHEN ?11 THEN 0 ELSE article_attempts END,
+            article_next_at = CASE WHEN ?11 THEN NULL ELSE article_next_at END
          WHERE id = ?1",
     )?
     .execute(params![
@@ -629,7 +812,8 @@ fn update_post(conn: &Connection, id: i64, p: &NewPost, now: &str) -> Result<(),
         p.origin,
         p.published_at,
         p.updated_at,
-        now
+        now,
+        p.article_pending,
     ])?;
     Ok(())
 }
@@ -919,8 +1103,8 @@ pub fn open_read_only(path: &Path) -> Result<Option<Connection>, StoreError> {
 }
 
 /// Whether a post with this identity is stored.
-pub fn is_stored(conn: &Connection, id: &Identity) -> Result<bool, StoreError> {
-    Ok(find_post(conn, id)?.is_some())
+pub fn is_stored(conn: &Connection, post: &NewPost) -> Result<bool, StoreError> {
+    Ok(find_post(conn, post)?.is_some())
 }
 
 /// Every known source with its health and post count.
@@ -955,6 +1139,7 @@ mod tests {
             identity: Identity {
                 info_code: code.map(str::to_string),
                 canonical_url: url.to_string(),
+                earlier: Vec::new(),
             },
             url: Some(url.to_string()),
             title: Some(title.to_string()),
@@ -983,6 +1168,7 @@ mod tests {
             unconditional: false,
             moved_to: None,
             hold_until: None,
+            run_started_at: chrono::Utc::now(),
         }
     }
 

@@ -1,24 +1,29 @@
-//! UTF-8 feed text → items. RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed,
-//! told apart by content, through feed-rs. Real feeds are repaired first:
+//! UTF-8 feed text → a document of items: RSS 0.90/0.9x/1.0/2.0 and Atom
+//! 0.3/1.0 through a lenient tree ([`tree`], mapped in [`xml`]), JSON Feed
+//! in [`json`], told apart by content. Real feeds are repaired first:
 //! characters illegal in XML are stripped, the encoding declaration is
-//! rewritten to UTF-8 (the text was decoded already), a missing or odd
-//! `<rss version>` is read as 2.0, and bare `&` and HTML-only entities are
-//! escaped. Dates go through [`crate::date`], keeping the offset the feed gave.
+//! rewritten to UTF-8 (the text was decoded already), a second declaration
+//! is dropped, and bare `&` and HTML-only entities are escaped. Dates go
+//! through [`crate::date`], keeping the offset the feed gave.
+//!
+//! No entry is lost silently: an item that cannot be read (cut off, empty)
+//! is listed in [`Document::skipped`], and a document that holds items but
+//! yields none is an error.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+mod json;
+pub mod tree;
+mod xml;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use chrono_tz::Tz;
 use url::Url;
 
-use crate::date::parse_date;
 use crate::error::FeedError;
 
 /// One entry of a feed, as the feed gave it (links absolute).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Item {
-    /// The feed's own id (RSS guid, Atom id), never an invented one.
+    /// The feed's own id (RSS guid, RSS 1.0 `rdf:about`, Atom id), never an invented one.
     pub guid: Option<String>,
     pub link: Option<Url>,
     pub title: Option<String>,
@@ -33,112 +38,39 @@ pub struct Item {
     pub origin: Option<String>,
 }
 
+impl Item {
+    /// Nothing to store: no title, link, id, text or date.
+    pub fn is_empty(&self) -> bool {
+        self.guid.is_none()
+            && self.link.is_none()
+            && self.title.is_none()
+            && self.summary.is_none()
+            && self.content.is_none()
+            && self.published.is_none()
+            && self.updated.is_none()
+    }
+}
+
+/// A parsed feed document.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Document {
+    pub items: Vec<Item>,
+    /// The feed's own links (its site, its self URL): never an article's address.
+    pub site_links: Vec<Url>,
+    /// Items that could not be read, one message each (`item 3: …`).
+    pub skipped: Vec<String>,
+}
+
 /// Parses feed text. `base` is the feed's URL (for relative links); dates
 /// without an offset are read in `tz`.
-pub fn parse(text: &str, base: &Url, tz: Tz) -> Result<Vec<Item>, FeedError> {
+pub fn parse(text: &str, base: &Url, tz: Tz) -> Result<Document, FeedError> {
     let trimmed = text.trim_start_matches(['\u{FEFF}', ' ', '\t', '\r', '\n']);
-    let is_json = trimmed.starts_with('{');
-    let input = if is_json {
-        trimmed.to_string()
-    } else {
-        repair_xml(&atom03_as_atom10(trimmed))
-    };
-
-    // feed-rs hands timestamps back in UTC; remember each one's offset so the
-    // post keeps the offset its source wrote (`+08:00`, not `Z`). Keyed by
-    // the instant: should one feed write the same instant with two offsets,
-    // either offset may come back, and the instant is right either way.
-    let offsets: Arc<Mutex<HashMap<i64, FixedOffset>>> = Arc::default();
-    let seen = Arc::clone(&offsets);
     let now = Utc::now().with_timezone(&tz).fixed_offset();
-    let parser = feed_rs::parser::Builder::new()
-        .base_uri(Some(base.as_str()))
-        .id_generator(|_, _, _| String::new())
-        .timestamp_parser(move |s| {
-            let d = parse_date(s, tz, now)?;
-            seen.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(d.timestamp(), *d.offset());
-            Some(d.with_timezone(&Utc))
-        })
-        .build();
-    let feed = parser
-        .parse(input.as_bytes())
-        .map_err(|e| FeedError::Parse(e.to_string()))?;
-
-    let offsets = offsets.lock().unwrap_or_else(|p| p.into_inner());
-    let local = |d: Option<DateTime<Utc>>| {
-        d.map(|d| {
-            let off = offsets
-                .get(&d.timestamp())
-                .copied()
-                .unwrap_or_else(|| chrono::Offset::fix(d.with_timezone(&tz).offset()));
-            d.with_timezone(&off)
-        })
-    };
-
-    let items = feed
-        .entries
-        .into_iter()
-        .map(|e| {
-            let guid = Some(e.id.trim().to_string()).filter(|s| !s.is_empty());
-            let link = pick_link(&e.links, base).or_else(|| {
-                guid.as_deref()
-                    .filter(|g| g.starts_with("http://") || g.starts_with("https://"))
-                    .and_then(|g| Url::parse(g).ok())
-            });
-            Item {
-                guid,
-                link,
-                title: e.title.map(|t| t.content).filter(|s| !s.trim().is_empty()),
-                author: e
-                    .authors
-                    .into_iter()
-                    .filter_map(|p| p.name)
-                    .map(|n| n.trim().to_string())
-                    .find(|n| !n.is_empty()),
-                summary: e
-                    .summary
-                    .map(|t| t.content)
-                    .filter(|s| !s.trim().is_empty()),
-                content: e
-                    .content
-                    .and_then(|c| c.body)
-                    .filter(|s| !s.trim().is_empty()),
-                published: local(e.published),
-                updated: local(e.updated),
-                origin: None,
-            }
-        })
-        .collect();
-    Ok(items)
-}
-
-/// feed-rs reads Atom 1.0 only; Atom 0.3 differs in its namespace and in
-/// calling `published`/`updated` `issued`/`modified`.
-fn atom03_as_atom10(text: &str) -> std::borrow::Cow<'_, str> {
-    const ATOM03: &str = "http://purl.org/atom/ns#";
-    if !text.contains(ATOM03) {
-        return std::borrow::Cow::Borrowed(text);
+    if trimmed.starts_with('{') {
+        json::parse(trimmed, base, tz, now)
+    } else {
+        xml::parse(&repair_xml(trimmed), base, tz, now)
     }
-    std::borrow::Cow::Owned(
-        text.replace(ATOM03, "http://www.w3.org/2005/Atom")
-            .replace("<issued>", "<published>")
-            .replace("</issued>", "</published>")
-            .replace("<modified>", "<updated>")
-            .replace("</modified>", "</updated>"),
-    )
-}
-
-/// The entry's page: an `alternate` link, else the first; made absolute.
-fn pick_link(links: &[feed_rs::model::Link], base: &Url) -> Option<Url> {
-    let chosen = links
-        .iter()
-        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-        .or_else(|| links.first())?;
-    let href = chosen.href.trim();
-    let url = base.join(href).ok()?;
-    matches!(url.scheme(), "http" | "https").then_some(url)
 }
 
 /// The repairs listed in the module doc. Text in CDATA sections and comments
@@ -153,7 +85,6 @@ fn repair_xml(text: &str) -> String {
             rest = &rest[end + 2..];
         }
     }
-    let mut fixed_root = false;
     while !rest.is_empty() {
         if let Some(r) = rest.strip_prefix("<![CDATA[") {
             let end = r.find("]]>").map_or(r.len(), |i| i + 3);
@@ -178,28 +109,11 @@ fn repair_xml(text: &str) -> String {
             rest = &rest[end..];
             continue;
         }
-        if !fixed_root
-            && rest.starts_with("<rss")
-            && rest[4..].starts_with(|c: char| c.is_whitespace() || c == '>')
-        {
-            fixed_root = true;
-            let end = rest.find('>').unwrap_or(rest.len());
-            out.push_str(&fix_rss_version(&rest[..end]));
-            rest = &rest[end..];
-            continue;
-        }
         let mut chars = rest.chars();
         let Some(c) = chars.next() else { break };
         if c == '&' {
             rest = escape_amp(rest, &mut out);
             continue;
-        }
-        if c == '<'
-            && (rest.starts_with("<feed")
-                || rest.starts_with("<rdf:RDF")
-                || rest.starts_with("<RDF"))
-        {
-            fixed_root = true;
         }
         if is_xml_char(c) {
             out.push(c);
@@ -216,18 +130,6 @@ fn push_legal(s: &str, out: &mut String) {
 /// XML 1.0's Char production (surrogates cannot occur in a `str`).
 fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-}
-
-/// `<rss>` with no version, or one feed-rs does not know, reads as 2.0.
-fn fix_rss_version(tag: &str) -> String {
-    static VERSION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r#"\bversion\s*=\s*["']([^"']*)["']"#).expect("static regex")
-    });
-    match VERSION.captures(tag).and_then(|c| c.get(1)) {
-        Some(v) if matches!(v.as_str(), "2.0" | "0.91" | "0.92") => tag.to_string(),
-        Some(v) => format!("{}2.0{}", &tag[..v.start()], &tag[v.end()..]),
-        None => format!("<rss version=\"2.0\"{}", &tag[4..]),
-    }
 }
 
 /// At a `&`: keep a real XML reference, turn an HTML-only entity into a
@@ -300,7 +202,9 @@ mod tests {
     }
 
     fn p(text: &str) -> Vec<Item> {
-        parse(text, &base(), chrono_tz::Asia::Shanghai).unwrap()
+        parse(text, &base(), chrono_tz::Asia::Shanghai)
+            .unwrap()
+            .items
     }
 
     #[test]
@@ -415,7 +319,9 @@ mod tests {
     /// Fuzzing regressions: inputs that once crashed, run as the fuzz target does.
     #[test]
     fn fuzz_regressions() {
-        let inputs: &[&[u8]] = &[include_bytes!("../tests/fixtures/fuzz/feed-crash-7fec1571")];
+        let inputs: &[&[u8]] = &[include_bytes!(
+            "../../tests/fixtures/fuzz/feed-crash-7fec1571"
+        )];
         for data in inputs {
             let declared = crate::decode::xml_declared(data);
             let text = crate::decode::decode(data, None, declared, Some("cn")).text;
