@@ -16,7 +16,7 @@ pub fn parse_date(text: &str, tz: Tz, now: DateTime<FixedOffset>) -> Option<Date
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Some(d);
     }
-    if let Some(d) = parse_rfc2822ish(t) {
+    if let Some(d) = parse_rfc2822ish(t, tz) {
         return Some(d);
     }
     let norm = normalize(t);
@@ -36,51 +36,123 @@ fn localize(naive: NaiveDateTime, tz: Tz) -> Option<DateTime<FixedOffset>> {
     Some(local.fixed_offset())
 }
 
-/// RFC 822/2822 and its usual deviations: no or a wrong weekday, `UTC`,
-/// `GMT+8`/`GMT+0800`, a lower-case month, one-digit hours.
-fn parse_rfc2822ish(t: &str) -> Option<DateTime<FixedOffset>> {
-    if let Ok(d) = DateTime::parse_from_rfc2822(t) {
-        return Some(d);
-    }
-    // Drop a weekday ("Mon, ", "Monday, "), which is often wrong.
-    let mut s = t.to_string();
-    if let Some(comma) = s.find(',') {
-        if s[..comma].chars().all(|c| c.is_ascii_alphabetic()) {
-            s = s[comma + 1..].trim_start().to_string();
-        }
-    }
-    let mut parts: Vec<String> = s.split_whitespace().map(str::to_string).collect();
-    if parts.len() < 4 {
-        return None;
-    }
-    if let Some(zone) = parts.last_mut() {
-        let z = zone.to_ascii_uppercase();
-        let fixed = match z.as_str() {
-            "UTC" | "Z" | "GMT" | "UT" => Some("+0000".to_string()),
-            _ => {
-                let rest = z.strip_prefix("GMT").or_else(|| z.strip_prefix("UTC"));
-                rest.and_then(offset_digits)
-            }
-        };
-        if let Some(f) = fixed {
-            *zone = f;
-        }
-    }
-    if parts.len() == 4 {
-        // No zone at all: not RFC 2822; let the naive parsers have it.
-        return None;
-    }
-    let joined = parts.join(" ");
-    for fmt in [
-        "%d %b %Y %H:%M:%S %z",
-        "%d %b %Y %H:%M %z",
-        "%d %B %Y %H:%M:%S %z",
-    ] {
-        if let Ok(d) = DateTime::parse_from_str(&joined, fmt) {
+/// RFC 822/2822 and its usual deviations: no or a wrong weekday (with or
+/// without its comma), full month names, the month before the day, a
+/// 12-hour clock, `UTC`, `GMT+8`/`GMT+0800`, the RFC 822 zone names (`EST`,
+/// `PDT`, ...; `CST` is China's when `tz` is), and no zone at all (read in
+/// `tz`).
+fn parse_rfc2822ish(t: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
+    // chrono reads `CST` as RFC 822's (US Central); `zone_offset` decides.
+    let cst = t
+        .get(t.len().saturating_sub(4)..)
+        .is_some_and(|z| z.eq_ignore_ascii_case(" CST"));
+    if !cst {
+        if let Ok(d) = DateTime::parse_from_rfc2822(t) {
             return Some(d);
         }
     }
-    None
+    let cleaned = t.replace(',', " ");
+    let mut parts: Vec<&str> = cleaned.split_whitespace().collect();
+    // Drop a weekday, which is often wrong.
+    if parts.first().is_some_and(|w| is_weekday(w)) {
+        parts.remove(0);
+    }
+    if parts.len() < 4 || !parts.iter().take(2).any(|p| month_number(p).is_some()) {
+        return None;
+    }
+    let zone = parts.last().and_then(|z| zone_offset(z, tz));
+    if zone.is_some() {
+        parts.pop();
+    }
+    let joined = parts.join(" ");
+    const FORMATS: [&str; 8] = [
+        "%d %B %Y %H:%M:%S",
+        "%d %B %Y %H:%M",
+        "%B %d %Y %H:%M:%S",
+        "%B %d %Y %H:%M",
+        "%d %B %Y %I:%M:%S %p",
+        "%d %B %Y %I:%M %p",
+        "%B %d %Y %I:%M:%S %p",
+        "%B %d %Y %I:%M %p",
+    ];
+    let naive = FORMATS
+        .iter()
+        .find_map(|f| {
+            NaiveDateTime::parse_from_str(&joined, f)
+                .ok()
+                .filter(|d| d.year() >= 1000)
+        })
+        .or_else(|| {
+            // Two-digit years (RFC 822 itself).
+            ["%d %B %y %H:%M:%S", "%d %B %y %H:%M"]
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(&joined, f).ok())
+        })?;
+    match zone {
+        Some(off) => off.from_local_datetime(&naive).single(),
+        None => localize(naive, tz),
+    }
+}
+
+fn is_weekday(w: &str) -> bool {
+    let w = w.to_ascii_lowercase();
+    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .any(|d| w.starts_with(d) && w.len() <= 9 && w.chars().all(|c| c.is_ascii_alphabetic()))
+}
+
+fn month_number(w: &str) -> Option<u32> {
+    let w = w.to_ascii_lowercase();
+    let months = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    if w.len() < 3 || !w.chars().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    months
+        .iter()
+        .position(|m| w.starts_with(m))
+        .map(|i| i as u32 + 1)
+}
+
+/// A zone as feeds write it: `+0800`, `GMT`, `GMT+8`, `EST`.
+fn zone_offset(z: &str, tz: Tz) -> Option<FixedOffset> {
+    let z = z.to_ascii_uppercase();
+    let hours = |h: i32| FixedOffset::east_opt(h * 3600);
+    match z.as_str() {
+        "UTC" | "Z" | "GMT" | "UT" => return hours(0),
+        "EST" => return hours(-5),
+        "EDT" => return hours(-4),
+        "CST"
+            if matches!(
+                tz.name(),
+                "Asia/Shanghai" | "Asia/Chongqing" | "Asia/Harbin" | "Asia/Taipei" | "PRC"
+            ) =>
+        {
+            return hours(8);
+        }
+        "CST" => return hours(-6),
+        "CDT" => return hours(-5),
+        "MST" => return hours(-7),
+        "MDT" => return hours(-6),
+        "PST" => return hours(-8),
+        "PDT" => return hours(-7),
+        "BST" => return hours(1),
+        "CET" => return hours(1),
+        "CEST" => return hours(2),
+        "JST" | "KST" => return hours(9),
+        "HKT" => return hours(8),
+        _ => {}
+    }
+    let digits = z
+        .strip_prefix("GMT")
+        .or_else(|| z.strip_prefix("UTC"))
+        .unwrap_or(&z);
+    let d = offset_digits(digits)?;
+    let sign = if d.starts_with('-') { -1 } else { 1 };
+    let h: i32 = d.get(1..3)?.parse().ok()?;
+    let m: i32 = d.get(3..5)?.parse().ok()?;
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
 /// `+8`, `+08`, `+0800`, `+08:00` → `+0800`.
@@ -271,6 +343,35 @@ mod tests {
         let ny = DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z").unwrap();
         let d = parse_date("2022-07-01 09:00", chrono_tz::America::New_York, ny).unwrap();
         assert_eq!(to_rfc3339(&d), "2022-07-01T09:00:00-04:00");
+    }
+
+    #[test]
+    fn english_forms_real_feeds_write() {
+        assert_eq!(
+            p("Mon, 25 July 2011 01:30:00 EST").as_deref(),
+            Some("2011-07-25T01:30:00-05:00")
+        );
+        assert_eq!(
+            p("Tue 11 Jan 2011 01:30:00 GMT").as_deref(),
+            Some("2011-01-11T01:30:00Z")
+        );
+        assert_eq!(
+            p("Sat, Dec 16 2023 02:02:33 PM").as_deref(),
+            Some("2023-12-16T14:02:33+08:00")
+        );
+        assert_eq!(
+            p("Wednesday, 02 Oct 2002 08:00:00 PDT").as_deref(),
+            Some("2002-10-02T08:00:00-07:00")
+        );
+        assert_eq!(
+            p("02 Oct 02 13:00 GMT+8").as_deref(),
+            Some("2002-10-02T13:00:00+08:00")
+        );
+        assert_eq!(
+            p("Mon, 10 Jan 2022 16:57:30 CST").as_deref(),
+            Some("2022-01-10T16:57:30+08:00"),
+            "China Standard Time where the configured zone is China's"
+        );
     }
 
     #[test]

@@ -180,14 +180,27 @@ fn html_escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// `DIR/<category>.html` for a category.
+/// `DIR/<category>.html` for a category, titled as the seed titled it.
 pub fn category_page(category: &str) -> String {
-    let mut chars = category.chars();
-    let title: String = chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default();
+    let title = python_title(category);
     format!("---\nlayout: category\ntitle: {title}\ncategory: {category}\n---")
+}
+
+/// Python's `str.title()`: the first cased character of each run of cased
+/// characters upper-cased, the rest lower-cased; digits and CJK characters
+/// end a run, so `21shijijingjibaodao` becomes `21Shijijingjibaodao`.
+fn python_title(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_word = false;
+    for c in s.chars() {
+        if in_word {
+            out.extend(c.to_lowercase());
+        } else {
+            out.extend(c.to_uppercase());
+        }
+        in_word = c.is_lowercase() || c.is_uppercase();
+    }
+    out
 }
 
 /// Writes posts one by one (see [`JekyllWriter::post`]) and the category pages at the end.
@@ -362,6 +375,17 @@ mod tests {
             category_page("yangshixinwenkehuduan"),
             "---\nlayout: category\ntitle: Yangshixinwenkehuduan\ncategory: yangshixinwenkehuduan\n---"
         );
+        // What Python's str.title() gives, checked with CPython 3.11.
+        for (c, t) in [
+            ("21shijijingjibaodao", "21Shijijingjibaodao"),
+            ("a1b2c", "A1B2C"),
+            ("xinhua_net", "Xinhua_Net"),
+            ("ABC", "Abc"),
+            ("zhong文guo", "Zhong文Guo"),
+            ("", ""),
+        ] {
+            assert_eq!(python_title(c), t, "{c}");
+        }
     }
 
     #[test]

@@ -186,6 +186,17 @@ fn is_text_valued(ns: Ns, local: &str) -> bool {
     }
 }
 
+/// Whether `parent` never has a child in namespace `ns`: elements that are
+/// empty by nature, and iTunes categories (which nest only each other).
+fn cannot_hold(parent: &Node, ns: Ns) -> bool {
+    match (parent.ns, parent.local.as_str()) {
+        (Ns::Atom, "link") | (Ns::Core, "enclosure") => true,
+        (Ns::Itunes, "image" | "explicit" | "duration" | "category") => ns != Ns::Itunes,
+        (Ns::Media, "content" | "thumbnail") => ns != Ns::Media,
+        _ => false,
+    }
+}
+
 struct Frame {
     /// The node, when it is kept.
     node: Option<usize>,
@@ -370,6 +381,17 @@ impl Builder {
             // Whatever is open inside the previous item (or the channel) is done.
             self.close_to_container();
         }
+        // An element that never holds this one was left open (`<enclosure>`,
+        // `<itunes:category text='…'>` without its slash): it ends here.
+        while self
+            .stack
+            .last()
+            .and_then(|f| f.node)
+            .and_then(|i| self.nodes.get(i))
+            .is_some_and(|top| cannot_hold(top, ns))
+        {
+            self.pop(None);
+        }
         let parent = self.stack.last().and_then(|f| f.node);
         let parent_base = parent
             .and_then(|p| self.nodes.get(p))
@@ -483,6 +505,12 @@ mod tests {
         let kids: Vec<&str> = t.children(channel).map(|n| n.local.as_str()).collect();
         assert_eq!(kids, ["category", "item", "item"]);
         assert_eq!(t.item_elements, 2);
+        // Inside an item, what follows an unclosed empty element is the item's.
+        let src = "<rss><channel><item><enclosure url='u'><itunes:category text='x'><title>a</title></item></channel></rss>";
+        let t = build(src, &base());
+        let item = t.nodes.iter().find(|n| n.local == "item").unwrap();
+        let kids: Vec<&str> = t.children(item).map(|n| n.local.as_str()).collect();
+        assert_eq!(kids, ["enclosure", "category", "title"]);
     }
 
     #[test]

@@ -93,9 +93,13 @@ pub fn parse(
     }
     if let Some(why) = &tree.broken {
         if doc.items.is_empty() {
-            return Err(FeedError::Parse(format!(
-                "broken XML, no item intact: {why}"
-            )));
+            return Err(FeedError::Parse(match doc.skipped.first() {
+                Some(first) => format!(
+                    "broken XML ({why}); none of its {} items could be read: {first}",
+                    doc.skipped.len()
+                ),
+                None => format!("broken XML, no item in it: {why}"),
+            }));
         }
         tracing::debug!(why, "broken XML; intact items kept");
     }

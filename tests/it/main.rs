@@ -3,6 +3,7 @@
 
 mod articles;
 mod cli;
+mod conformance;
 mod crawl_once;
 mod daemon;
 mod durability;
