@@ -170,19 +170,18 @@ pub fn identities(
             })
         })
         .collect();
-    // Each URL form → the distinct items that carry it.
-    let mut by_url: HashMap<&str, Vec<&str>> = HashMap::new();
+    // Each URL form → the first item that carries it, and whether another
+    // (different) item carries it too. Constant work per item.
+    let mut by_url: HashMap<&str, (&str, bool)> = HashMap::new();
     for (f, t) in forms.iter().zip(&tell) {
         if let Some((bare, full)) = f {
             for key in [bare.as_str(), full.as_str()] {
-                let e = by_url.entry(key).or_default();
-                if !e.contains(&t.as_str()) {
-                    e.push(t.as_str());
-                }
+                let e = by_url.entry(key).or_insert((t.as_str(), false));
+                e.1 |= e.0 != t.as_str();
             }
         }
     }
-    let shared = |key: &str| by_url.get(key).is_some_and(|v| v.len() > 1);
+    let shared = |key: &str| by_url.get(key).is_some_and(|e| e.1);
     let not_articles: Vec<String> = not_articles
         .iter()
         .map(|u| canonical_url(u, tracking))

@@ -1,4 +1,4 @@
-//! Feed bytes, any encoding: decoding, the XML repairs, feed-rs, and the JSON list mapping.
+//! Feed bytes, any encoding: decoding, the XML repairs, the lenient feed parser, and the JSON list mapping.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use newscrawl::jsonlist::{Field, ItemsMapping};

@@ -29,6 +29,8 @@ use url::Url;
 pub const MAX_DEPTH: usize = 64;
 /// How many open elements an end tag is matched against.
 const MATCH_WINDOW: usize = 64;
+/// Namespace declarations in scope at most (real feeds use a dozen).
+const MAX_BINDINGS: usize = 256;
 /// Recoverable tokenizer errors tolerated before the rest is given up.
 const MAX_ERRORS: usize = 100;
 
@@ -357,10 +359,13 @@ impl Builder {
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                 .map(|v| v.into_owned())
                 .unwrap_or_else(|_| a.value.to_string());
-            if key == "xmlns" {
-                self.bindings.push((String::new(), Ns::from_uri(&value)));
-            } else if let Some(p) = key.strip_prefix("xmlns:") {
-                self.bindings.push((p.to_string(), Ns::from_uri(&value)));
+            if key == "xmlns" || key.starts_with("xmlns:") {
+                // Bounded, so that resolving a name costs at most this much.
+                if self.bindings.len() < MAX_BINDINGS {
+                    let prefix = key.strip_prefix("xmlns:").unwrap_or_default();
+                    self.bindings
+                        .push((prefix.to_string(), Ns::from_uri(&value)));
+                }
             } else {
                 raw_attrs.push((key, value));
             }
