@@ -296,6 +296,7 @@ pub fn to_posts(
             title: t.as_deref(),
             date: d.as_deref(),
             content: i.content.as_deref().or(i.summary.as_deref()),
+            fingerprint: i.fingerprint.as_deref(),
         })
         .collect();
     let ids = dedup::identities(

@@ -56,6 +56,8 @@ pub struct Keys<'a> {
     pub date: Option<&'a str>,
     /// The body as the feed gave it.
     pub content: Option<&'a str>,
+    /// For an item with no title, date or content: its source text.
+    pub fingerprint: Option<&'a str>,
 }
 
 /// The first capture group of `pattern` that matched `link`.
@@ -128,7 +130,14 @@ fn hash_key(source: &str, k: &Keys<'_>) -> String {
     let t = k.title.unwrap_or_default().trim();
     let d = k.date.unwrap_or_default();
     let c = k.content.unwrap_or_default().trim();
-    format!("urn:newscrawl:{source}:sha256:{}", sha256_hex(&[t, d, c]))
+    let hex = match k
+        .fingerprint
+        .filter(|_| t.is_empty() && d.is_empty() && c.is_empty())
+    {
+        Some(f) => sha256_hex(&[t, d, c, f]),
+        None => sha256_hex(&[t, d, c]),
+    };
+    format!("urn:newscrawl:{source}:sha256:{hex}")
 }
 
 /// The hash of title and date alone, as version 0.1 keyed linkless items.

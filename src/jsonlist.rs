@@ -196,6 +196,7 @@ fn map_item(
         published,
         updated: None,
         origin: get(&map.origin, "origin")?,
+        fingerprint: None,
     })
 }
 

@@ -73,12 +73,13 @@ pub fn parse(
             published: date(string(it.get("date_published"))),
             updated: date(string(it.get("date_modified"))),
             origin: None,
+            fingerprint: None,
         };
-        if item.is_empty() {
-            doc.skipped.push(format!("item {}: empty", i + 1));
-        } else {
-            doc.items.push(item);
+        let mut item = item;
+        if item.is_bare() {
+            item.fingerprint = Some(Value::Object(it.clone()).to_string());
         }
+        doc.items.push(item);
     }
     Ok(doc)
 }

@@ -6,7 +6,7 @@
 //! is dropped, and bare `&` and HTML-only entities are escaped. Dates go
 //! through [`crate::date`], keeping the offset the feed gave.
 //!
-//! No entry is lost silently: an item that cannot be read (cut off, empty)
+//! No entry is lost silently: an item that cannot be read (cut off)
 //! is listed in [`Document::skipped`], and a document that holds items but
 //! yields none is an error.
 
@@ -36,14 +36,15 @@ pub struct Item {
     pub updated: Option<DateTime<FixedOffset>>,
     /// The media the item names as its source (JSON lists carry it).
     pub origin: Option<String>,
+    /// For an item with no title, date or text (an author, a category, a
+    /// place): its source text, so that two such items stay two posts.
+    pub fingerprint: Option<String>,
 }
 
 impl Item {
-    /// Nothing to store: no title, link, id, text or date.
-    pub fn is_empty(&self) -> bool {
-        self.guid.is_none()
-            && self.link.is_none()
-            && self.title.is_none()
+    /// No title, date or text: what the identity hash is made of.
+    pub fn is_bare(&self) -> bool {
+        self.title.is_none()
             && self.summary.is_none()
             && self.content.is_none()
             && self.published.is_none()
@@ -57,7 +58,7 @@ pub struct Document {
     pub items: Vec<Item>,
     /// The feed's own links (its site, its self URL): never an article's address.
     pub site_links: Vec<Url>,
-    /// Items that could not be read, one message each (`item 3: …`).
+    /// Items that could not be read (cut off), one message each (`item 3: …`).
     pub skipped: Vec<String>,
 }
 
@@ -327,6 +328,23 @@ mod tests {
             let text = crate::decode::decode(data, None, declared, Some("cn")).text;
             let _ = parse(&text, &base(), chrono_tz::Asia::Shanghai);
         }
+    }
+
+    #[test]
+    fn bare_items_are_kept_and_told_apart() {
+        // Only an author, only a category: still entries, and not the same one.
+        let items = p(
+            "<rss><channel><item><author>a@example.org (A)</author></item><item><category>x</category></item></channel></rss>",
+        );
+        assert_eq!(items.len(), 2);
+        assert!(items[0].is_bare() && items[1].is_bare());
+        assert_ne!(items[0].fingerprint, items[1].fingerprint);
+        assert!(
+            items[0]
+                .fingerprint
+                .as_deref()
+                .is_some_and(|f| f.contains("(A)"))
+        );
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub fn parse(
             for holder in holders {
                 item_nodes.extend(
                     tree.children(holder)
-                        .filter(|n| n.ns == Ns::Core && n.local == "item"),
+                        .filter(|n| n.ns == Ns::Core && (n.local == "item" || n.local == "entry")),
                 );
             }
             if let Some(ch) = channel {
@@ -71,7 +71,10 @@ pub fn parse(
         }
         "feed" if matches!(root.ns, Ns::Atom | Ns::Core) => {
             cx.site_links(root, &mut doc);
-            for n in tree.children(root).filter(|n| is_atom(n, "entry")) {
+            for n in tree
+                .children(root)
+                .filter(|n| is_atom(n, "entry") || is_atom(n, "item"))
+            {
                 cx.push(n, cx.atom_entry(n), &mut doc);
             }
         }
@@ -123,9 +126,16 @@ impl Cx<'_, '_> {
         if !node.closed {
             doc.skipped
                 .push(format!("item {n}: cut off (the document ends inside it)"));
-        } else if item.is_empty() {
-            doc.skipped.push(format!("item {n}: empty"));
         } else {
+            let mut item = item;
+            if item.is_bare() {
+                let raw = self
+                    .tree
+                    .src
+                    .get(node.inner.0..node.inner.1)
+                    .unwrap_or_default();
+                item.fingerprint = Some(raw.trim().to_string());
+            }
             doc.items.push(item);
         }
     }
