@@ -16,7 +16,7 @@
 //! been stored under before ([`Earlier`]), each with a check that it is the
 //! same item; the store looks them up after the key itself.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use regex::Regex;
 use sha2::{Digest, Sha256};
@@ -191,7 +191,7 @@ pub fn identities(
         }
     }
     let shared = |key: &str| by_url.get(key).is_some_and(|e| e.1);
-    let not_articles: Vec<String> = not_articles
+    let not_articles: HashSet<String> = not_articles
         .iter()
         .map(|u| canonical_url(u, tracking))
         .collect();
@@ -199,7 +199,8 @@ pub fn identities(
     items
         .iter()
         .zip(&forms)
-        .map(|(k, f)| {
+        .zip(tell.iter())
+        .map(|((k, f), tell)| {
             let info_code = k.link.and_then(|l| info_code(pattern, l.as_str()));
             let g = guid(k);
             let mut earlier = Vec::new();
@@ -243,7 +244,8 @@ pub fn identities(
                     if k.link.is_none() {
                         earlier.push(Earlier::WithContent(legacy_hash_key(source, k)));
                     }
-                    hash_key(source, k)
+                    // Without a guid, what tells it apart is its hash key.
+                    tell.clone()
                 }
             };
             Identity {

@@ -410,6 +410,13 @@ fn collapse(text: &str) -> String {
     out
 }
 
+/// Plain text as HTML that shows it literally.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    escape_text(s, &mut out);
+    out
+}
+
 fn escape_text(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {

@@ -63,13 +63,8 @@ pub fn parse(
                     .and_then(|a| a.iter().find_map(|p| author(Some(p))))
             }),
             summary: string(it.get("summary")),
-            content: string(it.get("content_html")).or_else(|| {
-                string(it.get("content_text")).map(|t| {
-                    t.replace('&', "&amp;")
-                        .replace('<', "&lt;")
-                        .replace('>', "&gt;")
-                })
-            }),
+            content: string(it.get("content_html"))
+                .or_else(|| string(it.get("content_text")).map(|t| crate::html::escape(&t))),
             published: date(string(it.get("date_published"))),
             updated: date(string(it.get("date_modified"))),
             origin: None,

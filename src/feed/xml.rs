@@ -322,7 +322,11 @@ impl Cx<'_, '_> {
         }
         let html = ty == "html" || ty.contains("html");
         let text = n.text.trim();
-        if html { text.to_string() } else { escape(text) }
+        if html {
+            text.to_string()
+        } else {
+            crate::html::escape(text)
+        }
     }
 }
 
@@ -349,17 +353,4 @@ fn unwrap_div(s: &str) -> &str {
         }
     }
     t
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }

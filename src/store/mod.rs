@@ -606,10 +606,18 @@ fn source_position(conn: &Connection, slug: &str) -> Result<i64, StoreError> {
         .unwrap_or(i64::MAX))
 }
 
-const STORED_POST: &str =
-    "SELECT p.id, p.source, p.guid, p.url, p.updated_at, s.position, ps.first_seen_at
-     FROM posts p LEFT JOIN sources s ON s.slug = p.source
-     LEFT JOIN post_sources ps ON ps.post_id = p.id AND ps.source = p.source";
+/// The query for a [`StoredPost`] with the given `WHERE` clause (a literal,
+/// so each statement text is built at compile time).
+macro_rules! stored_post_where {
+    ($where:literal) => {
+        concat!(
+            "SELECT p.id, p.source, p.guid, p.url, p.updated_at, s.position, ps.first_seen_at
+             FROM posts p LEFT JOIN sources s ON s.slug = p.source
+             LEFT JOIN post_sources ps ON ps.post_id = p.id AND ps.source = p.source WHERE ",
+            $where
+        )
+    };
+}
 
 fn stored_post(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPost> {
     let since: Option<String> = r.get(6)?;
@@ -632,14 +640,14 @@ fn find_post(conn: &Connection, post: &NewPost) -> Result<Option<StoredPost>, St
     let id = &post.identity;
     if let Some(code) = &id.info_code {
         let hit = conn
-            .prepare_cached(&format!("{STORED_POST} WHERE p.info_code = ?1"))?
+            .prepare_cached(stored_post_where!("p.info_code = ?1"))?
             .query_row([code], stored_post)
             .optional()?;
         if hit.is_some() {
             return Ok(hit);
         }
     }
-    let mut by_key = conn.prepare_cached(&format!("{STORED_POST} WHERE p.canonical_url = ?1"))?;
+    let mut by_key = conn.prepare_cached(stored_post_where!("p.canonical_url = ?1"))?;
     if let Some(hit) = by_key
         .query_row([&id.canonical_url], stored_post)
         .optional()?
@@ -650,12 +658,12 @@ fn find_post(conn: &Connection, post: &NewPost) -> Result<Option<StoredPost>, St
         let hit = match e {
             Earlier::Key(k) => by_key.query_row([k], stored_post).optional()?,
             Earlier::WithGuid(k, g) => conn
-                .prepare_cached(&format!("{STORED_POST} WHERE p.canonical_url = ?1 AND p.guid = ?2"))?
+                .prepare_cached(stored_post_where!("p.canonical_url = ?1 AND p.guid = ?2"))?
                 .query_row(params![k, g], stored_post)
                 .optional()?,
             Earlier::WithContent(k) => conn
-                .prepare_cached(&format!(
-                    "{STORED_POST} WHERE p.canonical_url = ?1 AND p.content_html IS ?2 AND p.guid IS NULL"
+                .prepare_cached(stored_post_where!(
+                    "p.canonical_url = ?1 AND p.content_html IS ?2 AND p.guid IS NULL"
                 ))?
                 .query_row(params![k, post.content_html], stored_post)
                 .optional()?,
