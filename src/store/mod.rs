@@ -712,8 +712,8 @@ fn fill_nulls(conn: &Connection, id: i64, p: &NewPost) -> Result<(), StoreError>
 /// run: it becomes the owner, as if its poll had finished first. Its item's
 /// fields replace the post's (the earlier owner's stay where it has none,
 /// as a repeat's would), and its key replaces the post's when no other post
-/// holds it. An article is fetched once: one already fetched stays; one
-/// still to be fetched is fetched by the new owner when it follows links.
+/// holds it. The article is left to the source that claimed it (it may be
+/// fetching it right now): an article page is fetched once.
 fn take_over(conn: &Connection, id: i64, source: &str, p: &NewPost) -> Result<(), StoreError> {
     conn.prepare_cached(
         "UPDATE posts SET source = ?2, url = ?3, guid = ?4,
@@ -724,12 +724,10 @@ fn take_over(conn: &Connection, id: i64, source: &str, p: &NewPost) -> Result<()
                 ELSE COALESCE(?9, content_text) END,
             origin = COALESCE(?10, origin), published_at = COALESCE(?11, published_at),
             updated_at = COALESCE(?12, updated_at),
-            canonical_url = CASE WHEN NOT EXISTS (SELECT 1 FROM posts o WHERE o.canonical_url = ?14 AND o.id <> ?1)
-                THEN ?14 ELSE canonical_url END,
-            info_code = CASE WHEN info_code IS NULL AND ?15 IS NOT NULL
-                AND NOT EXISTS (SELECT 1 FROM posts o WHERE o.info_code = ?15) THEN ?15 ELSE info_code END,
-            article_state = CASE WHEN ?13 AND article_state IS NOT 'done' THEN 'pending' ELSE article_state END,
-            article_via = CASE WHEN ?13 AND article_state IS NOT 'done' THEN ?2 ELSE article_via END
+            canonical_url = CASE WHEN NOT EXISTS (SELECT 1 FROM posts o WHERE o.canonical_url = ?13 AND o.id <> ?1)
+                THEN ?13 ELSE canonical_url END,
+            info_code = CASE WHEN info_code IS NULL AND ?14 IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM posts o WHERE o.info_code = ?14) THEN ?14 ELSE info_code END
          WHERE id = ?1",
     )?
     .execute(params![
@@ -745,7 +743,6 @@ fn take_over(conn: &Connection, id: i64, source: &str, p: &NewPost) -> Result<()
         p.origin,
         p.published_at,
         p.updated_at,
-        p.article_pending,
         p.identity.canonical_url,
         p.identity.info_code,
     ])?;

@@ -2,6 +2,8 @@
 //! page, charsets, pages without selectors, JSONP, failures and retries,
 //! fetch-once, and the private-address guard.
 
+use std::time::Duration;
+
 use crate::harness::{Env, code, fixture, stderr};
 use crate::server::Response;
 
@@ -299,6 +301,20 @@ fn retries_stop_after_the_configured_attempts() {
 
 #[test]
 fn two_sources_delivering_one_article_fetch_it_once() {
+    two_sources_one_article(Duration::ZERO, Duration::ZERO);
+}
+
+/// The source configured first answers late, while the other one is still
+/// fetching the article it claimed: it takes the post over, not the fetch.
+#[test]
+fn a_source_that_takes_a_post_over_leaves_the_claimed_fetch_alone() {
+    two_sources_one_article(Duration::from_millis(600), Duration::from_millis(1500));
+}
+
+/// Sources `a` (configured first, its list answering after `list_delay`)
+/// and `b` both follow links to one article (pages answering after
+/// `page_delay`): one fetch, one post, two deliveries.
+fn two_sources_one_article(list_delay: Duration, page_delay: Duration) {
     let env = Env::new();
     let base = env.base().to_string();
     let a = rss(&[(
@@ -312,7 +328,7 @@ fn two_sources_delivering_one_article_fetch_it_once() {
         "",
     )]);
     env.route("/a.xml", move |_| {
-        Response::ok("application/rss+xml", a.clone())
+        Response::ok("application/rss+xml", a.clone()).delay(list_delay)
     });
     env.route("/b.xml", move |_| {
         Response::ok("application/rss+xml", b.clone())
@@ -320,10 +336,10 @@ fn two_sources_delivering_one_article_fetch_it_once() {
     let page = fixture("seed_share.html", &base);
     let p2 = page.clone();
     env.route("/html_News/NewsShare.html", move |_| {
-        Response::ok("text/html", page.clone())
+        Response::ok("text/html", page.clone()).delay(page_delay)
     });
     env.route("/a/202201102242232593.html", move |_| {
-        Response::ok("text/html", p2.clone())
+        Response::ok("text/html", p2.clone()).delay(page_delay)
     });
     let cfg = format!(
         "{}follow = \"link\"\n{}follow = \"link\"\n",
@@ -341,6 +357,8 @@ fn two_sources_delivering_one_article_fetch_it_once() {
     assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 1);
     assert_eq!(env.count("SELECT COUNT(*) FROM post_sources"), 2);
     assert_eq!(env.strings("SELECT article_state FROM posts"), ["done"]);
+    // The owner follows configuration order, whoever polled first.
+    assert_eq!(env.strings("SELECT source FROM posts"), ["a"]);
 }
 
 #[test]
