@@ -12,7 +12,8 @@
 //!   `published`/`issued` that can be read: one that cannot be read never
 //!   erases another that can;
 //! - Atom text: `type` `text`/`html`/`xhtml` and Atom 0.3's MIME types and
-//!   `mode`; plain text is escaped so it stays text.
+//!   `mode`; plain text is escaped so it stays text;
+//! - Microsoft CDF (`<CHANNEL>`/`<ITEM HREF=…>`), which feedparser reads too.
 
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
@@ -81,10 +82,24 @@ pub fn parse(
         "entry" if matches!(root.ns, Ns::Atom | Ns::Core) => {
             cx.push(root, cx.atom_entry(root), &mut doc)
         }
+        // Microsoft's Channel Definition Format: upper-case elements,
+        // `<ITEM HREF=… LASTMOD=…>` in channels that may nest.
+        "CHANNEL" if root.ns == Ns::Core => {
+            doc.site_links
+                .extend(root.attr(None, "href").and_then(|h| cx.join(root, h)));
+            let mut channels = vec![root];
+            while let Some(ch) = channels.pop() {
+                for n in tree.children(ch).filter(|n| n.ns == Ns::Core) {
+                    match n.local.as_str() {
+                        "ITEM" => cx.push(n, cx.cdf_item(n), &mut doc),
+                        "CHANNEL" => channels.push(n),
+                        _ => {}
+                    }
+                }
+            }
+        }
         other => {
-            return Err(FeedError::Parse(format!(
-                "not a feed: the root element is <{other}>"
-            )));
+            return Err(FeedError::Parse(format!("the root element is <{other}>")));
         }
     }
     let found = doc.items.len() + doc.skipped.len();
@@ -288,6 +303,25 @@ impl Cx<'_, '_> {
         out.published = published.or(updated);
         out.updated = updated;
         out.author = authors.into_iter().find(|a| !a.is_empty());
+        out
+    }
+
+    fn cdf_item(&self, item: &Node) -> Item {
+        let mut out = Item {
+            link: item.attr(None, "href").and_then(|h| self.join(item, h)),
+            updated: item
+                .attr(None, "lastmod")
+                .and_then(|d| parse_date(d, self.tz, self.now)),
+            ..Item::default()
+        };
+        out.published = out.updated;
+        for n in self.tree.children(item).filter(|n| n.ns == Ns::Core) {
+            match n.local.as_str() {
+                "TITLE" => set_once(&mut out.title, self.tree.value(n)),
+                "ABSTRACT" => set_once(&mut out.summary, self.tree.value(n)),
+                _ => {}
+            }
+        }
         out
     }
 

@@ -322,6 +322,27 @@ fn rss_2_in_the_userland_namespace() {
 }
 
 #[test]
+fn microsoft_cdf_channels() {
+    // Upper-case CDF, items in the channel and in a channel inside it.
+    let env = crawl_fixture("cdf.xml", "application/x-cdf");
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 4);
+    assert_eq!(
+        env.strings(
+            "SELECT title || '|' || summary || '|' || published_at FROM posts
+             WHERE url = 'http://www.cnnfn.example.com/markets/9811/05/stocks/'"
+        ),
+        [
+            "Dow ends at record close|Blue chips rally for a third day as investors bet on another rate cut & bond yields fall.|1998-11-05T21:40:00-05:00"
+        ]
+    );
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts WHERE url LIKE 'http://www.cnnfn.example.com/world/9811/05/%'"),
+        2
+    );
+    crawl_again_adds_nothing(&env);
+}
+
+#[test]
 fn json_feed_read_leniently() {
     let env = crawl_fixture("jsonfeed_lenient.json", "application/feed+json");
     assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 3);
