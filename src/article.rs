@@ -49,8 +49,8 @@ pub enum ArticleError {
     Json(String),
     #[error("no text at JSON pointer {0}")]
     Pointer(String),
-    #[error("HTML nested {0} elements deep (more than {max}); not parsed", max = html::MAX_DEPTH)]
-    TooDeep(usize),
+    #[error("{0}; not parsed")]
+    Budget(#[from] html::budget::Exceeded),
 }
 
 /// Decodes an HTML page: BOM, HTTP charset, `<meta charset>`/`http-equiv`,
@@ -61,14 +61,16 @@ pub fn decode_page(bytes: &[u8], content_type: Option<&str>, url: &Url) -> Strin
     decode::decode_checked(bytes, http, decode::html_declared(bytes), tld).text
 }
 
-/// Extracts an article from a whole HTML page at `url`.
+/// Extracts an article from a whole HTML page at `url`. A page that would
+/// cost more to parse than its size allows ([`html::budget`]) is refused.
 pub fn extract_page(
     page: &str,
     url: &Url,
     sel: &ArticleSelectors,
     tz: Tz,
     now: DateTime<FixedOffset>,
-) -> Article {
+) -> Result<Article, ArticleError> {
+    html::budget::check(page, false)?;
     let mut doc = Html::parse_document(page);
     remove_matches(&mut doc, sel);
     let mut article = extract_parts(&doc, url, sel, tz, now);
@@ -102,7 +104,7 @@ pub fn extract_page(
         article.title = first_text(&doc, &TITLE_FALLBACK);
     }
     article.content_text = article.content_html.as_deref().map(html::to_text);
-    article
+    Ok(article)
 }
 
 /// Extracts an article from an endpoint's JSON (or JSONP) answer: the HTML
@@ -127,10 +129,7 @@ pub fn extract_json(
                 .filter(|s| !s.trim().is_empty())
         })
         .ok_or_else(|| ArticleError::Pointer(pointers.join(", ")))?;
-    let depth = html::nesting_depth(body);
-    if depth > html::MAX_DEPTH {
-        return Err(ArticleError::TooDeep(depth));
-    }
+    html::budget::check(body, true)?;
     let mut doc = Html::parse_fragment(body);
     remove_matches(&mut doc, sel);
     let mut article = extract_parts(&doc, url, sel, tz, now);
@@ -482,7 +481,7 @@ mod tests {
             remove: vec![css(".ad").unwrap()],
             json: Vec::new(),
         };
-        let a = extract_page(page, &url(), &sel, chrono_tz::Asia::Shanghai, now());
+        let a = extract_page(page, &url(), &sel, chrono_tz::Asia::Shanghai, now()).unwrap();
         assert_eq!(a.title.as_deref(), Some("标题 一"));
         assert_eq!(
             a.published.unwrap().to_rfc3339(),
@@ -549,7 +548,8 @@ mod tests {
             &ArticleSelectors::default(),
             chrono_tz::Asia::Shanghai,
             now(),
-        );
+        )
+        .unwrap();
         let text = a.content_text.unwrap();
         assert!(text.contains("十一月份全国居民消费价格"), "{text}");
         assert!(

@@ -205,14 +205,7 @@ fn extract(
         }
         [] => {
             let text = article::decode_page(&body.bytes, body.content_type.as_deref(), url);
-            let depth = html::nesting_depth(&text);
-            if depth > html::MAX_DEPTH {
-                return Err(format!(
-                    "{url}: page nested {depth} elements deep (more than {}); not parsed",
-                    html::MAX_DEPTH
-                ));
-            }
-            article::extract_page(&text, url, sel, tz, now)
+            article::extract_page(&text, url, sel, tz, now).map_err(|e| format!("{url}: {e}"))?
         }
     };
     if !found.has_body() {

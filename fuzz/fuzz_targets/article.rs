@@ -7,9 +7,7 @@ fuzz_target!(|data: &[u8]| {
     let tz = chrono_tz::Asia::Shanghai;
     let now = chrono::Utc::now().fixed_offset();
     let page = newscrawl::article::decode_page(data, Some("text/html"), &url);
-    if newscrawl::html::nesting_depth(&page) <= newscrawl::html::MAX_DEPTH {
-        let _ = newscrawl::article::extract_page(&page, &url, &Default::default(), tz, now);
-    }
+    let _ = newscrawl::article::extract_page(&page, &url, &Default::default(), tz, now);
     let cleaned = newscrawl::html::clean(&page, &url);
     let _ = newscrawl::html::to_text(&cleaned);
     let _ = newscrawl::html::plain_line(&page);

@@ -12,5 +12,6 @@ mod faults;
 mod fetching;
 mod guard;
 mod harness;
+mod hostile;
 mod json_sources;
 mod server;

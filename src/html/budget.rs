@@ -1,0 +1,420 @@
+//! What parsing a piece of HTML will cost, found out before it is parsed
+//! for real, so that work and memory stay linear in the input's size.
+//!
+//! HTML's tree construction is not linear: every paragraph reconstructs the
+//! formatting elements left open before it (`<b x=1>…<b x=500>` then
+//! `<p>x</p>` repeated builds 500 elements per paragraph), every tag scans
+//! the stack of open elements (10,000 nested `<div/>`s scan 50 million
+//! entries), and the adoption agency moves children around. No estimate
+//! from the tags alone gets all of that right (`<div/>` nests, `<svg><title>`
+//! holds markup, tables foster their content elsewhere), so this module runs
+//! html5ever itself, the same tree builder the real parses use, into a sink
+//! that builds nothing and only meters what the tree builder asks of it:
+//! elements created, nodes appended and moved, each entry of the stack or
+//! of the formatting list it looks at (every such look is a call to the
+//! sink), and how deep the tree gets. The input is fed in chunks and the
+//! parse stops at the first chunk that goes over the budget, so the meter
+//! itself costs at most the budget plus one chunk.
+//!
+//! html5ever offers no budget of its own (its parse cannot be stopped from
+//! the sink), which is why this lives here.
+
+use std::borrow::Cow;
+use std::cell::{Cell, Ref, RefCell};
+use std::rc::Rc;
+use std::sync::LazyLock;
+
+use html5ever::interface::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
+use html5ever::tendril::{StrTendril, TendrilSink};
+use html5ever::{Attribute, ParseOpts, QualName, local_name, ns};
+
+/// Deeper trees than this are not parsed (see [`super::MAX_DEPTH`]).
+pub use super::MAX_DEPTH;
+
+/// Work allowed per byte of input, on top of [`BASE_WORK`]. Real pages
+/// cost 0.1 to 0.6 units a byte (measured on the fixtures in
+/// `tests/fixtures/` and 60 documentation and news pages); what goes past
+/// 16 is an attack or a page broken beyond use.
+pub const WORK_PER_BYTE: u64 = 16;
+
+/// Work any input may cost, however short.
+pub const BASE_WORK: u64 = 200_000;
+
+/// Input bytes per node allowed (elements, text runs, comments), on top of
+/// [`BASE_NODES`]: the real parses keep a tree of 100 to 200 bytes a node,
+/// so this bounds their memory to a small multiple of the input. Real
+/// pages hold one node per 12 to 60 bytes (the densest: documentation
+/// pages with a `<span>` per word).
+pub const BYTES_PER_NODE: u64 = 4;
+
+/// Nodes any input may make, however short.
+pub const BASE_NODES: u64 = 10_000;
+
+/// Inputs with at most this many `<` are never metered: with T tags the
+/// tree builder does at most on the order of T³ steps.
+const FEW_TAGS: usize = 64;
+
+/// How much input is fed between two looks at the meter.
+const CHUNK: usize = 1024;
+
+/// Why a piece of HTML is not parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Exceeded {
+    #[error("HTML nested more than {MAX_DEPTH} elements deep (at byte {at})")]
+    Depth { at: usize },
+    #[error("HTML that costs more than {limit} parser steps (at byte {at})")]
+    Work { limit: u64, at: usize },
+    #[error("HTML that makes more than {limit} nodes (at byte {at})")]
+    Nodes { limit: u64, at: usize },
+}
+
+/// Whether `html` parses within the budget: [`MAX_DEPTH`] levels,
+/// [`WORK_PER_BYTE`] × its length + [`BASE_WORK`] steps, and its length /
+/// [`BYTES_PER_NODE`] + [`BASE_NODES`] nodes. `fragment` says
+/// how the real parse will read it (as a body fragment, or as a document).
+pub fn check(html: &str, fragment: bool) -> Result<(), Exceeded> {
+    if html
+        .bytes()
+        .filter(|&b| b == b'<')
+        .take(FEW_TAGS + 1)
+        .count()
+        <= FEW_TAGS
+    {
+        return Ok(());
+    }
+    measure(html, fragment).map(|_| ())
+}
+
+/// What parsing `html` costs, up to the budget: (work, nodes, deepest level).
+pub fn measure(html: &str, fragment: bool) -> Result<(u64, u64, u32), Exceeded> {
+    let limits = Limits {
+        work: WORK_PER_BYTE
+            .saturating_mul(html.len() as u64)
+            .saturating_add(BASE_WORK),
+        nodes: (html.len() as u64 / BYTES_PER_NODE).saturating_add(BASE_NODES),
+    };
+    let state = Rc::new(State::default());
+    let meter = Meter {
+        state: Rc::clone(&state),
+        nodes: RefCell::new(vec![Entry::new(DOCUMENT.clone())]),
+    };
+    let opts = ParseOpts::default();
+    let mut parser = if fragment {
+        html5ever::parse_fragment(
+            meter,
+            opts,
+            QualName::new(None, ns!(html), local_name!("body")),
+            Vec::new(),
+            false,
+        )
+    } else {
+        html5ever::parse_document(meter, opts)
+    };
+    let mut at = 0;
+    for chunk in chunks(html, CHUNK) {
+        parser.process(StrTendril::from_slice(chunk));
+        at += chunk.len();
+        state.within(&limits, at)?;
+    }
+    parser.finish();
+    state.within(&limits, at)?;
+    Ok((state.work.get(), state.nodes.get(), state.depth.get()))
+}
+
+struct Limits {
+    work: u64,
+    nodes: u64,
+}
+
+/// `s` in pieces of about `size` bytes, cut between characters.
+fn chunks(s: &str, size: usize) -> impl Iterator<Item = &str> {
+    let mut rest = s;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut end = size.min(rest.len());
+        while !rest.is_char_boundary(end) {
+            end += 1;
+        }
+        let (head, tail) = rest.split_at(end);
+        rest = tail;
+        Some(head)
+    })
+}
+
+#[derive(Default)]
+struct State {
+    work: Cell<u64>,
+    nodes: Cell<u64>,
+    depth: Cell<u32>,
+}
+
+impl State {
+    fn within(&self, limits: &Limits, at: usize) -> Result<(), Exceeded> {
+        if self.depth.get() as usize > MAX_DEPTH {
+            return Err(Exceeded::Depth { at });
+        }
+        if self.work.get() > limits.work {
+            return Err(Exceeded::Work {
+                limit: limits.work,
+                at,
+            });
+        }
+        if self.nodes.get() > limits.nodes {
+            return Err(Exceeded::Nodes {
+                limit: limits.nodes,
+                at,
+            });
+        }
+        Ok(())
+    }
+}
+
+struct Entry {
+    name: QualName,
+    depth: u32,
+    parent: Option<usize>,
+    children: u64,
+    template_contents: Option<usize>,
+}
+
+impl Entry {
+    fn new(name: QualName) -> Entry {
+        Entry {
+            name,
+            depth: 0,
+            parent: None,
+            children: 0,
+            template_contents: None,
+        }
+    }
+}
+
+/// The name given to nodes that are not elements (the tree builder never
+/// asks for theirs).
+static DOCUMENT: LazyLock<QualName> = LazyLock::new(|| QualName::new(None, ns!(), local_name!("")));
+
+/// A tree sink that keeps one small entry per node and counts.
+struct Meter {
+    state: Rc<State>,
+    nodes: RefCell<Vec<Entry>>,
+}
+
+impl Meter {
+    fn charge(&self, n: u64) {
+        self.state.work.set(self.state.work.get().saturating_add(n));
+    }
+
+    fn push(&self, e: Entry) -> usize {
+        self.charge(1);
+        self.state.nodes.set(self.state.nodes.get() + 1);
+        let mut nodes = self.nodes.borrow_mut();
+        nodes.push(e);
+        nodes.len() - 1
+    }
+
+    /// Puts `child` under `parent`, one level below it.
+    fn attach(&self, parent: Option<usize>, child: NodeOrText<usize>) {
+        self.charge(1);
+        let NodeOrText::AppendNode(child) = child else {
+            // A text run (the real trees join it to a text before it, or
+            // make a node of it).
+            self.state.nodes.set(self.state.nodes.get() + 1);
+            return;
+        };
+        let mut nodes = self.nodes.borrow_mut();
+        let depth = match parent.and_then(|p| nodes.get_mut(p)) {
+            Some(p) => {
+                p.children += 1;
+                p.depth.saturating_add(1)
+            }
+            None => 0,
+        };
+        if let Some(c) = nodes.get_mut(child) {
+            c.depth = depth;
+            c.parent = parent;
+        }
+        if depth > self.state.depth.get() {
+            self.state.depth.set(depth);
+        }
+    }
+}
+
+impl TreeSink for Meter {
+    type Handle = usize;
+    type Output = ();
+    type ElemName<'a> = Ref<'a, QualName>;
+
+    fn finish(self) {}
+
+    fn parse_error(&self, _msg: Cow<'static, str>) {}
+
+    fn get_document(&self) -> usize {
+        0
+    }
+
+    fn elem_name<'a>(&'a self, target: &'a usize) -> Ref<'a, QualName> {
+        self.charge(1);
+        Ref::map(self.nodes.borrow(), |n| {
+            n.get(*target).map_or(&*DOCUMENT, |e| &e.name)
+        })
+    }
+
+    fn create_element(&self, name: QualName, attrs: Vec<Attribute>, flags: ElementFlags) -> usize {
+        self.charge(attrs.len() as u64);
+        let id = self.push(Entry::new(name));
+        if flags.template {
+            let contents = self.push(Entry::new(DOCUMENT.clone()));
+            if let Some(e) = self.nodes.borrow_mut().get_mut(id) {
+                e.template_contents = Some(contents);
+            }
+        }
+        id
+    }
+
+    fn create_comment(&self, _text: StrTendril) -> usize {
+        self.push(Entry::new(DOCUMENT.clone()))
+    }
+
+    fn create_pi(&self, _target: StrTendril, _data: StrTendril) -> usize {
+        self.push(Entry::new(DOCUMENT.clone()))
+    }
+
+    fn append(&self, parent: &usize, child: NodeOrText<usize>) {
+        self.attach(Some(*parent), child);
+    }
+
+    fn append_based_on_parent_node(
+        &self,
+        element: &usize,
+        prev_element: &usize,
+        child: NodeOrText<usize>,
+    ) {
+        let parent = self.nodes.borrow().get(*element).and_then(|e| e.parent);
+        self.attach(parent.or(Some(*prev_element)), child);
+    }
+
+    fn append_doctype_to_document(&self, _: StrTendril, _: StrTendril, _: StrTendril) {
+        self.charge(1);
+    }
+
+    fn get_template_contents(&self, target: &usize) -> usize {
+        self.charge(1);
+        self.nodes
+            .borrow()
+            .get(*target)
+            .and_then(|e| e.template_contents)
+            .unwrap_or(*target)
+    }
+
+    fn same_node(&self, x: &usize, y: &usize) -> bool {
+        self.charge(1);
+        x == y
+    }
+
+    fn set_quirks_mode(&self, _mode: QuirksMode) {}
+
+    fn append_before_sibling(&self, sibling: &usize, new_node: NodeOrText<usize>) {
+        let parent = self.nodes.borrow().get(*sibling).and_then(|e| e.parent);
+        self.attach(parent, new_node);
+    }
+
+    fn add_attrs_if_missing(&self, _target: &usize, attrs: Vec<Attribute>) {
+        self.charge(1 + attrs.len() as u64);
+    }
+
+    fn remove_from_parent(&self, target: &usize) {
+        self.charge(1);
+        let mut nodes = self.nodes.borrow_mut();
+        let parent = nodes.get_mut(*target).and_then(|e| e.parent.take());
+        if let Some(p) = parent.and_then(|p| nodes.get_mut(p)) {
+            p.children = p.children.saturating_sub(1);
+        }
+    }
+
+    /// Moving children costs one step each in a real tree (each learns its
+    /// new parent); their depth is not followed (the stack scans that a
+    /// deep tree causes are metered anyway).
+    fn reparent_children(&self, node: &usize, new_parent: &usize) {
+        let mut nodes = self.nodes.borrow_mut();
+        let moved = nodes
+            .get_mut(*node)
+            .map_or(0, |e| std::mem::take(&mut e.children));
+        if let Some(p) = nodes.get_mut(*new_parent) {
+            p.children = p.children.saturating_add(moved);
+        }
+        drop(nodes);
+        self.charge(1 + moved);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn work(html: &str) -> (u64, u64, u32) {
+        measure(html, true).unwrap_or_else(|e| panic!("{e}: {html:.80}"))
+    }
+
+    #[test]
+    fn ordinary_markup_costs_a_few_steps_a_byte() {
+        let page = "<p>某公司发布公告称，<b>公司股票</b>将于<a href=\"/x\">明日</a>复牌。</p>\
+                    <ul><li>一</li><li>二</li></ul><table><tr><td>1</td><td>2</td></tr></table>"
+            .repeat(200);
+        let (w, nodes, depth) = work(&page);
+        assert!(
+            nodes < page.len() as u64 / 4,
+            "{nodes} nodes for {} bytes",
+            page.len()
+        );
+        assert!(
+            w < 8 * page.len() as u64,
+            "{w} steps for {} bytes",
+            page.len()
+        );
+        assert!(depth < 10, "{depth}");
+    }
+
+    #[test]
+    fn reconstructed_formatting_elements_are_counted() {
+        let mut open = String::from("<p>");
+        for i in 0..500 {
+            open.push_str(&format!("<b x=\"{i}\">"));
+        }
+        open.push_str("</p>");
+        let html = open + &"<p>x</p>".repeat(5_000);
+        assert!(matches!(
+            check(&html, true),
+            Err(Exceeded::Work { .. } | Exceeded::Nodes { .. })
+        ));
+    }
+
+    #[test]
+    fn self_closed_containers_nest() {
+        let html = "<div/>".repeat(1_000);
+        assert!(matches!(check(&html, true), Err(Exceeded::Depth { .. })));
+        // The same count of real void elements is flat.
+        assert!(check(&"<br/>".repeat(1_000), true).is_ok());
+    }
+
+    #[test]
+    fn markup_inside_foreign_content_is_seen() {
+        let html = format!("<svg><title>{}</title></svg>", "<div>".repeat(1_000));
+        assert!(matches!(check(&html, true), Err(Exceeded::Depth { .. })));
+    }
+
+    #[test]
+    fn few_tags_are_not_metered() {
+        assert!(check("<p>一段</p>", true).is_ok());
+        assert_eq!(measure("<p>一段</p>", true).map(|(_, _, d)| d), Ok(2));
+    }
+
+    #[test]
+    fn chunks_cut_between_characters() {
+        let s = "央行降息".repeat(1_000);
+        let parts: Vec<&str> = chunks(&s, 1_000).collect();
+        assert_eq!(parts.concat(), s);
+        assert!(parts.iter().all(|p| p.len() <= 1_002));
+    }
+}
