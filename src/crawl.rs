@@ -232,7 +232,7 @@ fn parse_body(
         .as_deref()
         .and_then(decode::charset_from_content_type);
     let tld = body.final_url.host_str().and_then(decode::tld_of);
-    let doc = match items {
+    let mut doc = match items {
         Some(mapping) => {
             let text = decode::decode(&body.bytes, http_charset, None, tld).text;
             jsonlist::parse(&text, mapping, &body.final_url, tz)?
@@ -243,6 +243,12 @@ fn parse_body(
             feed::parse(&text, &body.final_url, tz)?
         }
     };
+    // A publisher's links may carry user info of their own: never stored.
+    for item in &mut doc.items {
+        if let Some(link) = item.link.as_mut().filter(|l| fetch::has_credentials(l)) {
+            *link = fetch::without_credentials(link);
+        }
+    }
     if doc.items.is_empty() {
         if let Some(first) = doc.skipped.first() {
             return Err(FeedError::Parse(format!(
@@ -427,12 +433,16 @@ impl Crawler {
                 retry_after: None,
             });
         }
-        // The URL in effect: the configured one, or where it permanently moved.
+        // The URL in effect: the configured one, or where it permanently
+        // moved (stored without user info: the configured credentials
+        // follow it on the same host only).
         let url = state
             .url
             .as_deref()
             .and_then(|u| Url::parse(u).ok())
+            .map(|u| fetch::with_credentials_of(&u, &source.url))
             .unwrap_or_else(|| source.url.clone());
+        let shown = fetch::redacted(&url);
         // Servers with broken ETags exist: every 12 hours, ask unconditionally.
         let unconditional = state
             .last_unconditional_at
@@ -466,7 +476,7 @@ impl Crawler {
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             });
         let mut fetch = FetchRecord {
-            url: url.to_string(),
+            url: shown.clone(),
             started_at,
             duration_ms,
             http_status: fetched.status,
@@ -487,9 +497,9 @@ impl Crawler {
                     let total = parsed.posts.len() + parsed.skipped.len();
                     let msg = format!("{} of {total} items skipped: {first}", parsed.skipped.len());
                     if first_time {
-                        warn!(url = %url, "{msg}");
+                        warn!(url = %shown, "{msg}");
                     } else {
-                        debug!(url = %url, "{msg}");
+                        debug!(url = %shown, "{msg}");
                     }
                     fetch.error = Some(msg);
                 }
@@ -502,7 +512,7 @@ impl Crawler {
             }
         };
         if let Some(to) = &fetched.moved_to {
-            warn!(from = %url, to = %to, "feed moved permanently; polling the new address. Update `url` in the configuration");
+            warn!(from = %shown, to = %to, "feed moved permanently; polling the new address. Update `url` in the configuration");
         }
         let hold_until = fetched.retry_after.map(|d| {
             let until =
@@ -531,11 +541,11 @@ impl Crawler {
 
         let failed = fetch.outcome == Outcome::Error;
         match (fetch.error.as_deref().filter(|_| failed), state.failures) {
-            (Some(e), 0) => warn!(url = %url, error = %e, "source failing"),
+            (Some(e), 0) => warn!(url = %shown, error = %e, "source failing"),
             (Some(e), n) => {
-                debug!(url = %url, error = %e, failures = n + 1, "source still failing")
+                debug!(url = %shown, error = %e, failures = n + 1, "source still failing")
             }
-            (None, n) if n > 0 => info!(url = %url, after_failures = n, "source recovered"),
+            (None, n) if n > 0 => info!(url = %shown, after_failures = n, "source recovered"),
             (None, _) => {}
         }
         debug!(

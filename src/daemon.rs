@@ -107,7 +107,10 @@ async fn sync_sources(store: &Store, config: &Config) -> Result<(), StoreError> 
     let rows: Vec<(String, String, String)> = config
         .sources
         .iter()
-        .map(|s| (s.slug.clone(), s.name.clone(), s.url.to_string()))
+        .map(|s| {
+            let url = crate::fetch::without_credentials(&s.url).to_string();
+            (s.slug.clone(), s.name.clone(), url)
+        })
         .collect();
     store.call(move |c| store::sync_sources(c, &rows)).await
 }

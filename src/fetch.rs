@@ -11,6 +11,11 @@
 //! name resolution (through its own resolver, so a name cannot be re-pointed
 //! between the check and the connection) and on every redirect. Requests sent
 //! through an HTTP proxy from the environment are the proxy's to police.
+//!
+//! User info in a URL (`https://user:secret@host/feed.xml`) is for the
+//! request to that host: the fetcher hands back final and moved URLs
+//! without it, errors show it as `***` ([`redacted`]), and what is stored
+//! or joined against is [`without_credentials`].
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -172,7 +177,7 @@ impl Fetcher {
         validators: &Validators,
         reach: Reach,
     ) -> Result<Fetched, FetchError> {
-        let u = url.as_str().to_string();
+        let u = redacted(url);
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::Scheme { url: u });
         }
@@ -192,7 +197,7 @@ impl Fetcher {
         validators: &Validators,
         reach: Reach,
     ) -> Result<Fetched, FetchError> {
-        let u = url.as_str().to_string();
+        let u = redacted(url);
         let guarded = reach == Reach::PublicOnly && !self.allow_private;
         let client = if reach == Reach::PublicOnly {
             &self.guarded
@@ -230,7 +235,7 @@ impl Fetcher {
                 } else {
                     FetchError::Redirect {
                         url: u,
-                        message: format!("redirect to a private address ({current})"),
+                        message: format!("redirect to a private address ({})", redacted(&current)),
                     }
                 });
             }
@@ -255,12 +260,15 @@ impl Fetcher {
                 .join(location.trim())
                 .map_err(|e| FetchError::Redirect {
                     url: u.clone(),
-                    message: format!("bad Location {location:?}: {e}"),
+                    message: format!("bad Location {:?}: {e}", scrub(location)),
                 })?;
             if !matches!(next.scheme(), "http" | "https") {
                 return Err(FetchError::Redirect {
                     url: u,
-                    message: format!("redirect to a scheme other than http or https ({next})"),
+                    message: format!(
+                        "redirect to a scheme other than http or https ({})",
+                        redacted(&next)
+                    ),
                 });
             }
             hops += 1;
@@ -272,7 +280,7 @@ impl Fetcher {
             }
             all_permanent &= matches!(status.as_u16(), 301 | 308);
             if all_permanent {
-                moved_to = Some(next.clone());
+                moved_to = Some(without_credentials(&next));
             }
             current = next;
         };
@@ -316,7 +324,7 @@ impl Fetcher {
         }
         Ok(Fetched::Body(Body {
             status,
-            final_url: current,
+            final_url: without_credentials(&current),
             content_type,
             validators: new_validators,
             bytes,
@@ -334,6 +342,56 @@ pub fn parse_retry_after(v: &str) -> Option<Duration> {
     let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
     let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
     Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Whether `url` carries user info (a user name or a password).
+pub fn has_credentials(url: &Url) -> bool {
+    !url.username().is_empty() || url.password().is_some()
+}
+
+/// `url` without its user info: what is stored, exported and joined against
+/// (so relative links never inherit it).
+pub fn without_credentials(url: &Url) -> Url {
+    let mut u = url.clone();
+    if has_credentials(&u) {
+        let _ = u.set_password(None);
+        let _ = u.set_username("");
+    }
+    u
+}
+
+/// `url` as logs, errors and listings show it: user info as `***`.
+pub fn redacted(url: &Url) -> String {
+    if !has_credentials(url) {
+        return url.to_string();
+    }
+    let mut u = url.clone();
+    let _ = u.set_password(None);
+    let _ = u.set_username("***");
+    u.to_string()
+}
+
+/// `url` with the user info of `from` when both name the same origin
+/// (scheme, host and port): the configured credentials follow a feed that
+/// moved on its own host, and go nowhere else.
+pub fn with_credentials_of(url: &Url, from: &Url) -> Url {
+    if !has_credentials(from) || url.origin() != from.origin() {
+        return url.clone();
+    }
+    let mut u = url.clone();
+    let _ = u.set_username(from.username());
+    let _ = u.set_password(from.password());
+    u
+}
+
+/// `text` with user info in any URL in it shown as `***`: for messages
+/// that come from elsewhere (the HTTP stack's errors) before they are
+/// stored or logged.
+pub fn scrub(text: &str) -> std::borrow::Cow<'_, str> {
+    static USERINFO: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]+@").expect("static regex")
+    });
+    USERINFO.replace_all(text, "${1}***@")
 }
 
 fn transport(url: &str, e: &reqwest::Error) -> FetchError {
@@ -355,10 +413,12 @@ fn transport(url: &str, e: &reqwest::Error) -> FetchError {
         }
         cur = err.source();
     }
-    let message = message.replace(&format!(" for url ({url})"), "");
+    if let Some(raw) = e.url() {
+        message = message.replace(&format!(" for url ({raw})"), "");
+    }
     FetchError::Transport {
         url: url.to_string(),
-        message,
+        message: scrub(&message).into_owned(),
     }
 }
 
@@ -443,6 +503,33 @@ impl reqwest::dns::Resolve for PublicOnlyResolver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_info_goes_with_its_own_origin_only() {
+        let cfg = Url::parse("https://user:pa%40ss@feeds.example/f.xml").unwrap();
+        assert_eq!(redacted(&cfg), "https://***@feeds.example/f.xml");
+        assert_eq!(
+            without_credentials(&cfg).as_str(),
+            "https://feeds.example/f.xml"
+        );
+        let moved = Url::parse("https://feeds.example/new.xml").unwrap();
+        assert_eq!(
+            with_credentials_of(&moved, &cfg).as_str(),
+            "https://user:pa%40ss@feeds.example/new.xml"
+        );
+        let elsewhere = Url::parse("https://other.example/new.xml").unwrap();
+        assert_eq!(with_credentials_of(&elsewhere, &cfg), elsewhere);
+        let http = Url::parse("http://feeds.example/new.xml").unwrap();
+        assert_eq!(with_credentials_of(&http, &cfg), http);
+        assert_eq!(
+            scrub("error sending request for url (http://a:b@h.example/x) via HTTPS://c@d.example"),
+            "error sending request for url (http://***@h.example/x) via HTTPS://***@d.example"
+        );
+        assert_eq!(
+            scrub("mailto:x@y.example and a@b"),
+            "mailto:x@y.example and a@b"
+        );
+    }
 
     fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
         IpAddr::V4(Ipv4Addr::new(a, b, c, d))

@@ -167,7 +167,10 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
     let rows: Vec<(String, String, String)> = config
         .sources
         .iter()
-        .map(|s| (s.slug.clone(), s.name.clone(), s.url.to_string()))
+        .map(|s| {
+            let url = crate::fetch::without_credentials(&s.url).to_string();
+            (s.slug.clone(), s.name.clone(), url)
+        })
         .collect();
     store.call(move |c| store::sync_sources(c, &rows)).await?;
 
@@ -276,7 +279,7 @@ async fn sources_check(config: Config, slugs: &[String]) -> Result<u8, Error> {
                     "{}: {} items from {}",
                     source.slug,
                     posts.len(),
-                    source.url
+                    fetch::redacted(&source.url)
                 );
                 for post in &posts {
                     let stored = match &conn {

@@ -144,7 +144,7 @@ pub fn export(sources: &[Source]) -> String {
         out.push_str(&format!(
             "    <outline type=\"rss\" text=\"{name}\" title=\"{name}\" xmlUrl=\"{url}\"/>\n",
             name = xml_attr(&s.name),
-            url = xml_attr(s.url.as_str())
+            url = xml_attr(&crate::fetch::redacted(&s.url))
         ));
     }
     out.push_str("  </body>\n</opml>\n");

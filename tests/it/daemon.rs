@@ -256,11 +256,15 @@ fn retry_after_is_honoured_and_backoff_grows() {
     env.write_config(&cfg);
     let log = env.dir.path().join("daemon.log");
     let d = Daemon::start(&env, None);
+    // The state, not the request: the fourth failure saved.
     wait_for(
-        "four polls of the broken source",
+        "four failed polls of the broken source saved",
         Duration::from_secs(20),
         &log,
-        || env.server.requests_to("/down.xml").len() >= 4,
+        || {
+            env.try_count("SELECT failures FROM sources WHERE slug = 'down'")
+                .is_some_and(|n| n >= 4)
+        },
     );
     let at: Vec<Instant> = env
         .server
@@ -412,8 +416,9 @@ fn retention_prunes_at_start_up() {
     wait_for("the prune", LIMIT, &log, || {
         env.count("SELECT COUNT(*) FROM tombstones") == 4
     });
-    wait_for("a poll after it", LIMIT, &log, || {
-        env.server.requests_to("/rss.xml").len() >= 2
+    wait_for("a poll after it, saved", LIMIT, &log, || {
+        env.try_count("SELECT COUNT(*) FROM fetches")
+            .is_some_and(|n| n >= 2)
     });
     assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 0);
     d.signal("TERM");

@@ -138,6 +138,15 @@ impl Env {
         self.db().query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
+    /// [`Env::count`] for a database that may not be there yet (a daemon
+    /// starting up): `None` until the query can be answered.
+    pub fn try_count(&self, sql: &str) -> Option<i64> {
+        if !self.db_path().exists() {
+            return None;
+        }
+        self.db().query_row(sql, [], |r| r.get(0)).ok()
+    }
+
     pub fn strings(&self, sql: &str) -> Vec<String> {
         let db = self.db();
         let mut stmt = db.prepare(sql).unwrap();

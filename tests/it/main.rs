@@ -14,4 +14,5 @@ mod guard;
 mod harness;
 mod hostile;
 mod json_sources;
+mod secrets;
 mod server;
