@@ -190,6 +190,9 @@ pub struct Source {
     pub article: ArticleSelectors,
     /// `kind = "json"`: how to read items out of a JSON list.
     pub items: Option<crate::jsonlist::ItemsMapping>,
+    /// `allow_private_networks`: this source's article links may reach
+    /// loopback and private addresses. Only configuration lifts the guard.
+    pub allow_private_networks: bool,
     /// `file:line` of the `[[sources]]` table, for messages.
     pub defined_at: String,
 }
@@ -205,6 +208,7 @@ impl PartialEq for Source {
             && self.follow == o.follow
             && self.article == o.article
             && self.items == o.items
+            && self.allow_private_networks == o.allow_private_networks
     }
 }
 
@@ -290,6 +294,7 @@ struct RawSource {
     article: Option<RawArticle>,
     kind: Option<Spanned<String>>,
     items: Option<Spanned<RawItems>>,
+    allow_private_networks: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -837,6 +842,7 @@ fn source_config(
         id_pattern,
         follow,
         article,
+        allow_private_networks: raw.allow_private_networks.unwrap_or(false),
         defined_at: file.location(span),
     })
 }

@@ -365,23 +365,6 @@ pub fn article_backoff(attempts: u32) -> std::time::Duration {
         .map_or(cap, |d| d.min(cap))
 }
 
-/// Whether `url`'s host is, or resolves to, a private address: a source
-/// whose own feed lives there may follow links there too.
-async fn on_private_network(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => fetch::is_forbidden_ip(ip.into()),
-        Some(url::Host::Ipv6(ip)) => fetch::is_forbidden_ip(ip.into()),
-        Some(url::Host::Domain(d)) => {
-            let port = url.port_or_known_default().unwrap_or(80);
-            match tokio::net::lookup_host((d, port)).await {
-                Ok(mut addrs) => addrs.any(|a| fetch::is_forbidden_ip(a.ip())),
-                Err(_) => false,
-            }
-        }
-        None => false,
-    }
-}
-
 impl Crawler {
     pub fn new(config: Arc<Config>, fetcher: Arc<Fetcher>, store: Arc<Store>) -> Crawler {
         let slots = config.crawler.concurrency.max(2);
@@ -588,9 +571,9 @@ impl Crawler {
             return Ok(summary);
         }
         let _slot = self.article_slots.acquire().await.ok();
-        let reach = if self.config.crawler.allow_private_networks
-            || on_private_network(&source.url).await
-        {
+        // Only configuration lifts the guard: never where the publisher's
+        // feed lives or what its names resolve to.
+        let reach = if self.config.crawler.allow_private_networks || source.allow_private_networks {
             Reach::Any
         } else {
             Reach::PublicOnly

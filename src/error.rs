@@ -25,7 +25,7 @@ pub enum ConfigError {
 pub enum FetchError {
     #[error("{url}: only http and https URLs are fetched")]
     Scheme { url: String },
-    #[error("{url}: a private address; refused (crawler.allow_private_networks)")]
+    #[error("{url}: a private address; refused (allow_private_networks)")]
     Private { url: String },
     #[error("{url}: timed out")]
     Timeout { url: String },

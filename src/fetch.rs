@@ -489,7 +489,7 @@ impl reqwest::dns::Resolve for PublicOnlyResolver {
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             if let Some(bad) = addrs.iter().find(|a| is_forbidden_ip(a.ip())) {
                 let msg = format!(
-                    "{host} resolves to the private address {}; refused (crawler.allow_private_networks)",
+                    "{host} resolves to the private address {}; refused (allow_private_networks)",
                     bad.ip()
                 );
                 return Err(msg.into());

@@ -48,7 +48,10 @@ fn the_seed_share_page_gives_the_seed_body_exactly() {
         Response::ok("text/html", page.clone())
     });
     env.write_config(&format!(
-        r##"[[sources]]
+        r##"[crawler]
+allow_private_networks = true
+
+[[sources]]
 name   = "要闻精华"
 slug   = "yaowen"
 url    = "{base}/list.xml"

@@ -19,7 +19,7 @@ fn assert_rejected(env: &Env, config: &str, wants: &[&str]) {
 #[test]
 fn bad_configuration_exits_2_naming_file_line_and_key() {
     let env = Env::new();
-    let good = env.source("好", "good", "/rss.xml");
+    let good = env.source_guarded("好", "good", "/rss.xml");
     assert_rejected(
         &env,
         &format!("{good}colour = \"red\"\n"),
@@ -42,7 +42,7 @@ fn bad_configuration_exits_2_naming_file_line_and_key() {
     );
     assert_rejected(
         &env,
-        &format!("{good}{}", env.source("好", "good", "/other.xml")),
+        &format!("{good}{}", env.source_guarded("好", "good", "/other.xml")),
         &[
             "newscrawl.toml:6",
             "duplicate slug \"good\"",
@@ -67,7 +67,7 @@ fn bad_configuration_exits_2_naming_file_line_and_key() {
 #[test]
 fn unknown_source_and_bad_usage_exit_2() {
     let env = Env::new();
-    env.write_config(&env.source("好", "good", "/rss.xml"));
+    env.write_config(&env.source_guarded("好", "good", "/rss.xml"));
     let out = env.run(&["crawl", "--once", "--source", "nope"]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("\"nope\""), "{}", stderr(&out));
@@ -85,7 +85,7 @@ fn configuration_lookup_env_default_and_database_override() {
         "config/newscrawl.toml",
         &format!(
             "database = \"../db/default.db\"\n{}",
-            env.source("J", "j", "/feed.json")
+            env.source_guarded("J", "j", "/feed.json")
         ),
     );
     let out = env.command().args(["crawl", "--once"]).output().unwrap();
@@ -100,7 +100,7 @@ fn configuration_lookup_env_default_and_database_override() {
         "elsewhere/n.toml",
         &format!(
             "database = \"x.db\"\n{}",
-            env.source("J", "j", "/feed.json")
+            env.source_guarded("J", "j", "/feed.json")
         ),
     );
     let out = env
@@ -149,11 +149,11 @@ fn sources_d_dropins_are_crawled_in_name_order() {
     env.write_config("[crawler]\nconcurrency = 4\n");
     env.write_file(
         "sources.d/20-atom.toml",
-        &env.source("东方财富", "atom", "/atom.xml"),
+        &env.source_guarded("东方财富", "atom", "/atom.xml"),
     );
     env.write_file(
         "sources.d/10-rss.toml",
-        &env.source("财经", "rss", "/rss.xml"),
+        &env.source_guarded("财经", "rss", "/rss.xml"),
     );
     let out = env.run(&["crawl", "--once"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -170,8 +170,8 @@ fn sources_list_and_check() {
     env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
     env.write_config(&format!(
         "{}{}[[sources]]\nname = \"央视新闻客户端\"\nurl = \"{}/gone.xml\"\nschedule = \"*/5 * * * *\"\n",
-        env.source("财经", "rss", "/rss.xml"),
-        env.source("坏", "bad", "/missing.xml"),
+        env.source_guarded("财经", "rss", "/rss.xml"),
+        env.source_guarded("坏", "bad", "/missing.xml"),
         env.base()
     ));
 
@@ -228,7 +228,7 @@ fn sources_list_and_check() {
 #[test]
 fn json_logs_carry_the_source_slug() {
     let env = Env::new();
-    env.write_config(&env.source("坏", "bad", "/missing.xml"));
+    env.write_config(&env.source_guarded("坏", "bad", "/missing.xml"));
     let out = env.run(&["--log-format", "json", "crawl", "--once"]);
     assert_eq!(code(&out), 1);
     let line = stderr(&out)

@@ -183,7 +183,7 @@ fn polls_on_schedule_reloads_and_stops_cleanly() {
         "sources.d/20-bad.toml",
         &format!(
             "{}schedule = \"every tuesday\"\n",
-            env.source("坏", "bad", "/gbk.xml")
+            env.source_guarded("坏", "bad", "/gbk.xml")
         ),
     );
     d.signal("HUP");

@@ -19,7 +19,10 @@ fn seed_env() -> Env {
         Response::ok("text/html", page.clone())
     });
     env.write_config(&format!(
-        r##"[export.jekyll]
+        r##"[crawler]
+allow_private_networks = true
+
+[export.jekyll]
 site = "//finews.withounder.com"
 
 [[sources]]

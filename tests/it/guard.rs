@@ -102,3 +102,63 @@ async fn links_to_private_addresses_are_refused() {
     .await
     .unwrap();
 }
+
+/// Where a publisher's feed lives, or what its name resolves to, lifts
+/// nothing: a feed served from a name that resolves to 127.0.0.1 cannot make
+/// newscrawl read loopback pages. Only the configuration can, per source.
+#[test]
+fn only_configuration_lifts_the_guard() {
+    let env = crate::harness::Env::new();
+    let port = env.base().rsplit(':').next().unwrap().to_string();
+    let feed = |page: &str| {
+        format!(
+            "<rss version=\"2.0\"><channel><title>t</title><item><title>内网</title>\
+             <link>http://localhost:{port}/{page}</link><description>摘要</description></item></channel></rss>"
+        )
+    };
+    let (a, b) = (feed("internal-a.html"), feed("internal-b.html"));
+    env.route("/a.xml", move |_| {
+        Response::ok("application/rss+xml", a.clone())
+    });
+    env.route("/b.xml", move |_| {
+        Response::ok("application/rss+xml", b.clone())
+    });
+    for page in ["/internal-a.html", "/internal-b.html"] {
+        env.route(page, |_| {
+            Response::ok(
+                "text/html",
+                "<html><body><p>内部服务的秘密页面，不应被读取。</p></body></html>",
+            )
+        });
+    }
+    env.write_config(&format!(
+        "[crawler]\narticle_attempts = 1\n\
+         [[sources]]\nname = \"甲\"\nslug = \"a\"\nurl = \"http://localhost:{port}/a.xml\"\nfollow = \"link\"\n\
+         [[sources]]\nname = \"乙\"\nslug = \"b\"\nurl = \"http://localhost:{port}/b.xml\"\nfollow = \"link\"\n\
+         allow_private_networks = true\n"
+    ));
+    let out = env.run(&["crawl", "--once"]);
+    assert_eq!(
+        crate::harness::code(&out),
+        0,
+        "{}",
+        crate::harness::stderr(&out)
+    );
+    // The guarded source's link was refused before any request...
+    assert!(env.server.requests_to("/internal-a.html").is_empty());
+    let err = env.strings("SELECT error FROM fetches WHERE url LIKE '%/internal-a.html'");
+    assert!(
+        err.first().is_some_and(|e| e.contains("private address")),
+        "{err:?}"
+    );
+    assert_eq!(
+        env.strings("SELECT content_text FROM posts WHERE source = 'a'"),
+        ["摘要"]
+    );
+    // ...and the source the configuration allows read its page.
+    assert_eq!(env.server.requests_to("/internal-b.html").len(), 1);
+    assert_eq!(
+        env.strings("SELECT content_text FROM posts WHERE source = 'b'"),
+        ["内部服务的秘密页面，不应被读取。"]
+    );
+}

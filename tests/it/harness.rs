@@ -85,7 +85,17 @@ impl Env {
     }
 
     /// A `[[sources]]` table for a source at `path` on the fixture server.
+    /// Its article links are on 127.0.0.1 too, which the configuration must
+    /// allow: `allow_private_networks = true`.
     pub fn source(&self, name: &str, slug: &str, path: &str) -> String {
+        self.source_guarded(name, slug, path).replace(
+            "[[sources]]\n",
+            "[[sources]]\nallow_private_networks = true\n",
+        )
+    }
+
+    /// [`Env::source`] with the private-network guard in force.
+    pub fn source_guarded(&self, name: &str, slug: &str, path: &str) -> String {
         format!(
             "[[sources]]\nname = \"{name}\"\nslug = \"{slug}\"\nurl = \"{}{path}\"\n",
             self.base()

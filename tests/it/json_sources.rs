@@ -60,7 +60,9 @@ fn eastmoney_env() -> Env {
         .replace(
             "database = \"../../data/eastmoney.db\"",
             "database = \"data/newscrawl.db\"",
-        );
+        )
+        // The test's server is on 127.0.0.1, and so are its article links.
+        .replace("[crawler]\n", "[crawler]\nallow_private_networks = true\n");
     assert_ne!(config, example);
     std::fs::write(env.config_path(), config).unwrap();
     serve_by_param(
