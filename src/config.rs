@@ -127,20 +127,29 @@ impl Follow {
             Follow::None => return None,
             Follow::Link => link?.to_string(),
             Follow::Template(t) => {
-                let mut out = t.clone();
-                if out.contains("{info_code}") {
-                    out = out.replace("{info_code}", info_code?);
+                // One pass, each value URL-encoded: a value never makes a
+                // placeholder or a delimiter of its own.
+                let enc = |v: &str| -> String {
+                    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+                };
+                let mut out = String::with_capacity(t.len() + 64);
+                let mut rest = t.as_str();
+                while let Some(i) = rest.find('{') {
+                    out.push_str(rest.get(..i)?);
+                    let after = rest.get(i..)?;
+                    let (value, len) = if after.starts_with("{info_code}") {
+                        (enc(info_code?), "{info_code}".len())
+                    } else if after.starts_with("{guid}") {
+                        (enc(guid?), "{guid}".len())
+                    } else if after.starts_with("{url}") {
+                        (enc(link?), "{url}".len())
+                    } else {
+                        ("{".to_string(), 1)
+                    };
+                    out.push_str(&value);
+                    rest = after.get(len..)?;
                 }
-                if out.contains("{guid}") {
-                    let encoded: String =
-                        url::form_urlencoded::byte_serialize(guid?.as_bytes()).collect();
-                    out = out.replace("{guid}", &encoded);
-                }
-                if out.contains("{url}") {
-                    let encoded: String =
-                        url::form_urlencoded::byte_serialize(link?.as_bytes()).collect();
-                    out = out.replace("{url}", &encoded);
-                }
+                out.push_str(rest);
                 out
             }
         };
@@ -1101,6 +1110,13 @@ mod tests {
             "http://api.example/content?code=2022&from=http%3A%2F%2Fx.example%2Fa%3Fb%3D1"
         );
         assert_eq!(t.article_url(Some("http://x.example/a"), None, None), None);
+        // Values are encoded, and never read as placeholders themselves.
+        assert_eq!(
+            t.article_url(Some("http://x.example/a"), Some("1&x={url}#"), None)
+                .unwrap()
+                .as_str(),
+            "http://api.example/content?code=1%26x%3D%7Burl%7D%23&from=http%3A%2F%2Fx.example%2Fa"
+        );
         let g = Follow::Template("http://api.example/text?id={guid}".into());
         assert_eq!(
             g.article_url(None, None, Some("NW2022")).unwrap().as_str(),

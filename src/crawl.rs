@@ -398,6 +398,12 @@ impl Crawler {
         source: &Source,
         run_started_at: chrono::DateTime<Utc>,
     ) -> Result<PollReport, StoreError> {
+        // A test hook, compiled into debug builds only: how the end-to-end
+        // tests make one source's poll panic.
+        #[cfg(debug_assertions)]
+        if std::env::var_os("NEWSCRAWL_TEST_PANIC_IN_POLL").is_some_and(|s| s == *source.slug) {
+            panic!("test hook: a panic in the poll of {}", source.slug);
+        }
         let slug = source.slug.clone();
         let state = self
             .store
@@ -498,8 +504,11 @@ impl Crawler {
             warn!(from = %shown, to = %to, "feed moved permanently; polling the new address. Update `url` in the configuration");
         }
         let hold_until = fetched.retry_after.map(|d| {
-            let until =
-                Utc::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::days(1));
+            let d = d.min(fetch::MAX_RETRY_AFTER);
+            let until = chrono::Duration::from_std(d)
+                .ok()
+                .and_then(|d| Utc::now().checked_add_signed(d))
+                .unwrap_or_else(Utc::now);
             // To the millisecond: a 3-second hold is not a 2-second one.
             until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
         });
@@ -675,6 +684,63 @@ impl Crawler {
         }
     }
 
+    /// [`Crawler::poll`], with a panic inside it caught: it is recorded as
+    /// the source's error (a `fetches` row, the failure counted), logged
+    /// once, and goes no further than this source.
+    pub async fn poll_isolated(
+        &self,
+        source: &Source,
+        run_started_at: chrono::DateTime<Utc>,
+    ) -> Result<PollReport, StoreError> {
+        use futures_util::FutureExt;
+        let caught = std::panic::AssertUnwindSafe(self.poll(source, run_started_at))
+            .catch_unwind()
+            .await;
+        let panic = match caught {
+            Ok(result) => return result,
+            Err(p) => p,
+        };
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        let error = format!("internal error while polling (a bug; please report it): {what}");
+        tracing::error!(error = %error, "poll failed");
+        let record = PollRecord {
+            source: source.slug.clone(),
+            fetch: FetchRecord {
+                url: fetch::redacted(&source.url),
+                started_at: crate::date::now_utc(),
+                duration_ms: 0,
+                http_status: None,
+                outcome: Outcome::Error,
+                bytes: 0,
+                error: Some(error.clone()),
+            },
+            validators: None,
+            items: 0,
+            posts: Vec::new(),
+            next_poll_at: None,
+            unconditional: false,
+            moved_to: None,
+            hold_until: None,
+            run_started_at,
+        };
+        self.store
+            .call(move |c| store::save_poll(c, &record))
+            .await?;
+        Ok(PollReport {
+            slug: source.slug.clone(),
+            outcome: Some(Outcome::Error),
+            items: 0,
+            saved: SaveSummary::default(),
+            error: Some(error),
+            articles: ArticleSummary::default(),
+            retry_after: None,
+        })
+    }
+
     /// Polls every source in `sources` once, concurrently (the fetcher's
     /// limits bound the requests in flight), and waits for all.
     pub async fn poll_all(
@@ -686,7 +752,9 @@ impl Crawler {
         for source in sources {
             let me = Arc::clone(self);
             let span = info_span!("poll", source = %source.slug);
-            set.spawn(async move { me.poll(&source, run_started_at).await }.instrument(span));
+            set.spawn(
+                async move { me.poll_isolated(&source, run_started_at).await }.instrument(span),
+            );
         }
         let mut reports = Vec::new();
         while let Some(joined) = set.join_next().await {

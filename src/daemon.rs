@@ -348,7 +348,7 @@ async fn source_task(
         // ever, also while it sleeps. A thousand sources would idle at
         // 150 MB instead of a few.
         let round = schedule::round_start(&source.schedule, tz, due);
-        match Box::pin(crawler.poll(&source, round)).await {
+        match Box::pin(crawler.poll_isolated(&source, round)).await {
             Ok(report) => metrics.record(&report, started.elapsed()),
             Err(e) => error!("database: {e}"),
         }

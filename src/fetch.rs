@@ -333,15 +333,21 @@ impl Fetcher {
     }
 }
 
-/// `Retry-After`: delay-seconds or an HTTP date.
+/// The longest a `Retry-After` holds a source back: a server cannot park
+/// a source for ever (or overflow the clock) with one header.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// `Retry-After`: delay-seconds or an HTTP date, at most [`MAX_RETRY_AFTER`].
 pub fn parse_retry_after(v: &str) -> Option<Duration> {
     let v = v.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(delta.to_std().unwrap_or(Duration::ZERO))
+    let delay = if let Ok(secs) = v.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else {
+        let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+        let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+        delta.to_std().unwrap_or(Duration::ZERO)
+    };
+    Some(delay.min(MAX_RETRY_AFTER))
 }
 
 /// Whether `url` carries user info (a user name or a password).
@@ -472,6 +478,7 @@ fn is_forbidden_v6(ip: Ipv6Addr) -> bool {
     ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
+        || (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1) // NAT64 local use 64:ff9b:1::/48
         || (seg[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
         || (seg[0] & 0xffc0) == 0xfe80 // link local fe80::/10
         || (seg[0] & 0xffc0) == 0xfec0 // site local fec0::/10
@@ -561,6 +568,8 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:a9fe:a9fe",
             "64:ff9b::7f00:1",
+            "64:ff9b:1::a00:1",
+            "64:ff9b:1:ffff::808:808",
             "ff02::1",
         ] {
             let ip: IpAddr = s.parse().unwrap();
@@ -582,6 +591,11 @@ mod tests {
     #[test]
     fn retry_after_forms() {
         assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("100000000000000"), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT"),
+            Some(MAX_RETRY_AFTER)
+        );
         assert_eq!(
             parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
             Some(Duration::ZERO)

@@ -19,6 +19,11 @@ struct Daemon {
 
 impl Daemon {
     fn start(env: &Env, watchdog_usec: Option<u64>) -> Daemon {
+        Daemon::start_with(env, watchdog_usec, &[])
+    }
+
+    /// [`Daemon::start`] with more environment variables.
+    fn start_with(env: &Env, watchdog_usec: Option<u64>, vars: &[(&str, &str)]) -> Daemon {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let sock_path = env.dir.path().join(format!("notify-{n}.sock"));
@@ -42,6 +47,7 @@ impl Daemon {
         if let Some(us) = watchdog_usec {
             cmd.env("WATCHDOG_USEC", us.to_string());
         }
+        cmd.envs(vars.iter().copied());
         Daemon {
             child: cmd.spawn().unwrap(),
             notes,
@@ -428,4 +434,38 @@ fn retention_prunes_at_start_up() {
             .unwrap()
             .contains("retention: pruned")
     );
+}
+
+#[test]
+fn a_panicking_poll_leaves_its_source_scheduled_and_the_others_polling() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.serve_fixture("/feed.json", "feed.json", "application/feed+json");
+    env.write_config(&format!(
+        "[crawler]\nmax_backoff = \"1s\"\n{}schedule = \"* * * * * *\"\n{}schedule = \"* * * * * *\"\n",
+        env.source("财经", "rss", "/rss.xml"),
+        env.source("坏掉", "broken", "/feed.json")
+    ));
+    let log = env.dir.path().join("daemon.log");
+    let mut d = Daemon::start_with(&env, None, &[("NEWSCRAWL_TEST_PANIC_IN_POLL", "broken")]);
+    // Its task lives on: the panic is recorded on every poll, failures grow.
+    wait_for(
+        "the broken source's third recorded panic",
+        LIMIT,
+        &log,
+        || {
+            env.try_count("SELECT failures FROM sources WHERE slug = 'broken'")
+                .is_some_and(|n| n >= 3)
+        },
+    );
+    wait_for("the healthy source polled three times", LIMIT, &log, || {
+        env.try_count("SELECT COUNT(*) FROM fetches WHERE source = 'rss'")
+            .is_some_and(|n| n >= 3)
+    });
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts WHERE source = 'rss'"),
+        4
+    );
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)), Some(0));
 }

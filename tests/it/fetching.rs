@@ -348,3 +348,68 @@ fn host_delay_spaces_requests_to_one_host() {
         assert!(gap >= std::time::Duration::from_millis(280), "{gap:?}");
     }
 }
+
+/// A `Retry-After` too large for the clock holds the source for at most a
+/// week, and the healthy sources polled beside it are stored (it panicked
+/// the whole run: `DateTime + TimeDelta overflowed`).
+#[test]
+fn an_absurd_retry_after_is_clamped_and_stays_with_its_source() {
+    let env = Env::new();
+    env.route("/absurd.xml", |_| {
+        Response::status(503).header("Retry-After", "100000000000000")
+    });
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    let mut cfg = env.source("荒谬", "absurd", "/absurd.xml");
+    cfg += &env.source("财经", "rss", "/rss.xml");
+    env.write_config(&cfg);
+    let out = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts WHERE source = 'rss'"),
+        4
+    );
+    assert_eq!(
+        env.count(
+            "SELECT COUNT(*) FROM sources WHERE slug = 'absurd'
+               AND hold_until > strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+6 days')
+               AND hold_until < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+8 days')"
+        ),
+        1
+    );
+}
+
+/// A panic inside one source's poll (made by a hook that debug builds
+/// have) is that source's error: recorded and counted, and every other
+/// source is still polled and stored, in `--once` as in the daemon.
+#[test]
+fn a_panic_in_one_poll_is_that_sources_error() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.serve_fixture("/feed.json", "feed.json", "application/feed+json");
+    let mut cfg = env.source("财经", "rss", "/rss.xml");
+    cfg += &env.source("坏掉", "broken", "/feed.json");
+    env.write_config(&cfg);
+    let out = env
+        .command()
+        .env("NEWSCRAWL_TEST_PANIC_IN_POLL", "broken")
+        .arg("--config")
+        .arg(env.config_path())
+        .args(["crawl", "--once"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts WHERE source = 'rss'"),
+        4
+    );
+    assert_eq!(
+        env.strings("SELECT last_error FROM sources WHERE slug = 'broken' AND failures = 1"),
+        [
+            "internal error while polling (a bug; please report it): test hook: a panic in the poll of broken"
+        ]
+    );
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM fetches WHERE source = 'broken' AND outcome = 'error'"),
+        1
+    );
+}
