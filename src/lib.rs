@@ -395,7 +395,13 @@ fn export_jekyll(
         config.crawler.timezone,
     )
     .map_err(export_error)?;
-    store::for_each_post(&conn, &filter, |post| writer.post(&post)).map_err(export_error)?;
+    store::for_each_post(&conn, &filter, |post| {
+        writer.post(&post, &|code| {
+            store::has_info_code(&conn, code).unwrap_or(true)
+        });
+        Ok::<(), export::ExportError>(())
+    })
+    .map_err(export_error)?;
     if let Some(dir) = category_pages {
         writer.category_pages(dir).map_err(export_error)?;
     }
@@ -404,10 +410,15 @@ fn export_jekyll(
         written = s.written,
         unchanged = s.unchanged,
         category_pages = s.category_pages_written,
+        failed = s.failed,
         secs = format!("{:.2}", started.elapsed().as_secs_f64()),
         "jekyll export finished"
     );
-    Ok(EXIT_OK)
+    Ok(if s.failed > 0 {
+        EXIT_SOURCE_FAILED
+    } else {
+        EXIT_OK
+    })
 }
 
 fn export_jsonl(config: &Config, since: Option<&str>) -> Result<u8, Error> {

@@ -1,8 +1,13 @@
 //! The Jekyll exporter: one Markdown post per stored post, in the seed
 //! system's format byte for byte (or a template of the user's), and
 //! optionally one category page per category. Files are written atomically
-//! (temp file + rename), and a file whose content would not change is not
-//! touched.
+//! (a temp file created exclusively beside it, then a rename), and a file
+//! whose content would not change is not touched.
+//!
+//! What a publisher sent is inert on the site: the body is block HTML
+//! (kramdown leaves it alone), `{{`/`{%` never reach Liquid, the text that
+//! templates put into Markdown is escaped, every YAML scalar reads back as
+//! itself, and file names are ones no other post can have.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -25,9 +30,21 @@ pub struct JekyllSummary {
     pub written: usize,
     pub unchanged: usize,
     pub category_pages_written: usize,
+    /// Posts that could not be exported (each reported; the rest went on).
+    pub failed: usize,
 }
 
-/// The variables a post template sees.
+/// The longest infoCode used in a file name, and the longest category;
+/// longer ones are named otherwise (see [`file_stem`], [`category`]), so
+/// that no name nears the file system's 255 bytes.
+const MAX_NAME_PART: usize = 100;
+
+/// The variables a post template sees. Those that go into the Markdown
+/// body are made inert there: `content_html` is block HTML with Liquid's
+/// delimiters broken up, `url` has `{`/`}` percent-encoded, and the texts
+/// (`media`, `summary`, `content_text`, `origin`, `author`, `source_name`)
+/// are Markdown-escaped; `title` and `tags` are for the front matter (with
+/// `yaml_str`/`yaml_plain`).
 #[derive(Debug, Serialize)]
 pub struct PostVars<'a> {
     pub id: i64,
@@ -36,19 +53,19 @@ pub struct PostVars<'a> {
     pub date: String,
     pub category: String,
     /// The origin, or the source's name.
-    pub media: &'a str,
+    pub media: String,
     /// `<media>新闻`.
     pub tags: String,
     pub content_html: String,
-    pub content_text: &'a str,
-    pub summary: &'a str,
-    pub url: &'a str,
+    pub content_text: String,
+    pub summary: String,
+    pub url: String,
     pub site: &'a str,
     pub info_code: &'a str,
-    pub origin: &'a str,
-    pub author: &'a str,
+    pub origin: String,
+    pub author: String,
     pub source: &'a str,
-    pub source_name: &'a str,
+    pub source_name: String,
     pub published_at: &'a str,
     pub updated_at: &'a str,
 }
@@ -62,6 +79,7 @@ pub fn environment(template: &str) -> Result<Environment<'static>, ExportError> 
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.add_filter("yaml_str", |s: String| yaml_quoted(&s));
     env.add_filter("yaml_plain", |s: String| yaml_plain(&s));
+    env.add_filter("md_text", |s: String| markdown_text(&s));
     env.add_template_owned("post", template.to_string())
         .map_err(|e| ExportError::Template(e.to_string()))?;
     Ok(env)
@@ -108,21 +126,61 @@ pub fn yaml_plain(s: &str) -> String {
     if risky { yaml_quoted(s) } else { s.to_string() }
 }
 
-/// The category of a post: its origin's slug, else its source's slug.
+/// The category of a post: its origin's slug, else its source's slug. A
+/// slug longer than [`MAX_NAME_PART`] bytes is cut there and told apart by
+/// a hash of the whole.
 pub fn category(post: &PostRow) -> String {
-    post.origin
+    let slug = post
+        .origin
         .as_deref()
         .map(slugify)
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| post.source.clone())
+        .unwrap_or_else(|| post.source.clone());
+    if slug.len() <= MAX_NAME_PART {
+        return slug;
+    }
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(slug.as_bytes());
+    let mut cut = MAX_NAME_PART - 9;
+    while !slug.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let hex: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("{}-{hex}", slug.get(..cut).unwrap_or_default())
 }
 
-/// The post's file name and content.
+/// The part of a post's file name after the date: its infoCode when that
+/// is letters, digits, `-` and `_`, at most [`MAX_NAME_PART`] of them;
+/// otherwise its id, or when another post's infoCode is that id (an
+/// infoCode `1` and post 1), the id with `-1`, `-2`… until no infoCode is.
+/// `is_info_code` says whether some post has that infoCode.
+pub fn file_stem(
+    post: &PostRow,
+    is_info_code: &dyn Fn(&str) -> bool,
+) -> Result<String, ExportError> {
+    if let Some(code) = post.info_code.as_deref().filter(|c| {
+        !c.is_empty()
+            && c.len() <= MAX_NAME_PART
+            && c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }) {
+        return Ok(code.to_string());
+    }
+    let id = post.id.to_string();
+    std::iter::once(id.clone())
+        .chain((1..100).map(|k| format!("{id}-{k}")))
+        .find(|stem| !is_info_code(stem))
+        .ok_or_else(|| ExportError::Data(format!("post {}: no free file name", post.id)))
+}
+
+/// The post's file name and content. `is_info_code` says whether some post
+/// has a given infoCode (see [`file_stem`]).
 pub fn render(
     env: &Environment<'_>,
     post: &PostRow,
     site: &str,
     tz: Tz,
+    is_info_code: &dyn Fn(&str) -> bool,
 ) -> Result<(String, String), ExportError> {
     let when = post
         .published_at
@@ -137,9 +195,7 @@ pub fn render(
     let name = format!(
         "{}-{}.md",
         when.format("%Y-%m-%d"),
-        post.info_code
-            .clone()
-            .unwrap_or_else(|| post.id.to_string())
+        file_stem(post, is_info_code)?
     );
     let media = post.origin.as_deref().unwrap_or(&post.source_name);
     let content_html = match (&post.content_html, &post.summary) {
@@ -147,23 +203,29 @@ pub fn render(
         (None, Some(s)) => format!("<p>{}</p>", html_escape(s)),
         (None, None) => String::new(),
     };
+    let md = |s: Option<&str>| markdown_text(s.unwrap_or(""));
     let vars = PostVars {
         id: post.id,
         title: post.title.as_deref().unwrap_or(""),
         date: when.format("%Y-%m-%d %H:%M:%S %z").to_string(),
         category: category(post),
-        media,
+        media: markdown_text(media),
         tags: format!("{media}新闻"),
-        content_html,
-        content_text: post.content_text.as_deref().unwrap_or(""),
-        summary: post.summary.as_deref().unwrap_or(""),
-        url: post.url.as_deref().unwrap_or(""),
+        content_html: inert_body(&content_html),
+        content_text: md(post.content_text.as_deref()),
+        summary: md(post.summary.as_deref()),
+        url: post
+            .url
+            .as_deref()
+            .unwrap_or("")
+            .replace('{', "%7B")
+            .replace('}', "%7D"),
         site,
         info_code: post.info_code.as_deref().unwrap_or(""),
-        origin: post.origin.as_deref().unwrap_or(""),
-        author: post.author.as_deref().unwrap_or(""),
+        origin: md(post.origin.as_deref()),
+        author: md(post.author.as_deref()),
         source: &post.source,
-        source_name: &post.source_name,
+        source_name: markdown_text(&post.source_name),
         published_at: post.published_at.as_deref().unwrap_or(""),
         updated_at: post.updated_at.as_deref().unwrap_or(""),
     };
@@ -174,6 +236,95 @@ pub fn render(
     Ok((name, text))
 }
 
+/// Elements kramdown reads as the start of a block of HTML, whose content
+/// it then leaves alone.
+const KRAMDOWN_BLOCKS: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "div",
+    "dl",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "ul",
+];
+
+/// Stored HTML as a post body Jekyll leaves alone: block HTML (a body whose
+/// top level is not all blocks, such as plain text or inline markup, is
+/// wrapped in a `<div>`, or kramdown would read Markdown and attribute
+/// lists in it), and no `{{` or `{%` (their `{` written `&#123;`, which the
+/// browser shows as `{` and Liquid does not see).
+pub fn inert_body(html: &str) -> String {
+    let body = if html.trim().is_empty() || all_blocks(html) {
+        html.to_string()
+    } else {
+        format!("<div>{html}</div>")
+    };
+    break_liquid(&body, "&#123;")
+}
+
+/// Whether every top-level node of `html` is an element kramdown reads as
+/// block HTML (whitespace between them aside).
+fn all_blocks(html: &str) -> bool {
+    let doc = scraper::Html::parse_fragment(html);
+    doc.root_element().children().all(|n| match n.value() {
+        scraper::Node::Element(e) => KRAMDOWN_BLOCKS.contains(&e.name()),
+        scraper::Node::Text(t) => t.trim().is_empty(),
+        scraper::Node::Comment(_) => true,
+        _ => false,
+    })
+}
+
+/// `s` with every `{` that would open a Liquid tag or output (`{{`, `{%`)
+/// replaced by `brace`.
+fn break_liquid(s: &str, brace: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '{' && matches!(chars.peek(), Some('{' | '%')) {
+            out.push_str(brace);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Text for a Markdown body: the characters that make links, HTML, code,
+/// emphasis and tables backslash-escaped, line breaks made spaces, and
+/// braces written as HTML entities (so neither Liquid nor kramdown's
+/// attribute lists see them). Text without them comes out as it was.
+pub fn markdown_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '[' | ']' | '<' | '>' | '*' | '_' | '`' | '|' | '$' | '!' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '{' => out.push_str("&#123;"),
+            '}' => out.push_str("&#125;"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -182,7 +333,8 @@ fn html_escape(s: &str) -> String {
 
 /// `DIR/<category>.html` for a category, titled as the seed titled it.
 pub fn category_page(category: &str) -> String {
-    let title = python_title(category);
+    let title = yaml_plain(&python_title(category));
+    let category = yaml_plain(category);
     format!("---\nlayout: category\ntitle: {title}\ncategory: {category}\n---")
 }
 
@@ -231,15 +383,22 @@ impl JekyllWriter {
         })
     }
 
-    pub fn post(&mut self, post: &PostRow) -> Result<(), ExportError> {
-        let (name, text) = render(&self.env, post, &self.site, self.tz)?;
-        self.categories.insert(category(post));
-        if write_if_changed(&self.out.join(name), text.as_bytes())? {
-            self.summary.written += 1;
-        } else {
-            self.summary.unchanged += 1;
+    /// Writes one post. A post that cannot be rendered or written is
+    /// reported (at ERROR, with its id) and counted in `summary.failed`;
+    /// the export goes on with the next.
+    pub fn post(&mut self, post: &PostRow, is_info_code: &dyn Fn(&str) -> bool) {
+        let written = render(&self.env, post, &self.site, self.tz, is_info_code)
+            .and_then(|(name, text)| write_if_changed(&self.out.join(name), text.as_bytes()));
+        match written {
+            Ok(true) => self.summary.written += 1,
+            Ok(false) => self.summary.unchanged += 1,
+            Err(e) => {
+                tracing::error!(post = post.id, error = %e, "post not exported");
+                self.summary.failed += 1;
+                return;
+            }
         }
-        Ok(())
+        self.categories.insert(category(post));
     }
 
     /// Writes `dir/<category>.html` for every category exported.
@@ -255,22 +414,24 @@ impl JekyllWriter {
 }
 
 /// Writes `bytes` to `path` through a temp file and a rename, unless the
-/// file already holds exactly those bytes. Returns whether it wrote.
+/// file already holds exactly those bytes. Returns whether it wrote. The
+/// temp file is created exclusively (`O_EXCL`, a random name) in the same
+/// directory: nothing already there, a symlink included, is written through.
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, ExportError> {
+    use std::io::Write;
     if std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(false);
     }
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| ExportError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        ExportError::io(path, e)
-    })?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".newscrawl-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| ExportError::io(dir, e))?;
+    tmp.write_all(bytes)
+        .map_err(|e| ExportError::io(tmp.path(), e))?;
+    tmp.persist(path)
+        .map_err(|e| ExportError::io(path, e.error))?;
     Ok(true)
 }
 
@@ -304,6 +465,88 @@ mod tests {
     }
 
     #[test]
+    fn bodies_are_block_html_without_liquid() {
+        // The seed's shape (all blocks) is left as it is.
+        let seed = "<p>　　第一段</p><p class=\"em_media\">（文章来源：央视新闻客户端）</p>";
+        assert_eq!(inert_body(seed), seed);
+        assert_eq!(
+            inert_body("<h2>t</h2><ul><li>a</li></ul><table><tr><td>1</td></tr></table>"),
+            "<h2>t</h2><ul><li>a</li></ul><table><tr><td>1</td></tr></table>"
+        );
+        // Text or inline markup at the top level is wrapped.
+        assert_eq!(
+            inert_body("a [x](javascript:y)"),
+            "<div>a [x](javascript:y)</div>"
+        );
+        assert_eq!(inert_body("<p>a</p>tail"), "<div><p>a</p>tail</div>");
+        assert_eq!(inert_body("<b>b</b>"), "<div><b>b</b></div>");
+        assert_eq!(inert_body(""), "");
+        // Liquid's delimiters are broken up, whatever their number.
+        assert_eq!(
+            inert_body("<p>{{ site.time }} {%bogus%} {{{x}}} {-}</p>"),
+            "<p>&#123;{ site.time }} &#123;%bogus%} &#123;&#123;{x}}} {-}</p>"
+        );
+    }
+
+    #[test]
+    fn markdown_text_escapes_what_acts() {
+        assert_eq!(markdown_text("央视新闻客户端"), "央视新闻客户端");
+        assert_eq!(
+            markdown_text("x](javascript:a)[y <b> {: a} *e*\n#"),
+            "x\\](javascript:a)\\[y \\<b\\> &#123;: a&#125; \\*e\\* \\#"
+        );
+    }
+
+    #[test]
+    fn file_names_are_safe_short_and_never_shared() {
+        let mut p = post();
+        let none = |_: &str| false;
+        assert_eq!(file_stem(&p, &none).unwrap(), "202201102242232593");
+        p.info_code = Some("9".repeat(300));
+        assert_eq!(file_stem(&p, &none).unwrap(), "7");
+        p.info_code = Some("../etc".into());
+        assert_eq!(file_stem(&p, &none).unwrap(), "7");
+        p.info_code = None;
+        assert_eq!(file_stem(&p, &|c: &str| c == "7").unwrap(), "7-1");
+        assert_eq!(
+            file_stem(&p, &|c: &str| c == "7" || c == "7-1").unwrap(),
+            "7-2"
+        );
+        // A long category is cut and told apart by a hash.
+        p.origin = Some(
+            "中国证券监督管理委员会新闻发布与信息公开办公室关于资本市场改革发展情况的通报全文"
+                .into(),
+        );
+        let c = category(&p);
+        assert!(c.len() <= MAX_NAME_PART, "{c}");
+        p.origin = Some(
+            "中国证券监督管理委员会新闻发布与信息公开办公室关于资本市场改革发展情况的通报摘要"
+                .into(),
+        );
+        assert_ne!(category(&p), c);
+    }
+
+    #[test]
+    fn writes_through_no_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        let target = dir.path().join("post.md");
+        std::os::unix::fs::symlink(&victim, &target).unwrap();
+        assert!(write_if_changed(&target, b"new").unwrap());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+        assert!(
+            !std::fs::symlink_metadata(&target)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        // No temp file is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
     fn renders_the_seed_shape() {
         let env = environment(DEFAULT_TEMPLATE).unwrap();
         let (name, text) = render(
@@ -311,6 +554,7 @@ mod tests {
             &post(),
             "//finews.withounder.com",
             chrono_tz::Asia::Shanghai,
+            &|_| false,
         )
         .unwrap();
         assert_eq!(name, "2022-01-10-202201102242232593.md");
@@ -328,7 +572,7 @@ mod tests {
         p.published_at = None;
         p.url = None;
         let env = environment(DEFAULT_TEMPLATE).unwrap();
-        let (name, text) = render(&env, &p, "", chrono_tz::Asia::Shanghai).unwrap();
+        let (name, text) = render(&env, &p, "", chrono_tz::Asia::Shanghai, &|_| false).unwrap();
         assert_eq!(name, "2022-01-10-7.md");
         assert!(
             text.contains(

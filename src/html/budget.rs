@@ -21,6 +21,7 @@
 
 use std::borrow::Cow;
 use std::cell::{Cell, Ref, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::LazyLock;
 
@@ -94,10 +95,7 @@ pub fn measure(html: &str, fragment: bool) -> Result<(u64, u64, u32), Exceeded> 
         nodes: (html.len() as u64 / BYTES_PER_NODE).saturating_add(BASE_NODES),
     };
     let state = Rc::new(State::default());
-    let meter = Meter {
-        state: Rc::clone(&state),
-        nodes: RefCell::new(vec![Entry::new(DOCUMENT.clone())]),
-    };
+    let meter = Meter::new(Rc::clone(&state));
     let opts = ParseOpts::default();
     let mut parser = if fragment {
         html5ever::parse_fragment(
@@ -171,22 +169,26 @@ impl State {
     }
 }
 
+/// One node, in 16 bytes (a budget of millions of nodes stays a few tens
+/// of megabytes): its name as an index into [`Meter::names`], its depth, its
+/// parent and how many children it has.
+#[derive(Clone, Copy)]
 struct Entry {
-    name: QualName,
+    name: u32,
     depth: u32,
-    parent: Option<usize>,
-    children: u64,
-    template_contents: Option<usize>,
+    parent: u32,
+    children: u32,
 }
 
+const NONE: u32 = u32::MAX;
+
 impl Entry {
-    fn new(name: QualName) -> Entry {
+    fn new(name: u32) -> Entry {
         Entry {
             name,
             depth: 0,
-            parent: None,
+            parent: NONE,
             children: 0,
-            template_contents: None,
         }
     }
 }
@@ -195,15 +197,46 @@ impl Entry {
 /// asks for theirs).
 static DOCUMENT: LazyLock<QualName> = LazyLock::new(|| QualName::new(None, ns!(), local_name!("")));
 
+fn index(h: usize) -> u32 {
+    u32::try_from(h).unwrap_or(NONE)
+}
+
 /// A tree sink that keeps one small entry per node and counts.
 struct Meter {
     state: Rc<State>,
     nodes: RefCell<Vec<Entry>>,
+    /// Element names, each once (index 0: [`DOCUMENT`]).
+    names: RefCell<Vec<QualName>>,
+    name_ids: RefCell<HashMap<QualName, u32>>,
+    /// A `<template>`'s contents fragment.
+    templates: RefCell<HashMap<usize, usize>>,
 }
 
 impl Meter {
+    fn new(state: Rc<State>) -> Meter {
+        Meter {
+            state,
+            nodes: RefCell::new(vec![Entry::new(0)]),
+            names: RefCell::new(vec![DOCUMENT.clone()]),
+            name_ids: RefCell::new(HashMap::new()),
+            templates: RefCell::new(HashMap::new()),
+        }
+    }
+
     fn charge(&self, n: u64) {
         self.state.work.set(self.state.work.get().saturating_add(n));
+    }
+
+    fn name_id(&self, name: QualName) -> u32 {
+        let mut ids = self.name_ids.borrow_mut();
+        if let Some(&id) = ids.get(&name) {
+            return id;
+        }
+        let mut names = self.names.borrow_mut();
+        let id = index(names.len());
+        names.push(name.clone());
+        ids.insert(name, id);
+        id
     }
 
     fn push(&self, e: Entry) -> usize {
@@ -212,6 +245,15 @@ impl Meter {
         let mut nodes = self.nodes.borrow_mut();
         nodes.push(e);
         nodes.len() - 1
+    }
+
+    fn parent_of(&self, h: usize) -> Option<usize> {
+        self.nodes
+            .borrow()
+            .get(h)
+            .map(|e| e.parent)
+            .filter(|&p| p != NONE)
+            .map(|p| p as usize)
     }
 
     /// Puts `child` under `parent`, one level below it.
@@ -226,14 +268,14 @@ impl Meter {
         let mut nodes = self.nodes.borrow_mut();
         let depth = match parent.and_then(|p| nodes.get_mut(p)) {
             Some(p) => {
-                p.children += 1;
+                p.children = p.children.saturating_add(1);
                 p.depth.saturating_add(1)
             }
             None => 0,
         };
         if let Some(c) = nodes.get_mut(child) {
             c.depth = depth;
-            c.parent = parent;
+            c.parent = parent.map_or(NONE, index);
         }
         if depth > self.state.depth.get() {
             self.state.depth.set(depth);
@@ -256,29 +298,29 @@ impl TreeSink for Meter {
 
     fn elem_name<'a>(&'a self, target: &'a usize) -> Ref<'a, QualName> {
         self.charge(1);
-        Ref::map(self.nodes.borrow(), |n| {
-            n.get(*target).map_or(&*DOCUMENT, |e| &e.name)
+        let name = self.nodes.borrow().get(*target).map_or(0, |e| e.name);
+        Ref::map(self.names.borrow(), |n| {
+            n.get(name as usize).unwrap_or(&*DOCUMENT)
         })
     }
 
     fn create_element(&self, name: QualName, attrs: Vec<Attribute>, flags: ElementFlags) -> usize {
         self.charge(attrs.len() as u64);
+        let name = self.name_id(name);
         let id = self.push(Entry::new(name));
         if flags.template {
-            let contents = self.push(Entry::new(DOCUMENT.clone()));
-            if let Some(e) = self.nodes.borrow_mut().get_mut(id) {
-                e.template_contents = Some(contents);
-            }
+            let contents = self.push(Entry::new(0));
+            self.templates.borrow_mut().insert(id, contents);
         }
         id
     }
 
     fn create_comment(&self, _text: StrTendril) -> usize {
-        self.push(Entry::new(DOCUMENT.clone()))
+        self.push(Entry::new(0))
     }
 
     fn create_pi(&self, _target: StrTendril, _data: StrTendril) -> usize {
-        self.push(Entry::new(DOCUMENT.clone()))
+        self.push(Entry::new(0))
     }
 
     fn append(&self, parent: &usize, child: NodeOrText<usize>) {
@@ -291,7 +333,7 @@ impl TreeSink for Meter {
         prev_element: &usize,
         child: NodeOrText<usize>,
     ) {
-        let parent = self.nodes.borrow().get(*element).and_then(|e| e.parent);
+        let parent = self.parent_of(*element);
         self.attach(parent.or(Some(*prev_element)), child);
     }
 
@@ -301,10 +343,10 @@ impl TreeSink for Meter {
 
     fn get_template_contents(&self, target: &usize) -> usize {
         self.charge(1);
-        self.nodes
+        self.templates
             .borrow()
-            .get(*target)
-            .and_then(|e| e.template_contents)
+            .get(target)
+            .copied()
             .unwrap_or(*target)
     }
 
@@ -316,7 +358,7 @@ impl TreeSink for Meter {
     fn set_quirks_mode(&self, _mode: QuirksMode) {}
 
     fn append_before_sibling(&self, sibling: &usize, new_node: NodeOrText<usize>) {
-        let parent = self.nodes.borrow().get(*sibling).and_then(|e| e.parent);
+        let parent = self.parent_of(*sibling);
         self.attach(parent, new_node);
     }
 
@@ -327,8 +369,10 @@ impl TreeSink for Meter {
     fn remove_from_parent(&self, target: &usize) {
         self.charge(1);
         let mut nodes = self.nodes.borrow_mut();
-        let parent = nodes.get_mut(*target).and_then(|e| e.parent.take());
-        if let Some(p) = parent.and_then(|p| nodes.get_mut(p)) {
+        let parent = nodes
+            .get_mut(*target)
+            .map(|e| std::mem::replace(&mut e.parent, NONE));
+        if let Some(p) = parent.and_then(|p| nodes.get_mut(p as usize)) {
             p.children = p.children.saturating_sub(1);
         }
     }
@@ -345,7 +389,7 @@ impl TreeSink for Meter {
             p.children = p.children.saturating_add(moved);
         }
         drop(nodes);
-        self.charge(1 + moved);
+        self.charge(1 + u64::from(moved));
     }
 }
 

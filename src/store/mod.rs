@@ -946,6 +946,13 @@ pub struct PostFilter {
 
 /// Calls `f` with each post that `filter` admits, in id order, one row at a
 /// time (memory stays flat however many posts there are).
+/// Whether some post has this infoCode.
+pub fn has_info_code(conn: &Connection, code: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM posts WHERE info_code = ?1")?
+        .exists([code])?)
+}
+
 pub fn for_each_post<E: From<StoreError>>(
     conn: &Connection,
     filter: &PostFilter,

@@ -335,3 +335,160 @@ fn prune_keeps_tombstones_so_pruned_posts_stay_gone() {
     );
     assert_eq!(code(&env.run(&["prune", "--older-than", "soon"])), 2);
 }
+
+/// What a publisher controls (a list's text, links, infoCodes and media
+/// names), made to attack the site the export feeds: a Markdown link to
+/// `javascript:`, a kramdown attribute list, Liquid tags and output, an
+/// infoCode of 300 digits, an infoCode equal to another post's id, a
+/// 40-character media name, a media named `no`. The export writes every
+/// post to a file of its own, and Jekyll (when installed: `.ci/run`
+/// installs it) builds the site with none of it active.
+#[test]
+fn what_publishers_send_is_inert_on_the_site() {
+    let env = Env::new();
+    let long_code = "9".repeat(300);
+    let long_media =
+        "中国证券监督管理委员会新闻发布与信息公开办公室关于资本市场改革发展情况的通报全文"
+            .to_string();
+    assert_eq!(long_media.chars().count(), 40);
+    let list = serde_json::json!({"list": [
+        {"title": "没有编号", "link": "http://news.example/plain", "time": "2022-01-10 09:00:00",
+         "summary": "普通的摘要。"},
+        {"title": "编号一", "link": "http://news.example/NewsShare.html?infoCode=NW1", "time": "2022-01-10 10:00:00",
+         "summary": "plain [x](javascript:alert(1)) text\n{: onmouseover=\"alert(1)\"}\n{{ site.time }} {%bogus%} {{{ x }}}",
+         "from": "no"},
+        {"title": "长编号", "link": format!("http://news.example/NewsShare.html?infoCode=NW{long_code}"),
+         "time": "2022-01-10 11:00:00", "summary": "<b>inline</b> only", "from": long_media},
+        {"title": "链接 {{ site.time }}", "link": "http://news.example/x?q={{site.time}}", "time": "2022-01-10 12:00:00",
+         "summary": "媒体名里的 Markdown", "from": "x](javascript:alert(1))[y"},
+    ]});
+    let body = list.to_string();
+    env.route("/list.json", move |_| {
+        Response::ok("application/json", body.clone())
+    });
+    env.write_config(&format!(
+        "{}kind = \"json\"\n[sources.items]\npath = \"/list\"\ntitle = \"title\"\nlink = \"link\"\n\
+         published = \"time\"\nsummary = \"summary\"\norigin = \"from\"\n",
+        env.source("列表", "list", "/list.json")
+    ));
+    let out = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 4);
+    assert_eq!(
+        env.strings("SELECT info_code FROM posts WHERE id = 2"),
+        ["1"]
+    );
+
+    let site = env.dir.path().join("site");
+    let (posts, cats) = (site.join("_posts"), site.join("category"));
+    env.export_jekyll(&posts, &cats);
+    let mut names: Vec<String> = std::fs::read_dir(&posts)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    // Four posts, four files: the infoCode 1 keeps its name, post 1 moves.
+    assert_eq!(
+        names,
+        [
+            "2022-01-10-1-1.md",
+            "2022-01-10-1.md",
+            "2022-01-10-3.md",
+            "2022-01-10-4.md"
+        ]
+    );
+    let read = |n: &str| std::fs::read_to_string(posts.join(n)).unwrap();
+    assert!(read("2022-01-10-1-1.md").contains("普通的摘要"));
+    assert!(read("2022-01-10-1.md").contains("javascript:alert(1)"));
+    for cat in std::fs::read_dir(&cats).unwrap() {
+        let name = cat.unwrap().file_name();
+        assert!(name.len() < 255, "{name:?}");
+    }
+    for n in &names {
+        let text = read(n);
+        let (front, body) = text
+            .strip_prefix("---\n")
+            .and_then(|t| t.split_once("\n---\n"))
+            .unwrap();
+        // Every YAML scalar reads back as the string written.
+        let yaml = &yaml_rust2::YamlLoader::load_from_str(front).unwrap()[0];
+        assert!(yaml["categories"].as_str().is_some(), "{n}: {front}");
+        assert!(yaml["tags"].as_str().is_some(), "{n}: {front}");
+        // No Liquid, and the body is block HTML.
+        assert!(!body.contains("{{") && !body.contains("{%"), "{n}: {body}");
+        assert!(body.starts_with('<'), "{n}: {body}");
+    }
+    let no = read("2022-01-10-1.md");
+    assert!(no.contains("\ncategories: \"no\"\n"), "{no}");
+    assert!(
+        no.contains("\n<div>plain [x](javascript:alert(1)) text"),
+        "{no}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(cats.join("no.html")).unwrap(),
+        "---\nlayout: category\ntitle: \"No\"\ncategory: \"no\"\n---"
+    );
+
+    jekyll_build(&site, &["what-publishers-send"]);
+}
+
+/// `jekyll build` of `site` (its `_posts`), with layouts that print the
+/// content as is: the generated pages hold no active link, attribute or
+/// Liquid result. Needs the `jekyll` command; where it is missing the
+/// check is skipped, except under CI (`CI` set), where it fails.
+fn jekyll_build(site: &Path, _what: &[&str]) {
+    let have = std::process::Command::new("jekyll")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "jekyll is not installed (.ci/run installs it)"
+        );
+        eprintln!("skipped: jekyll is not installed");
+        return;
+    }
+    std::fs::create_dir_all(site.join("_layouts")).unwrap();
+    std::fs::write(site.join("_config.yml"), "title: test\n").unwrap();
+    for layout in ["post", "category", "default"] {
+        std::fs::write(
+            site.join(format!("_layouts/{layout}.html")),
+            "<html><body>{{ content }}</body></html>\n",
+        )
+        .unwrap();
+    }
+    let dest = site.join("_site");
+    let out = std::process::Command::new("jekyll")
+        .args(["build", "--safe", "--quiet", "-s"])
+        .arg(site)
+        .arg("-d")
+        .arg(&dest)
+        .env("JEKYLL_ENV", "production")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "jekyll build failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut html = String::new();
+    let mut stack = vec![dest];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "html") {
+                html += &std::fs::read_to_string(&p).unwrap();
+            }
+        }
+    }
+    assert!(html.contains("javascript:alert(1)"), "the posts were built");
+    let tag = regex::Regex::new(r#"(?i)<[a-z][^>]*(\son\w+=|href="?\s*javascript:)"#).unwrap();
+    assert!(tag.find(&html).is_none(), "{:?}", tag.find(&html));
+    // Liquid saw nothing: the text is there as written, no build time in it.
+    assert!(html.contains("{ site.time }}"), "{html}");
+    assert!(!html.contains(&chrono::Utc::now().format("%Y-%m-%d %H").to_string()));
+}
