@@ -60,6 +60,8 @@ pub struct CrawlerConfig {
     pub host_delay: Duration,
     /// The longest a failing source waits between polls.
     pub max_backoff: Duration,
+    /// The most items read from one document (the newest are kept).
+    pub max_items: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -274,6 +276,7 @@ struct RawCrawler {
     article_attempts: Option<Spanned<i64>>,
     host_delay: Option<Spanned<String>>,
     max_backoff: Option<Spanned<String>>,
+    max_items: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -632,8 +635,14 @@ fn crawler_config(file: &SourceFile, raw: RawCrawler) -> Result<CrawlerConfig, C
             false,
         )?,
         article_attempts: positive(&raw.article_attempts, "article_attempts", 5)? as u32,
+        max_items: positive(&raw.max_items, "max_items", DEFAULT_MAX_ITEMS)?,
     })
 }
+
+/// `crawler.max_items` when unset: far more than any real feed holds (the
+/// largest real feeds list a few thousand), far fewer than a hostile one
+/// can (a 7 MB feed holds 200,000 empty items).
+pub const DEFAULT_MAX_ITEMS: usize = 10_000;
 
 /// `Mozilla/5.0 (compatible; newscrawl/<version>; +<project URL>)`.
 pub fn default_user_agent() -> String {

@@ -102,6 +102,8 @@ pub struct Parsed {
     pub posts: Vec<NewPost>,
     /// Items of a JSON list that could not be mapped, one message each.
     pub skipped: Vec<String>,
+    /// What `crawler.max_items` left out, when it did.
+    pub cut: Option<String>,
     pub validators: Validators,
 }
 
@@ -155,15 +157,22 @@ pub async fn fetch_feed(
     // Send): off the runtime. The items become posts there and are dropped,
     // so a poll waiting for the database holds only its posts.
     let (source, url, tracking) = (source.clone(), url.clone(), crawler.tracking_params.clone());
+    let max_items = crawler.max_items;
     let parsed = tokio::task::spawn_blocking(move || {
         let final_url = body.final_url.clone();
         let validators = body.validators.clone();
-        let doc = parse_body(body, tz, source.items.as_ref())?;
+        let mut doc = parse_body(body, tz, source.items.as_ref())?;
+        let held = doc.items.len();
+        let dropped = feed::keep_newest(&mut doc.items, max_items);
+        let cut = (dropped > 0).then(|| {
+            format!("{held} items, more than crawler.max_items ({max_items}): the {dropped} oldest left out")
+        });
         let mut not_articles = doc.site_links.clone();
         not_articles.extend([url.clone(), final_url.clone()]);
         Ok(Parsed {
             posts: to_posts(&source, &doc.items, &final_url, &not_articles, &tracking),
             skipped: doc.skipped,
+            cut,
             validators,
         })
     })
@@ -481,10 +490,17 @@ impl Crawler {
             Ok(Some(parsed)) => {
                 // Skipped items are noted in the fetch row; the poll worked.
                 // Said at WARN the first time, then at DEBUG while it lasts.
-                let first_time = self.note_skips(&source.slug, !parsed.skipped.is_empty());
-                if let Some(first) = parsed.skipped.first() {
+                let noted = !parsed.skipped.is_empty() || parsed.cut.is_some();
+                let first_time = self.note_skips(&source.slug, noted);
+                let skipped = parsed.skipped.first().map(|first| {
                     let total = parsed.posts.len() + parsed.skipped.len();
-                    let msg = format!("{} of {total} items skipped: {first}", parsed.skipped.len());
+                    format!("{} of {total} items skipped: {first}", parsed.skipped.len())
+                });
+                let note = match (skipped, &parsed.cut) {
+                    (Some(s), Some(c)) => Some(format!("{c}; {s}")),
+                    (s, c) => s.or_else(|| c.clone()),
+                };
+                if let Some(msg) = note {
                     if first_time {
                         warn!(url = %shown, "{msg}");
                     } else {

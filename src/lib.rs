@@ -222,7 +222,7 @@ fn sources_list(config: &Config) -> Result<u8, Error> {
             .map(|d| d.with_timezone(&tz).format("%m-%d %H:%M").to_string())
             .unwrap_or_else(|| "-".into())
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = TerminalSafe(std::io::stdout().lock());
     let _ = writeln!(
         out,
         "{:<24} {:<16} {:<11} {:<12} {:>5} {:>6}  LAST ERROR",
@@ -265,14 +265,22 @@ async fn sources_check(config: Config, slugs: &[String]) -> Result<u8, Error> {
             &config.crawler,
         )
         .await;
-        let mut out = std::io::stdout().lock();
+        let mut out = TerminalSafe(std::io::stdout().lock());
         if let Some(to) = &fetched.moved_to {
             let _ = writeln!(out, "{}: moved permanently to {to}", source.slug);
         }
         match fetched.result {
-            Ok(Some(crawl::Parsed { posts, skipped, .. })) => {
+            Ok(Some(crawl::Parsed {
+                posts,
+                skipped,
+                cut,
+                ..
+            })) => {
                 for s in &skipped {
                     let _ = writeln!(out, "  skipped {s}");
+                }
+                if let Some(c) = &cut {
+                    let _ = writeln!(out, "  {c}");
                 }
                 let _ = writeln!(
                     out,
@@ -309,7 +317,7 @@ async fn sources_check(config: Config, slugs: &[String]) -> Result<u8, Error> {
 }
 
 fn print_out(text: &str) -> Result<(), Error> {
-    let mut out = std::io::stdout().lock();
+    let mut out = TerminalSafe(std::io::stdout().lock());
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(())
@@ -466,4 +474,37 @@ fn prune(config: &Config, args: &PruneArgs) -> Result<u8, Error> {
         cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     ))?;
     Ok(EXIT_OK)
+}
+
+/// Standard output for text meant for a terminal: control characters that a
+/// publisher may have put into a title or an error message (escape
+/// sequences that retitle or rewrite the terminal) are shown as `\u{1b}`,
+/// never sent as they are. Line breaks and tabs pass.
+struct TerminalSafe<W>(W);
+
+impl<W: std::io::Write> std::io::Write for TerminalSafe<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        if !text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            self.0.write_all(buf)?;
+            return Ok(buf.len());
+        }
+        let mut out = String::with_capacity(text.len() + 16);
+        for c in text.chars() {
+            if c.is_control() && c != '\n' && c != '\t' {
+                out.extend(c.escape_unicode());
+            } else {
+                out.push(c);
+            }
+        }
+        self.0.write_all(out.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }

@@ -62,6 +62,35 @@ pub struct Document {
     pub skipped: Vec<String>,
 }
 
+/// Keeps at most `max` of `items`: the newest by date (publication, else
+/// update), then, among items without a date, those first in the document
+/// (feeds list the newest first). The kept items stay in document order.
+/// Returns how many were left out.
+pub fn keep_newest(items: &mut Vec<Item>, max: usize) -> usize {
+    if items.len() <= max {
+        return 0;
+    }
+    let mut rank: Vec<usize> = (0..items.len()).collect();
+    // Newest first; undated after every dated one; ties in document order.
+    rank.sort_by_key(|&i| {
+        let date = items
+            .get(i)
+            .and_then(|it| it.published.or(it.updated))
+            .map(|d| d.timestamp());
+        (date.is_none(), std::cmp::Reverse(date), i)
+    });
+    let mut keep = vec![false; items.len()];
+    for &i in rank.iter().take(max) {
+        if let Some(k) = keep.get_mut(i) {
+            *k = true;
+        }
+    }
+    let before = items.len();
+    let mut flags = keep.into_iter();
+    items.retain(|_| flags.next().unwrap_or(false));
+    before - items.len()
+}
+
 /// Parses feed text. `base` is the feed's URL (for relative links); dates
 /// without an offset are read in `tz`.
 pub fn parse(text: &str, base: &Url, tz: Tz) -> Result<Document, FeedError> {

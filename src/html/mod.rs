@@ -316,6 +316,9 @@ fn collapse(text: &str) -> String {
     let mut before: Option<char> = None;
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
+        if is_stray_control(c) {
+            continue;
+        }
         if !is_space(c) {
             out.push(c);
             before = Some(c);
@@ -352,12 +355,19 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Control characters other than whitespace: never stored (an escape
+/// sequence in a title would act on the terminal that shows it).
+fn is_stray_control(c: char) -> bool {
+    c.is_control() && !c.is_whitespace()
+}
+
 fn escape_text(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
+            c if is_stray_control(c) => {}
             _ => out.push(c),
         }
     }
@@ -370,6 +380,7 @@ fn escape_attr(s: &str, out: &mut String) {
             '"' => out.push_str("&quot;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
+            c if is_stray_control(c) => {}
             _ => out.push(c),
         }
     }

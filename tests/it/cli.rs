@@ -243,3 +243,30 @@ fn json_logs_carry_the_source_slug() {
     let quiet = env.run(&["-q", "crawl", "--once"]);
     assert!(!stderr(&quiet).contains("crawl finished"));
 }
+
+/// A title with terminal escape sequences (retitle the window, clear the
+/// screen) in a JSON Feed: stored without them, and `sources check` shows
+/// what is left of a raw one escaped, never the bytes.
+#[test]
+fn terminal_escapes_from_a_feed_never_reach_the_terminal() {
+    let env = Env::new();
+    env.route("/feed.json", |_| {
+        crate::server::Response::ok(
+            "application/feed+json",
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[
+                {"id":"1","url":"http://x.example/1","title":"标题\u001b]0;pwned\u0007\u001b[2J\u009b31m完","content_text":"正文\u001b[31m红"}]}"#,
+        )
+    });
+    env.write_config(&env.source_guarded("终端", "term", "/feed.json"));
+    let out = env.run(&["sources", "check"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(printed.contains("标题"), "{printed}");
+    assert!(
+        !printed.chars().any(|c| c.is_control() && c != '\n'),
+        "{printed:?}"
+    );
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    let stored = env.strings("SELECT title || '|' || content_text FROM posts");
+    assert_eq!(stored, ["标题]0;pwned[2J31m完|正文[31m红"]);
+}

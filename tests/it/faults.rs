@@ -108,7 +108,7 @@ fn every_fault_fails_alone() {
         )
     });
 
-    let mut cfg = String::from("[crawler]\ntimeout = \"3s\"\n");
+    let mut cfg = String::from("[crawler]\ntimeout = \"3s\"\nmax_items = 20000\n");
     for (slug, path) in [
         ("good", "/good.xml"),
         ("trickle", "/trickle.xml"),
@@ -405,4 +405,50 @@ fn fuzz_seeds_are_the_generators_output() {
         });
         assert!(have == want, "{} is not what {name} makes", path.display());
     }
+}
+
+/// More items than `crawler.max_items`: the newest are kept (by date, the
+/// undated after them in document order), the cut is said in the fetch row
+/// and at WARN, and the poll is not a failure.
+#[test]
+fn max_items_keeps_the_newest() {
+    let env = Env::new();
+    let base = env.base().to_string();
+    // Twelve items, dates out of order; two without a date.
+    let mut s = String::from("<rss version=\"2.0\"><channel><title>t</title>");
+    for (i, day) in [3, 11, 7, 0, 1, 12, 5, 0, 9, 2, 10, 4].iter().enumerate() {
+        let date = if *day == 0 {
+            String::new()
+        } else {
+            format!("<pubDate>{day:02} Jan 2022 08:00:00 +0800</pubDate>")
+        };
+        s += &format!("<item><title>第{i}条</title><link>{base}/a/{i}.html</link>{date}</item>");
+    }
+    s += "</channel></rss>";
+    env.route("/many.xml", move |_| {
+        Response::ok("application/rss+xml", s.clone())
+    });
+    env.write_config(&format!(
+        "[crawler]\nmax_items = 5\n{}",
+        env.source("很多", "many", "/many.xml")
+    ));
+    for _ in 0..2 {
+        let out = env.run(&["crawl", "--once"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        // Once per run (a daemon says it once while it lasts).
+        assert_eq!(
+            stderr(&out).matches("max_items").count(),
+            1,
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(
+        env.strings("SELECT title FROM posts ORDER BY published_at DESC"),
+        ["第5条", "第1条", "第10条", "第8条", "第2条"]
+    );
+    assert_eq!(
+        env.strings("SELECT error FROM fetches ORDER BY id LIMIT 1"),
+        ["12 items, more than crawler.max_items (5): the 7 oldest left out"]
+    );
 }
