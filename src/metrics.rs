@@ -147,30 +147,65 @@ pub async fn serve(
     metrics: std::sync::Arc<Metrics>,
     stop: CancellationToken,
 ) {
+    // At most this many connections at once; more wait in the kernel's
+    // backlog (they cost the daemon no file descriptor), and each is given
+    // CONNECTION_TIMEOUT in all, so idle ones cannot hold the slots.
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut pause = ACCEPT_PAUSE;
     loop {
+        let permit = tokio::select! {
+            _ = stop.cancelled() => return,
+            p = std::sync::Arc::clone(&slots).acquire_owned() => p,
+        };
+        let Ok(permit) = permit else { return };
         let accepted = tokio::select! {
             _ = stop.cancelled() => return,
             a = listener.accept() => a,
         };
-        let Ok((mut sock, _)) = accepted else {
-            continue;
+        let mut sock = match accepted {
+            Ok((sock, _)) => {
+                pause = ACCEPT_PAUSE;
+                sock
+            }
+            Err(e) => {
+                // Out of file descriptors, most likely: retrying at once
+                // would spin. Wait, longer each time, up to a second.
+                tracing::debug!(error = %e, "metrics: accept failed");
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(pause) => {}
+                }
+                pause = (pause * 2).min(Duration::from_secs(1));
+                continue;
+            }
         };
         let metrics = std::sync::Arc::clone(&metrics);
         tokio::spawn(async move {
-            let mut buf = [0u8; 1024];
-            // The request itself does not matter: one route.
-            let _ = tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await;
-            let body = metrics.render();
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = sock.write_all(head.as_bytes()).await;
-            let _ = sock.write_all(body.as_bytes()).await;
-            let _ = sock.shutdown().await;
+            let _permit = permit;
+            let _ = tokio::time::timeout(CONNECTION_TIMEOUT, async {
+                let mut buf = [0u8; 1024];
+                // The request itself does not matter: one route.
+                let _ = sock.read(&mut buf).await;
+                let body = metrics.render();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(body.as_bytes()).await;
+                let _ = sock.shutdown().await;
+            })
+            .await;
         });
     }
 }
+
+/// Connections served at once by the metrics endpoint.
+const MAX_CONNECTIONS: usize = 16;
+/// The longest one connection may take, request and answer.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
+/// The first wait after a failed `accept`.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
 
 #[cfg(test)]
 mod tests {

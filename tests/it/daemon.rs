@@ -469,3 +469,82 @@ fn a_panicking_poll_leaves_its_source_scheduled_and_the_others_polling() {
     d.signal("TERM");
     assert_eq!(d.wait_exit(Duration::from_secs(10)), Some(0));
 }
+
+/// CPU time (user + system) of a process so far, from /proc.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which is in parentheses).
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    Duration::from_millis(ticks * 1000 / hz)
+}
+
+/// 120 idle connections to the metrics endpoint of a daemon allowed 64 file
+/// descriptors: it serves a bounded number at once (the rest wait in the
+/// kernel's backlog), does not spin on failed accepts, and its polls go on.
+#[test]
+fn idle_metrics_connections_cannot_starve_the_daemon() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    env.write_config(&format!(
+        "[metrics]\nlisten = \"127.0.0.1:{port}\"\n{}schedule = \"* * * * * *\"\n",
+        env.source("财经", "rss", "/rss.xml")
+    ));
+    let log = env.dir.path().join("daemon.log");
+    let mut d = Daemon::start(&env, None);
+    wait_for("READY=1", LIMIT, &log, || d.count("READY=1") == 1);
+    let pid = d.child.id();
+    let ok = std::process::Command::new("prlimit")
+        .args([&format!("--pid={pid}"), "--nofile=64:64"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "prlimit");
+    let idle: Vec<std::net::TcpStream> = (0..120)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    let polls = |env: &Env| {
+        env.try_count("SELECT COUNT(*) FROM fetches WHERE outcome IN ('ok', 'not_modified')")
+            .unwrap_or(0)
+    };
+    let before = polls(&env);
+    let cpu0 = cpu_time(pid);
+    let t0 = Instant::now();
+    wait_for(
+        "three more polls with the connections open",
+        LIMIT,
+        &log,
+        || polls(&env) >= before + 3,
+    );
+    std::thread::sleep(Duration::from_millis(500)); // a window to measure the CPU over
+    let (cpu, wall) = (cpu_time(pid) - cpu0, t0.elapsed());
+    assert!(
+        cpu < wall / 5,
+        "the daemon used {cpu:?} of CPU in {wall:?} with idle connections open"
+    );
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM fetches WHERE error LIKE '%open files%'"),
+        0
+    );
+    drop(idle);
+    // The endpoint answers again.
+    let mut body = String::new();
+    wait_for("the metrics endpoint", LIMIT, &log, || {
+        body.clear();
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        let _ = s.read_to_string(&mut body);
+        body.starts_with("HTTP/1.1 200 OK")
+    });
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)), Some(0));
+}
