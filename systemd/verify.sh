@@ -3,6 +3,13 @@
 # name /usr/local/bin/newscrawl; the check points them at the binary just built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The bounds and isolation the README promises, in both service units.
+for unit in systemd/newscrawl.service systemd/newscrawl-once.service; do
+    for want in MemoryMax= TasksMax= LimitNOFILE= 'IPAddressDeny=169.254.0.0/16 fe80::/10' PrivateIPC=yes \
+        PrivateMounts=yes NoNewPrivileges=yes ProtectSystem=strict; do
+        grep -q "^$want" "$unit" || { echo "$unit: missing $want"; exit 1; }
+    done
+done
 if ! command -v systemd-analyze >/dev/null 2>&1; then
     echo "systemd-analyze not found: unit files not checked"
     exit 0

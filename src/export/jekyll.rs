@@ -533,6 +533,11 @@ mod tests {
         std::fs::write(&victim, "keep").unwrap();
         let target = dir.path().join("post.md");
         std::os::unix::fs::symlink(&victim, &target).unwrap();
+        // A link planted where a predictable temp file would go.
+        let planted = dir
+            .path()
+            .join(format!(".post.md.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
         assert!(write_if_changed(&target, b"new").unwrap());
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
@@ -542,8 +547,8 @@ mod tests {
                 .file_type()
                 .is_symlink()
         );
-        // No temp file is left behind.
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+        // No temp file is left behind (the planted link is still there).
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
     }
 
     #[test]
