@@ -2,11 +2,15 @@
 # newscrawl's benchmark, side by side with newsboat and with the floor
 # (downloading every feed with parallel curl, then tokenizing it with
 # quick-xml). Generates a seeded corpus, serves it on 127.0.0.1, runs each
-# phase RUNS times under /usr/bin/time, and prints one table of medians,
-# also written to bench/RESULTS.md with the machine's description.
+# phase RUNS times under /usr/bin/time, and prints a table of medians per
+# corpus, also written to bench/RESULTS.md with the machine's description.
+# Two corpora (see bench/src/main.rs): `html`, shaped like real news feeds
+# (HTML bodies, teasers to 5 KB, real word frequencies: jieba's Chinese
+# dictionary from PyPI, Debian's wamerican word list, both fetched here
+# once into bench/.cache), and `plain`, the first benchmark's plain text.
 #
-#   bench/run.sh                       # 1,000 feeds × 50 items, 3 runs, 5 min idle
-#   FEEDS=100 RUNS=1 IDLE_SECS=30 bench/run.sh    # a quick look
+#   bench/run.sh                       # both corpora, 1,000 feeds × 50 items, 3 runs, 5 min idle
+#   CORPORA=html FEEDS=100 RUNS=1 IDLE_SECS=30 bench/run.sh    # a quick look
 #
 # newsboat is installed with apt where apt works; elsewhere its rows say so.
 set -euo pipefail
@@ -17,6 +21,7 @@ RUNS=${RUNS:-3}
 IDLE_SECS=${IDLE_SECS:-300}
 PORT=${PORT:-18400}
 SEED=${SEED:-42}
+CORPORA=${CORPORA:-html plain}
 
 work="$(mktemp -d)"
 pids=()
@@ -31,12 +36,32 @@ if ! command -v newsboat >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
     (apt-get install -y newsboat >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y newsboat >/dev/null 2>&1; }) || true
 fi
 
+# The realistic corpus's vocabularies.
+cache="bench/.cache"
+mkdir -p "$cache"
+if [ ! -s "$cache/jieba-dict.txt" ]; then
+    python3 -m pip download -q --no-deps --no-binary :all: -d "$work" jieba==0.42.1
+    tar xzf "$work/jieba-0.42.1.tar.gz" -C "$work" jieba-0.42.1/jieba/dict.txt
+    cp "$work/jieba-0.42.1/jieba/dict.txt" "$cache/jieba-dict.txt"
+fi
+en_words=/usr/share/dict/american-english
+[ -s "$en_words" ] || apt-get install -y wamerican >/dev/null 2>&1 || { echo "needs $en_words (Debian package 'wamerican')"; exit 1; }
+
 cargo build --release --locked -p newscrawl -p newscrawl-bench 2>&1 | tail -1
 NC="$(pwd)/target/release/newscrawl"
 NB="$(pwd)/target/release/newscrawl-bench"
 
-"$NB" serve --port "$PORT" --feeds "$FEEDS" --items "$ITEMS" --seed "$SEED" 2>"$work/server.log" &
-pids+=($!)
+rows=()
+declare -A dbsize pages
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+run_corpus() {
+corpus="$1"
+echo "=== corpus: $corpus" >&2
+"$NB" serve --port "$PORT" --feeds "$FEEDS" --items "$ITEMS" --seed "$SEED" \
+    --corpus "$corpus" --vocab-zh "$cache/jieba-dict.txt" --vocab-en "$en_words" 2>"$work/server.log" &
+server=$!
+pids+=($server)
 base="http://127.0.0.1:$PORT"
 for _ in $(seq 1 600); do
     curl -fs -o /dev/null "$base/feed/0.xml" && break
@@ -47,8 +72,6 @@ done
 "$NB" config --port "$PORT" --feeds "$FEEDS" --database "$work/articles.db" --follow link > "$work/articles.toml"
 "$NB" config --port "$PORT" --feeds "$FEEDS" --database "$work/feeds.db" --schedule "*/10 * * * *" > "$work/daemon.toml"
 
-rows=()
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # measure TOOL PHASE PREP ITEMS-CMD -- COMMAND...: RUNS runs, medians of wall, CPU, peak RSS.
 measure() {
@@ -67,7 +90,7 @@ measure() {
     wall=$(median < "$work/walls"); cpu=$(median < "$work/cpus")
     rss=$(median < "$work/rss" | awk '{printf "%.1f", $1 / 1024}')
     items=$(eval "$count" 2>/dev/null || echo "-")
-    rows+=("$tool|$phase|$wall|$cpu|$rss|$items")
+    rows+=("$corpus|$tool|$phase|$wall|$cpu|$rss|$items")
     echo "  $tool $phase: ${wall}s wall, ${cpu}s CPU, ${rss} MB, $items items" >&2
 }
 
@@ -83,7 +106,7 @@ echo "== newscrawl" >&2
 measure newscrawl "cold (feeds)" "rm -f '$work'/feeds.db*" "posts '$work/feeds.toml'" -- \
     "$NC" -q --config "$work/feeds.toml" crawl --once
 # The database against the text it stores (every text column of posts), search index included.
-dbsize=$(python3 - "$work/feeds.db" <<'PY'
+dbsize[$corpus]=$(python3 - "$work/feeds.db" <<'PY'
 import os, sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
 c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -98,8 +121,9 @@ measure newscrawl "warm (all 304)" "true" "posts '$work/feeds.toml'" -- \
 measure newscrawl "cold + articles" "rm -f '$work'/articles.db*" "posts '$work/articles.toml'" -- \
     "$NC" -q --config "$work/articles.toml" crawl --once
 # Share pages fetched by the last run (a repeated infoCode is fetched once).
-pages=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT COUNT(*) FROM fetches WHERE url LIKE '%/html_News/%'\").fetchone()[0])" "$work/articles.db")
+pages[$corpus]=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT COUNT(*) FROM fetches WHERE url LIKE '%/html_News/%'\").fetchone()[0])" "$work/articles.db")
 
+if [ "$corpus" = "${CORPORA%% *}" ]; then
 echo "== newscrawl daemon, idle for ${IDLE_SECS}s" >&2
 "$NC" -q --config "$work/daemon.toml" crawl 2>>"$work/errors" &
 dpid=$!
@@ -116,8 +140,9 @@ t1=$(awk '{print $14 + $15}' "/proc/$dpid/stat")
 kill -TERM "$dpid"; wait "$dpid" || true
 hz=$(getconf CLK_TCK)
 idle_cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN {printf "%.2f", (b - a) / hz}')
-rows+=("newscrawl|daemon idle ${IDLE_SECS}s|$IDLE_SECS|$idle_cpu|$(awk -v m="$maxrss" 'BEGIN {printf "%.1f", m / 1024}')|$FEEDS sources")
+rows+=("$corpus|newscrawl|daemon idle ${IDLE_SECS}s|$IDLE_SECS|$idle_cpu|$(awk -v m="$maxrss" 'BEGIN {printf "%.1f", m / 1024}')|$FEEDS sources")
 echo "  daemon idle: ${idle_cpu}s CPU over ${IDLE_SECS}s, max RSS $((maxrss / 1024)) MB" >&2
+fi
 
 if command -v newsboat >/dev/null 2>&1; then
     echo "== newsboat $(newsboat -v 2>/dev/null | head -1 | awk '{print $2}')" >&2
@@ -128,36 +153,53 @@ if command -v newsboat >/dev/null 2>&1; then
     measure newsboat "warm (all 304)" "true" "nb_items" -- \
         newsboat -u "$work/urls" -c "$work/newsboat.db" -C "$work/newsboat.conf" -x reload
 else
-    rows+=("newsboat|not installed (apt unavailable)|-|-|-|-")
+    rows+=("$corpus|newsboat|not installed (apt unavailable)|-|-|-|-")
 fi
 
-# The table: ratios against newsboat's and the floor's wall time for the same kind of phase.
-wall_of() { printf '%s\n' "${rows[@]}" | awk -F'|' -v t="$1" -v p="$2" '$1 == t && $2 == p {print $3}'; }
-floor_total=$(awk -v a="$(wall_of floor download)" -v b="$(wall_of floor tokenize)" 'BEGIN {print a + b}')
+kill "$server" 2>/dev/null || true
+wait "$server" 2>/dev/null || true
+}
+
+for c in $CORPORA; do
+    run_corpus "$c"
+done
+
+# The tables: ratios against newsboat's and the floor's wall time for the same kind of phase.
+wall_of() { printf '%s\n' "${rows[@]}" | awk -F'|' -v c="$1" -v t="$2" -v p="$3" '$1 == c && $2 == t && $3 == p {print $4}'; }
 cpu_model=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 {
     echo "# Benchmark results"
     echo
     echo "$(date -u +%Y-%m-%d), $(nproc) cores ($cpu_model), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -sr)."
-    echo "Corpus: $FEEDS feeds × $ITEMS items, seed $SEED, served on 127.0.0.1; medians of $RUNS runs."
-    echo "Floor: parallel curl download plus quick-xml tokenize = ${floor_total}s."
-    echo
-    echo "| tool | phase | wall s | CPU s | peak RSS MB | items stored | ratio to newsboat | ratio to floor |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|"
-    for r in "${rows[@]}"; do
-        IFS='|' read -r tool phase wall cpu rss items <<< "$r"
-        nb="-"; fl="-"
-        case "$phase" in
-            "cold (feeds)"|"warm (all 304)")
-                ref=$(wall_of newsboat "$phase")
-                [ -n "$ref" ] && [ "$tool" != newsboat ] && nb=$(awk -v a="$wall" -v b="$ref" 'BEGIN {printf "%.1f× faster", b / a}')
-                [ "$phase" = "cold (feeds)" ] && fl=$(awk -v a="$wall" -v b="$floor_total" 'BEGIN {printf "%.2f×", a / b}')
-                ;;
+    echo "Corpora: $FEEDS feeds × $ITEMS items, seed $SEED, served on 127.0.0.1; medians of $RUNS runs."
+    for corpus in $CORPORA; do
+        floor_total=$(awk -v a="$(wall_of "$corpus" floor download)" -v b="$(wall_of "$corpus" floor tokenize)" 'BEGIN {print a + b}')
+        echo
+        case "$corpus" in
+            html) echo "## Realistic corpus (html): HTML bodies, teasers to 5 KB, real word frequencies" ;;
+            plain) echo "## Plain corpus: the first benchmark's plain-text bodies, 47 phrases" ;;
         esac
-        echo "| $tool | $phase | $wall | $cpu | $rss | $items | $nb | $fl |"
+        echo
+        echo "Floor: parallel curl download plus quick-xml tokenize = ${floor_total}s."
+        echo
+        echo "| tool | phase | wall s | CPU s | peak RSS MB | items stored | ratio to newsboat | ratio to floor |"
+        echo "|---|---|---:|---:|---:|---:|---:|---:|"
+        for r in "${rows[@]}"; do
+            IFS='|' read -r c tool phase wall cpu rss items <<< "$r"
+            [ "$c" = "$corpus" ] || continue
+            nb="-"; fl="-"
+            case "$phase" in
+                "cold (feeds)"|"warm (all 304)")
+                    ref=$(wall_of "$corpus" newsboat "$phase")
+                    [ -n "$ref" ] && [ "$tool" != newsboat ] && nb=$(awk -v a="$wall" -v b="$ref" 'BEGIN {printf "%.1f× faster", b / a}')
+                    [ "$phase" = "cold (feeds)" ] && fl=$(awk -v a="$wall" -v b="$floor_total" 'BEGIN {printf "%.2f×", a / b}')
+                    ;;
+            esac
+            echo "| $tool | $phase | $wall | $cpu | $rss | $items | $nb | $fl |"
+        done
+        echo
+        echo "Database after the cold crawl, search index included: ${dbsize[$corpus]}."
+        art=$(wall_of "$corpus" newscrawl "cold + articles")
+        echo "Share pages per second (cold + articles): $(awk -v n="${pages[$corpus]}" -v w="$art" 'BEGIN {printf "%.0f", n / w}') (${pages[$corpus]} pages fetched for $((FEEDS * ITEMS)) items: a repeated infoCode is fetched once)."
     done
-    echo
-    echo "Database after the cold crawl, search index included: $dbsize."
-    art=$(wall_of newscrawl "cold + articles")
-    echo "Share pages per second (cold + articles): $(awk -v n="$pages" -v w="$art" 'BEGIN {printf "%.0f", n / w}') ($pages pages fetched for $((FEEDS * ITEMS)) items: a repeated infoCode is fetched once)."
 } | tee bench/RESULTS.md

@@ -1,11 +1,19 @@
 //! The benchmark's tools, written here because no crate does this job:
 //!
 //! - `serve`: a seeded corpus (N feeds of M items, about 70% RSS 2.0 and 30%
-//!   Atom, Chinese and English text, 1–3 KB bodies, items linking to share
-//!   pages `/html_News/NewsShare.html?infoCode=NW<18 digits>` of about 5 KB,
-//!   a tenth of them GBK with a meta charset, about 5% of infoCodes repeated
+//!   Atom, items linking to share pages
+//!   `/html_News/NewsShare.html?infoCode=NW<18 digits>` of about 5 KB, a
+//!   tenth of them GBK with a meta charset, about 5% of infoCodes repeated
 //!   across feeds), served on 127.0.0.1 with ETags (304 on If-None-Match),
-//!   all feeds built in memory at start so the server is never the bottleneck;
+//!   all feeds built in memory at start so the server is never the
+//!   bottleneck. Two corpora: `--corpus html` (the default) is shaped like
+//!   real news feeds (see [`html_item`]): HTML bodies in CDATA and in
+//!   `content:encoded`, paragraphs, links, images and entities, teasers to
+//!   5 KB, some feeds without bodies, words drawn by their real frequency
+//!   from jieba's dictionary of 349,046 Chinese words and from an English
+//!   word list (`--vocab-zh`, `--vocab-en`: `bench/run.sh` fetches both);
+//!   `--corpus plain` is the first benchmark's: plain-text 1–3 KB bodies
+//!   from a vocabulary of 47 phrases;
 //! - `urls`: the feed URLs, one a line (for newsboat and curl);
 //! - `config`: a newscrawl configuration for the corpus;
 //! - `tokenize DIR`: the floor: every feed file in DIR read with quick-xml.
@@ -107,6 +115,186 @@ fn words(rng: &mut Rng, bytes: usize) -> String {
     s
 }
 
+/// Words with weights, drawn by weight: real frequencies for Chinese
+/// (jieba's dictionary), Zipf's law by rank for English.
+struct Vocab {
+    words: Vec<String>,
+    /// Cumulative weights, one per word.
+    cumulative: Vec<u64>,
+}
+
+impl Vocab {
+    fn new(pairs: Vec<(String, u64)>) -> Vocab {
+        let mut total = 0u64;
+        let mut words = Vec::with_capacity(pairs.len());
+        let mut cumulative = Vec::with_capacity(pairs.len());
+        for (w, f) in pairs {
+            total += f.max(1);
+            words.push(w);
+            cumulative.push(total);
+        }
+        assert!(!words.is_empty(), "an empty vocabulary");
+        Vocab { words, cumulative }
+    }
+
+    /// jieba's `dict.txt` (`word frequency tag` a line): the `top` most
+    /// frequent words that XML can carry as they are.
+    fn jieba(path: &str, top: usize) -> Vocab {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let mut pairs: Vec<(String, u64)> = text
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split(' ');
+                let w = f.next()?;
+                let n = f.next()?.parse().ok()?;
+                (!w.contains(['&', '<', '>', ']', '"'])).then(|| (w.to_string(), n))
+            })
+            .collect();
+        pairs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        pairs.truncate(top);
+        Vocab::new(pairs)
+    }
+
+    /// A word list (one a line, e.g. Debian's `wamerican`): lower-case
+    /// words, a seeded shuffle of them ranked by Zipf's law after the
+    /// commonest function words.
+    fn english(path: &str, top: usize, seed: u64) -> Vocab {
+        const COMMON: &[&str] = &[
+            "the", "of", "and", "to", "in", "a", "that", "for", "is", "on", "with", "said", "was",
+            "as", "at", "by", "it", "from", "its", "has", "be", "have", "are", "percent", "year",
+            "will", "an", "which", "market", "were", "but", "not", "this", "billion", "after",
+            "more", "than", "million", "shares", "also", "had", "would", "their", "been", "rate",
+            "prices", "bank", "over", "first", "quarter",
+        ];
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let mut list: Vec<&str> = text
+            .lines()
+            .filter(|w| (2..=14).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_lowercase()))
+            .collect();
+        let mut rng = Rng::new(seed ^ 0xE6);
+        for i in (1..list.len()).rev() {
+            list.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let ranked = COMMON.iter().copied().chain(list).take(top);
+        Vocab::new(
+            ranked
+                .enumerate()
+                .map(|(r, w)| (w.to_string(), 1_000_000 / (r as u64 + 1)))
+                .collect(),
+        )
+    }
+
+    fn pick(&self, rng: &mut Rng) -> &str {
+        let total = self.cumulative.last().copied().unwrap_or(1);
+        let x = rng.below(total);
+        let i = self.cumulative.partition_point(|&c| c <= x);
+        self.words.get(i).map_or("", String::as_str)
+    }
+}
+
+/// The realistic corpus's vocabularies.
+struct Vocabs {
+    zh: Vocab,
+    en: Vocab,
+}
+
+/// A sentence: Chinese words run together and end in `。` (a comma now and
+/// then), English ones spaced, capitalized, ending in a period; numbers as
+/// news writes them.
+fn sentence(v: &Vocabs, zh: bool, rng: &mut Rng) -> String {
+    let n = 8 + rng.below(25) as usize;
+    let mut s = String::new();
+    for i in 0..n {
+        if rng.below(30) == 0 {
+            let num = match rng.below(3) {
+                0 => format!("{}.{}%", rng.below(20), rng.below(100)),
+                1 => format!("{}", 1900 + rng.below(130)),
+                _ => format!("{},{:03}", 1 + rng.below(999), rng.below(1000)),
+            };
+            s.push_str(&num);
+            s.push_str(if zh { "" } else { " " });
+            continue;
+        }
+        if zh {
+            s.push_str(v.zh.pick(rng));
+            if i + 1 < n && rng.below(9) == 0 {
+                s.push('，');
+            }
+        } else {
+            let w = v.en.pick(rng);
+            if i == 0 {
+                let mut c = w.chars();
+                if let Some(f) = c.next() {
+                    s.extend(f.to_uppercase());
+                    s.push_str(c.as_str());
+                }
+            } else {
+                s.push_str(w);
+            }
+            s.push(if i + 1 < n && rng.below(12) == 0 {
+                ','
+            } else {
+                ' '
+            });
+            if s.ends_with(',') {
+                s.push(' ');
+            }
+        }
+    }
+    if zh {
+        s.push('。');
+    } else {
+        s = s.trim_end().to_string();
+        s.push('.');
+    }
+    s
+}
+
+/// An HTML body of about `bytes`: paragraphs of sentences with links,
+/// emphasis, quotes and `&nbsp;` as entities, sometimes an image.
+fn html_body(v: &Vocabs, zh: bool, bytes: usize, base: &str, rng: &mut Rng) -> String {
+    let mut out = String::with_capacity(bytes + 256);
+    while out.len() < bytes {
+        out.push_str("<p>");
+        if zh && rng.below(3) == 0 {
+            out.push_str("&nbsp;&nbsp;");
+        }
+        for _ in 0..1 + rng.below(4) {
+            let mut s = escape(&sentence(v, zh, rng));
+            match rng.below(12) {
+                0 => s = format!("<a href=\"{base}/tag/{}.html\">{s}</a>", rng.below(5000)),
+                1 => s = format!("<strong>{s}</strong>"),
+                2 if zh => s = format!("&ldquo;{s}&rdquo;"),
+                3 if !zh => s = s.replacen(" and ", " &amp; ", 1),
+                _ => {}
+            }
+            out.push_str(&s);
+            if !zh {
+                out.push(' ');
+            }
+        }
+        out.push_str("</p>\n");
+        if rng.below(8) == 0 {
+            out.push_str(&format!(
+                "<p><img src=\"{base}/img/{}.jpg\" alt=\"{}\" width=\"600\"></p>\n",
+                rng.below(100_000),
+                escape(&sentence(v, zh, rng)).replace('"', "&quot;")
+            ));
+        }
+    }
+    out
+}
+
+/// Body lengths as real feeds have them: a fifth teasers (100–300 bytes),
+/// half 1–3 KB, the rest up to 5 KB.
+fn body_len(rng: &mut Rng) -> usize {
+    match rng.below(10) {
+        0 | 1 => 100 + rng.below(200) as usize,
+        2..=6 => 1000 + rng.below(2000) as usize,
+        _ => 3000 + rng.below(2000) as usize,
+    }
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -129,19 +317,96 @@ fn info_code(feed: usize, item: usize, rng: &mut Rng, total_items: usize) -> u64
     202_201_100_000_000_000 + n as u64
 }
 
-fn build(feeds: usize, items: usize, seed: u64, base: &str) -> Corpus {
+/// One item of the realistic corpus (RSS or Atom), as real feeds write
+/// them: a tenth of the feeds carry no bodies at all; of the RSS feeds with
+/// bodies, 40% put the article in `content:encoded` with a teaser in
+/// `description`, the others the whole HTML in a CDATA `description`; Atom
+/// feeds an escaped `<content type="html">` with a `<summary>`.
+#[allow(clippy::too_many_arguments)]
+fn html_item(
+    v: &Vocabs,
+    feed_shape: u64,
+    atom: bool,
+    zh: bool,
+    code: u64,
+    minute: u32,
+    link: &str,
+    base: &str,
+    rng: &mut Rng,
+) -> String {
+    let title = escape(&{
+        let mut t = sentence(v, zh, rng);
+        let max = if zh { 60 } else { 90 };
+        if t.len() > max {
+            let mut cut = max;
+            while !t.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            t.truncate(cut);
+        }
+        t.trim_end_matches(['。', '.', ',', '，']).to_string()
+    });
+    let no_bodies = feed_shape == 0;
+    let encoded = feed_shape < 5;
+    if atom {
+        let body = if no_bodies {
+            String::new()
+        } else {
+            let html = html_body(v, zh, body_len(rng), base, rng);
+            let teaser = escape(&sentence(v, zh, rng));
+            format!(
+                "<summary>{teaser}</summary><content type=\"html\">{}</content>",
+                escape(&html)
+            )
+        };
+        format!(
+            "<entry><title>{title}</title><id>urn:bench:{code}</id><link href=\"{link}\"/><updated>2022-01-10T16:{minute:02}:30+08:00</updated>{body}</entry>\n"
+        )
+    } else {
+        let body = if no_bodies {
+            String::new()
+        } else if encoded {
+            let html = html_body(v, zh, body_len(rng), base, rng);
+            let teaser = escape(&sentence(v, zh, rng));
+            format!(
+                "<description>{teaser}</description><content:encoded><![CDATA[{html}]]></content:encoded>"
+            )
+        } else {
+            let html = html_body(v, zh, body_len(rng), base, rng);
+            format!("<description><![CDATA[{html}]]></description>")
+        };
+        format!(
+            "<item><title>{title}</title><link>{link}</link><guid isPermaLink=\"false\">NW{code}</guid><pubDate>Mon, 10 Jan 2022 16:{minute:02}:30 +0800</pubDate><dc:creator>{}</dc:creator>{body}</item>\n",
+            escape(if zh { v.zh.pick(rng) } else { v.en.pick(rng) })
+        )
+    }
+}
+
+fn build(feeds: usize, items: usize, seed: u64, base: &str, vocabs: Option<&Vocabs>) -> Corpus {
     let mut out = Vec::with_capacity(feeds);
     for f in 0..feeds {
         let mut rng = Rng::new(seed ^ (f as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let atom = rng.below(10) < 3;
+        // Drawn apart, so that the plain corpus stays what it was.
+        let mut shape_rng = Rng::new(seed ^ (f as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let zh = shape_rng.below(10) < 7;
+        let shape = shape_rng.below(10);
         let mut body = String::with_capacity(items * 2500);
         if atom {
             body.push_str(&format!("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Feed {f}</title><id>urn:bench:{f}</id><updated>2022-01-10T16:57:30+08:00</updated>\n"));
         } else {
-            body.push_str(&format!("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel><title>Feed {f}</title><link>{base}/</link><description>bench</description>\n"));
+            body.push_str(&format!("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>Feed {f}</title><link>{base}/</link><description>bench</description>\n"));
         }
         for i in 0..items {
             let code = info_code(f, i, &mut rng, feeds * items);
+            if let Some(v) = vocabs {
+                let link = format!("{base}/html_News/NewsShare.html?infoCode=NW{code}");
+                let minute = (i % 60) as u32;
+                body.push_str(&html_item(
+                    v, shape, atom, zh, code, minute, &link, base, &mut rng,
+                ));
+                continue;
+            }
             let title = escape(&words(&mut rng, 40));
             let len = 1000 + rng.below(2000) as usize;
             let text = escape(&words(&mut rng, len));
@@ -241,10 +506,10 @@ async fn handle(
         .unwrap())
 }
 
-async fn serve(port: u16, feeds: usize, items: usize, seed: u64) {
+async fn serve(port: u16, feeds: usize, items: usize, seed: u64, vocabs: Option<Vocabs>) {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let base = format!("http://{addr}");
-    let corpus = Arc::new(build(feeds, items, seed, &base));
+    let corpus = Arc::new(build(feeds, items, seed, &base, vocabs.as_ref()));
     let bytes: usize = corpus.feeds.iter().map(|(b, _)| b.len()).sum();
     let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
     eprintln!(
@@ -323,12 +588,33 @@ fn main() {
         arg(&args, "seed", 42),
     );
     match cmd {
-        "serve" => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime")
-            .block_on(serve(port, feeds, items, seed)),
+        "serve" => {
+            let vocabs = match args.get("corpus").map(String::as_str).unwrap_or("html") {
+                "plain" => None,
+                "html" => {
+                    let (Some(zh), Some(en)) = (args.get("vocab-zh"), args.get("vocab-en")) else {
+                        eprintln!(
+                            "--corpus html needs --vocab-zh DICT.TXT --vocab-en WORDS (bench/run.sh fetches them)"
+                        );
+                        std::process::exit(2);
+                    };
+                    Some(Vocabs {
+                        zh: Vocab::jieba(zh, 60_000),
+                        en: Vocab::english(en, 30_000, seed),
+                    })
+                }
+                other => {
+                    eprintln!("--corpus {other}: html or plain");
+                    std::process::exit(2);
+                }
+            };
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(serve(port, feeds, items, seed, vocabs))
+        }
         "urls" => {
             for f in 0..feeds {
                 println!("http://127.0.0.1:{port}/feed/{f}.xml");
@@ -345,7 +631,7 @@ fn main() {
                 .map(String::as_str)
                 .unwrap_or("bench.db");
             println!(
-                "database = \"{db}\"\n[crawler]\nconcurrency = 16\nper_host = 16\nschedule = \"{schedule}\"\n"
+                "database = \"{db}\"\n[crawler]\nconcurrency = 16\nper_host = 16\nschedule = \"{schedule}\"\n# The corpus and its share pages are on 127.0.0.1.\nallow_private_networks = true\n"
             );
             for f in 0..feeds {
                 println!(
@@ -361,7 +647,7 @@ fn main() {
         "tokenize" => tokenize(argv.get(2).map(String::as_str).unwrap_or(".")),
         _ => {
             eprintln!(
-                "usage: newscrawl-bench serve|urls|config [--port P --feeds N --items M --seed S] | tokenize DIR"
+                "usage: newscrawl-bench serve [--corpus html|plain --vocab-zh F --vocab-en F] | urls | config [--port P --feeds N --items M --seed S] | tokenize DIR"
             );
             std::process::exit(2);
         }
