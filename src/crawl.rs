@@ -701,8 +701,9 @@ impl Crawler {
     }
 
     /// [`Crawler::poll`], with a panic inside it caught: it is recorded as
-    /// the source's error (a `fetches` row, the failure counted), logged
-    /// once, and goes no further than this source.
+    /// the source's error (a `fetches` row, the failure counted), logged at
+    /// ERROR (a bug, on every poll it happens in), and goes no further than
+    /// this source.
     pub async fn poll_isolated(
         &self,
         source: &Source,

@@ -103,7 +103,9 @@ fn new_crawler(
     )))
 }
 
-async fn sync_sources(store: &Store, config: &Config) -> Result<(), StoreError> {
+/// Records the configured sources (slug, name, URL without user info) and
+/// their order in the database.
+pub(crate) async fn sync_sources(store: &Store, config: &Config) -> Result<(), StoreError> {
     let rows: Vec<(String, String, String)> = config
         .sources
         .iter()

@@ -164,15 +164,7 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
     let fetcher =
         fetch::Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?;
     let store = store::Store::open(&config.database)?;
-    let rows: Vec<(String, String, String)> = config
-        .sources
-        .iter()
-        .map(|s| {
-            let url = crate::fetch::without_credentials(&s.url).to_string();
-            (s.slug.clone(), s.name.clone(), url)
-        })
-        .collect();
-    store.call(move |c| store::sync_sources(c, &rows)).await?;
+    daemon::sync_sources(&store, &config).await?;
 
     let crawler = Arc::new(crawl::Crawler::new(
         Arc::new(config),

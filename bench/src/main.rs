@@ -305,6 +305,11 @@ fn escape(s: &str) -> String {
 struct Corpus {
     feeds: Vec<(Bytes, String)>,
     base: String,
+    /// Every item's infoCode.
+    codes: Vec<u64>,
+    /// The realistic corpus's share pages, made before serving (drawing
+    /// them per request would cost the server more than the plain ones).
+    pages: HashMap<u64, (Bytes, &'static str)>,
 }
 
 fn info_code(feed: usize, item: usize, rng: &mut Rng, total_items: usize) -> u64 {
@@ -384,6 +389,7 @@ fn html_item(
 
 fn build(feeds: usize, items: usize, seed: u64, base: &str, vocabs: Option<&Vocabs>) -> Corpus {
     let mut out = Vec::with_capacity(feeds);
+    let mut codes = Vec::with_capacity(feeds * items);
     for f in 0..feeds {
         let mut rng = Rng::new(seed ^ (f as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let atom = rng.below(10) < 3;
@@ -399,6 +405,7 @@ fn build(feeds: usize, items: usize, seed: u64, base: &str, vocabs: Option<&Voca
         }
         for i in 0..items {
             let code = info_code(f, i, &mut rng, feeds * items);
+            codes.push(code);
             if let Some(v) = vocabs {
                 let link = format!("{base}/html_News/NewsShare.html?infoCode=NW{code}");
                 let minute = (i % 60) as u32;
@@ -429,20 +436,35 @@ fn build(feeds: usize, items: usize, seed: u64, base: &str, vocabs: Option<&Voca
     Corpus {
         feeds: out,
         base: base.to_string(),
+        codes,
+        pages: HashMap::new(),
     }
 }
 
-/// A share page of about 5 KB for `code`; every tenth is GBK, labelled by meta only.
-fn share_page(code: u64) -> (Bytes, &'static str) {
+/// A share page of about 5 KB for `code`; every tenth is GBK, labelled by
+/// meta only. With `vocabs` (the realistic corpus) its paragraphs are drawn
+/// like the feeds' bodies, links and entities included; else from the
+/// plain corpus's phrases.
+fn share_page(code: u64, vocabs: Option<&Vocabs>, base: &str) -> (Bytes, &'static str) {
     let mut rng = Rng::new(code);
     let gbk = code % 10 == 3;
-    let mut paras = String::new();
-    while paras.len() < 4200 {
-        paras.push_str(&format!(
-            "<p>\u{3000}\u{3000}{}</p>\n",
-            words(&mut rng, 300)
-        ));
-    }
+    let paras = match vocabs {
+        Some(v) => {
+            let zh = rng.below(10) < 7;
+            let len = 3000 + rng.below(3000) as usize;
+            html_body(v, zh, len, base, &mut rng)
+        }
+        None => {
+            let mut paras = String::new();
+            while paras.len() < 4200 {
+                paras.push_str(&format!(
+                    "<p>\u{3000}\u{3000}{}</p>\n",
+                    words(&mut rng, 300)
+                ));
+            }
+            paras
+        }
+    };
     let charset = if gbk { "gbk" } else { "utf-8" };
     let page = format!(
         "<!DOCTYPE html><html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset={charset}\"><title>新闻 {code}</title><script>var x = 1;</script></head><body>\n<div class=\"header\"><a href=\"/\">首页</a></div>\n<div class=\"newsContent\"><h1>新闻 {code}</h1><div class=\"Info\"><div class=\"time\">2022年01月10日 16:57</div></div>\n<div id=\"ContentBody\">\n{paras}<div class=\"ad\">广告</div>\n<p class=\"em_media\">（文章来源：央视新闻客户端）</p>\n</div></div><div class=\"footer\">版权所有</div></body></html>\n"
@@ -493,7 +515,10 @@ async fn handle(
             .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("infoCode=NW")))
             .and_then(|c| c.parse::<u64>().ok());
         if let Some(code) = code {
-            let (body, ct) = share_page(code);
+            let (body, ct) = match corpus.pages.get(&code) {
+                Some((b, ct)) => (b.clone(), *ct),
+                None => share_page(code, None, &corpus.base),
+            };
             return Ok(Response::builder()
                 .header("Content-Type", ct)
                 .body(Full::new(body))
@@ -509,7 +534,16 @@ async fn handle(
 async fn serve(port: u16, feeds: usize, items: usize, seed: u64, vocabs: Option<Vocabs>) {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let base = format!("http://{addr}");
-    let corpus = Arc::new(build(feeds, items, seed, &base, vocabs.as_ref()));
+    let mut corpus = build(feeds, items, seed, &base, vocabs.as_ref());
+    if let Some(v) = &vocabs {
+        let pages = corpus
+            .codes
+            .iter()
+            .map(|&c| (c, share_page(c, Some(v), &base)))
+            .collect();
+        corpus.pages = pages;
+    }
+    let corpus = Arc::new(corpus);
     let bytes: usize = corpus.feeds.iter().map(|(b, _)| b.len()).sum();
     let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
     eprintln!(

@@ -5,6 +5,8 @@
 //! (U+3000) and whitespace-only text between blocks removed. Also the plain
 //! text of such HTML, one blank line between paragraphs. Pure functions.
 
+pub mod budget;
+
 use std::collections::{HashMap, HashSet};
 
 use ego_tree::NodeRef;
@@ -84,8 +86,6 @@ const VOID_TAGS: &[&str] = &["br", "img", "hr"];
 fn is_block(name: &str) -> bool {
     BLOCK_TAGS.contains(&name)
 }
-
-pub mod budget;
 
 /// Trees deeper than this are not parsed: html5ever's tree builder and
 /// readability both slow down with the square of the depth (10,000 nested
