@@ -363,8 +363,8 @@ fn a_second_signal_exits_at_once_and_slow_polls_are_abandoned_after_ten_seconds(
     );
 }
 
-#[test]
-fn metrics_are_served() {
+/// A source polled every second and `[metrics] listen` on a free port.
+fn with_metrics() -> (Env, u16) {
     let env = Env::new();
     env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
     let port = {
@@ -375,6 +375,12 @@ fn metrics_are_served() {
         "[metrics]\nlisten = \"127.0.0.1:{port}\"\n{}schedule = \"* * * * * *\"\n",
         env.source("财经", "rss", "/rss.xml")
     ));
+    (env, port)
+}
+
+#[test]
+fn metrics_are_served() {
+    let (env, port) = with_metrics();
     let log = env.dir.path().join("daemon.log");
     let _d = Daemon::start(&env, None);
     wait_for("two polls", LIMIT, &log, || {
@@ -487,16 +493,7 @@ fn cpu_time(pid: u32) -> Duration {
 /// kernel's backlog), does not spin on failed accepts, and its polls go on.
 #[test]
 fn idle_metrics_connections_cannot_starve_the_daemon() {
-    let env = Env::new();
-    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    env.write_config(&format!(
-        "[metrics]\nlisten = \"127.0.0.1:{port}\"\n{}schedule = \"* * * * * *\"\n",
-        env.source("财经", "rss", "/rss.xml")
-    ));
+    let (env, port) = with_metrics();
     let log = env.dir.path().join("daemon.log");
     let mut d = Daemon::start(&env, None);
     wait_for("READY=1", LIMIT, &log, || d.count("READY=1") == 1);
