@@ -378,6 +378,17 @@ fn with_metrics() -> (Env, u16) {
     (env, port)
 }
 
+/// One GET of the metrics endpoint: the whole answer, or "" when it cannot
+/// be reached.
+fn get_metrics(port: u16) -> String {
+    let mut body = String::new();
+    if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+        let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        let _ = s.read_to_string(&mut body);
+    }
+    body
+}
+
 #[test]
 fn metrics_are_served() {
     let (env, port) = with_metrics();
@@ -388,12 +399,7 @@ fn metrics_are_served() {
     });
     let mut body = String::new();
     wait_for("the metrics endpoint", LIMIT, &log, || {
-        body.clear();
-        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-            return false;
-        };
-        let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
-        let _ = s.read_to_string(&mut body);
+        body = get_metrics(port);
         body.contains("newscrawl_polls_total{outcome=\"not_modified\"}")
             && !body.contains("{outcome=\"not_modified\"} 0")
     });
@@ -532,15 +538,8 @@ fn idle_metrics_connections_cannot_starve_the_daemon() {
     );
     drop(idle);
     // The endpoint answers again.
-    let mut body = String::new();
     wait_for("the metrics endpoint", LIMIT, &log, || {
-        body.clear();
-        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-            return false;
-        };
-        let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
-        let _ = s.read_to_string(&mut body);
-        body.starts_with("HTTP/1.1 200 OK")
+        get_metrics(port).starts_with("HTTP/1.1 200 OK")
     });
     d.signal("TERM");
     assert_eq!(d.wait_exit(Duration::from_secs(10)), Some(0));
