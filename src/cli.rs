@@ -53,6 +53,39 @@ pub enum Command {
     },
     /// Delete old posts, keeping their keys as tombstones so they are never stored again
     Prune(PruneArgs),
+    /// Search and index stored posts
+    Posts {
+        #[command(subcommand)]
+        command: PostsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PostsCommand {
+    /// Posts that contain every word (Chinese words of 2+ characters,
+    /// "quoted phrases", a OR b, prefix*), newest first
+    Search(SearchArgs),
+    /// Index every post not yet searchable through posts_fts, and exit
+    Index,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The words to look for
+    #[arg(required = true, value_name = "QUERY")]
+    pub query: Vec<String>,
+    /// Only posts this source delivered; may be repeated
+    #[arg(long = "source", value_name = "SLUG")]
+    pub sources: Vec<String>,
+    /// Only posts published on or after this date (YYYY-MM-DD, in crawler.timezone)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// At most this many posts
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// One JSON object per post instead of a table
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +131,11 @@ pub struct CrawlArgs {
     /// Only this source (by slug); may be repeated
     #[arg(long = "source", value_name = "SLUG")]
     pub sources: Vec<String>,
+    /// With --once: return once the posts are stored, leaving the ones not
+    /// yet indexed for search to the daemon, `posts index` or the next crawl
+    /// (`posts search` finds them meanwhile)
+    #[arg(long, requires = "once")]
+    pub defer_index: bool,
 }
 
 #[derive(Debug, Subcommand)]

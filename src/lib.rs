@@ -24,6 +24,7 @@ pub mod jsonlist;
 mod logging;
 pub mod metrics;
 pub mod schedule;
+pub mod search;
 pub mod slug;
 pub mod store;
 
@@ -33,7 +34,9 @@ use std::sync::Arc;
 
 use tracing::{error, info};
 
-use crate::cli::{Cli, Command, CrawlArgs, ExportCommand, PruneArgs, SourcesCommand};
+use crate::cli::{
+    Cli, Command, CrawlArgs, ExportCommand, PostsCommand, PruneArgs, SearchArgs, SourcesCommand,
+};
 use crate::config::{Config, Source};
 use crate::error::ConfigError;
 pub use crate::error::Error;
@@ -106,6 +109,10 @@ async fn dispatch(cli: Cli) -> u8 {
                 ExportCommand::Jsonl { since } => export_jsonl(&config, since.as_deref()),
             },
             Command::Prune(args) => prune(&config, args),
+            Command::Posts { command } => match command {
+                PostsCommand::Search(args) => posts_search(&config, args),
+                PostsCommand::Index => posts_index(&config),
+            },
         }
     }
     .await;
@@ -163,7 +170,7 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
     let sources = select_sources(&config, &args.sources)?;
     let fetcher =
         fetch::Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?;
-    let store = store::Store::open(&config.database)?;
+    let store = store::Store::open_with(&config.database, !args.defer_index)?;
     daemon::sync_sources(&store, &config).await?;
 
     let crawler = Arc::new(crawl::Crawler::new(
@@ -173,8 +180,21 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
     ));
     let started = std::time::Instant::now();
     let reports = crawler.poll_all(sources).await?;
-    // Everything stored is searchable when the command returns.
-    let indexed = crawler.store.call(store::index_all).await?;
+    // Everything stored is searchable when the command returns, unless the
+    // caller would rather not wait for it.
+    let (indexed, unindexed) = if args.defer_index {
+        let left = crawler.store.call(|c| store::unindexed(c)).await?;
+        if left > 0 {
+            info!(
+                unindexed = left,
+                "posts stored but not yet searchable through posts_fts \
+                 (`newscrawl posts index` indexes them; `posts search` finds them meanwhile)"
+            );
+        }
+        (0, left)
+    } else {
+        (crawler.store.call(store::index_all).await?, 0)
+    };
     let failed = reports
         .iter()
         .filter(|r| r.outcome == Some(Outcome::Error))
@@ -192,6 +212,7 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
         items,
         new_posts,
         indexed,
+        unindexed,
         secs = format!("{:.2}", started.elapsed().as_secs_f64()),
         "crawl finished"
     );
@@ -434,6 +455,60 @@ fn export_jsonl(config: &Config, since: Option<&str>) -> Result<u8, Error> {
     })
     .map_err(export_error)?;
     out.flush()?;
+    Ok(EXIT_OK)
+}
+
+fn posts_search(config: &Config, args: &SearchArgs) -> Result<u8, Error> {
+    let text = args.query.join(" ");
+    let query = search::Query::parse(&text)
+        .ok_or_else(|| Error::Usage(format!("{text:?}: nothing to search for")))?;
+    for s in &args.sources {
+        if !config.sources.iter().any(|c| &c.slug == s) {
+            return Err(ConfigError::UnknownSource(s.clone()).into());
+        }
+    }
+    let filter = store::PostFilter {
+        since: parse_since(config, args.since.as_deref())?,
+        sources: args.sources.clone(),
+    };
+    let conn = open_for_export(config)?;
+    let hits = store::search(&conn, &query, &filter, args.limit)?;
+    let mut out = TerminalSafe(std::io::BufWriter::new(std::io::stdout().lock()));
+    let tz = config.crawler.timezone;
+    for hit in &hits {
+        if args.json {
+            let line = serde_json::to_string(hit).map_err(|e| Error::Internal(e.to_string()))?;
+            writeln!(out, "{line}")?;
+        } else {
+            let when = hit
+                .published_at
+                .as_deref()
+                .unwrap_or(&hit.fetched_at)
+                .parse::<chrono::DateTime<chrono::FixedOffset>>()
+                .map(|d| d.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_else(|_| "-".into());
+            writeln!(
+                out,
+                "{:>7}  {when}  {:<16}  {}",
+                hit.id,
+                hit.source,
+                hit.title.as_deref().unwrap_or("(no title)")
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(EXIT_OK)
+}
+
+fn posts_index(config: &Config) -> Result<u8, Error> {
+    let mut conn = store::open_connection(&config.database)?;
+    let started = std::time::Instant::now();
+    let indexed = store::index_all(&mut conn)?;
+    info!(
+        indexed,
+        secs = format!("{:.2}", started.elapsed().as_secs_f64()),
+        "search index up to date"
+    );
     Ok(EXIT_OK)
 }
 

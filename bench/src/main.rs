@@ -597,6 +597,49 @@ fn tokenize(dir: &str) {
     );
 }
 
+/// The search index as newscrawl built it up to schema 6, for the
+/// comparison in RESULTS.md: the same posts (a copy of `db`, every one
+/// queued by a `crawl --once --defer-index`) indexed by FTS5's trigram
+/// tokenizer, one `INSERT … SELECT` per 2,000 posts with `automerge` 16, as
+/// `store::index_pending` did then. Prints posts per second.
+fn index_baseline(db: &str) {
+    let copy = format!("{db}.baseline");
+    let _ = std::fs::remove_file(&copy);
+    std::fs::copy(db, &copy).expect("copy the database");
+    let conn = rusqlite::Connection::open(&copy).expect("open");
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+         CREATE VIRTUAL TABLE old_fts USING fts5(title, content_text,
+             content = 'posts', content_rowid = 'id', tokenize = 'trigram');
+         INSERT INTO old_fts (old_fts, rank) VALUES ('automerge', 16);",
+    )
+    .expect("create the trigram table");
+    let ids: Vec<i64> = conn
+        .prepare("SELECT id FROM posts ORDER BY id")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("ids");
+    let started = std::time::Instant::now();
+    for chunk in ids.chunks(2000) {
+        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else { continue };
+        conn.execute(
+            "INSERT INTO old_fts (rowid, title, content_text)
+             SELECT id, title, content_text FROM posts WHERE id BETWEEN ?1 AND ?2",
+            [first, last],
+        )
+        .expect("index");
+    }
+    let secs = started.elapsed().as_secs_f64();
+    drop(conn);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{copy}{suffix}"));
+    }
+    println!(
+        "trigram index of {} posts: {secs:.2} s, {:.0} posts/s",
+        ids.len(),
+        ids.len() as f64 / secs
+    );
+}
+
 fn arg(args: &HashMap<String, String>, k: &str, default: u64) -> u64 {
     args.get(k).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -679,9 +722,10 @@ fn main() {
             }
         }
         "tokenize" => tokenize(argv.get(2).map(String::as_str).unwrap_or(".")),
+        "index-baseline" => index_baseline(argv.get(2).map(String::as_str).unwrap_or("bench.db")),
         _ => {
             eprintln!(
-                "usage: newscrawl-bench serve [--corpus html|plain --vocab-zh F --vocab-en F] | urls | config [--port P --feeds N --items M --seed S] | tokenize DIR"
+                "usage: newscrawl-bench serve [--corpus html|plain --vocab-zh F --vocab-en F] | urls | config [--port P --feeds N --items M --seed S] | tokenize DIR | index-baseline DB"
             );
             std::process::exit(2);
         }

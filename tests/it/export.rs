@@ -317,10 +317,7 @@ fn prune_keeps_tombstones_so_pruned_posts_stay_gone() {
     assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 1);
     assert_eq!(env.count("SELECT COUNT(*) FROM tombstones"), 2);
     assert_eq!(env.count("SELECT COUNT(*) FROM post_sources"), 1);
-    assert_eq!(
-        env.count("SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH '公安部'"),
-        0
-    );
+    assert_eq!(env.matches("公安部"), 0);
 
     // The feeds still carry them: they do not come back, and no article is fetched.
     let pages_before = env.server.requests_to("/html_News/NewsShare.html").len();

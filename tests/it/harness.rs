@@ -150,6 +150,19 @@ impl Env {
 
     /// [`Env::count`] for a database that may not be there yet (a daemon
     /// starting up): `None` until the query can be answered.
+    /// Posts whose search index entries match `query` as `posts search`
+    /// takes it (the index alone: the posts indexed so far).
+    pub fn matches(&self, query: &str) -> i64 {
+        let expr = newscrawl::search::match_query(query).expect("a query");
+        self.db()
+            .query_row(
+                "SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH ?1",
+                [expr],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
     pub fn try_count(&self, sql: &str) -> Option<i64> {
         if !self.db_path().exists() {
             return None;

@@ -14,5 +14,6 @@ mod guard;
 mod harness;
 mod hostile;
 mod json_sources;
+mod search;
 mod secrets;
 mod server;
