@@ -620,7 +620,9 @@ fn index_baseline(db: &str) {
         .expect("ids");
     let started = std::time::Instant::now();
     for chunk in ids.chunks(2000) {
-        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else { continue };
+        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+            continue;
+        };
         conn.execute(
             "INSERT INTO old_fts (rowid, title, content_text)
              SELECT id, title, content_text FROM posts WHERE id BETWEEN ?1 AND ?2",

@@ -310,6 +310,17 @@ fn is_cjk(c: char) -> bool {
 /// CJK characters disappears (Chinese has no spaces between words), and so
 /// does an ideographic space (U+3000) that starts a line: a paragraph indent.
 fn collapse(text: &str) -> String {
+    // Most text has nothing to change: single ASCII spaces between words.
+    let mut prev_space = true;
+    let unchanged = text.chars().all(|c| {
+        let space = is_space(c);
+        let keep = !is_stray_control(c) && (!space || (c == ' ' && !prev_space));
+        prev_space = space;
+        keep
+    }) && !text.ends_with(' ');
+    if unchanged {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     // The character before the current run of spaces (never a space: runs
     // are taken whole).

@@ -45,6 +45,10 @@ pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     };
     let mut conn = Connection::open(path).map_err(open_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    // Room for every statement the writer caches (34 in this module):
+    // rusqlite keeps 16 by default, and a poll's save used more, so some
+    // were parsed again for every post.
+    conn.set_prepared_statement_cache_capacity(64);
     // A new database gives pruned pages back to the file system
     // (`prune` runs an incremental vacuum); this must precede the first table
     // and the switch to WAL, which writes the file's header.
