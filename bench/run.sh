@@ -58,6 +58,11 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 run_corpus() {
 corpus="$1"
 echo "=== corpus: $corpus" >&2
+# Another server on the port would answer in this one's place.
+if curl -fs -o /dev/null "http://127.0.0.1:$PORT/feed/0.xml"; then
+    echo "port $PORT is taken: stop what listens there or set PORT" >&2
+    exit 1
+fi
 "$NB" serve --port "$PORT" --feeds "$FEEDS" --items "$ITEMS" --seed "$SEED" \
     --corpus "$corpus" --vocab-zh "$cache/jieba-dict.txt" --vocab-en "$en_words" 2>"$work/server.log" &
 server=$!

@@ -17,3 +17,4 @@ mod json_sources;
 mod search;
 mod secrets;
 mod server;
+mod tools;

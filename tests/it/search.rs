@@ -4,12 +4,12 @@
 
 use crate::harness::{Env, code, stderr, stdout};
 
-const T1: &str = "央行宣布降准0.5个百分点 释放长期资金约1万亿元";
-const T2: &str = "港股收评：恒指涨2.1% 科技股全线走强";
-const T3: &str = "贵州茅台：2023年营业总收入约1505亿元";
-const T4: &str = "Fed signals an interest rate cut as inflation cools";
-const T5: &str = "Bank of Japan holds rates";
-const T6: &str = "中央银行行长谈货币政策";
+pub const T1: &str = "央行宣布降准0.5个百分点 释放长期资金约1万亿元";
+pub const T2: &str = "港股收评：恒指涨2.1% 科技股全线走强";
+pub const T3: &str = "贵州茅台：2023年营业总收入约1505亿元";
+pub const T4: &str = "Fed signals an interest rate cut as inflation cools";
+pub const T5: &str = "Bank of Japan holds rates";
+pub const T6: &str = "中央银行行长谈货币政策";
 
 /// Query → the titles it must find, newest first. 中央银行 holds 央 and 行
 /// but not 央行; 降低息差 holds 降 and 息 but not 降息; T5 holds "cut",
@@ -28,7 +28,7 @@ const CASES: &[(&str, &[&str])] = &[
     ("interest rate cut", &[T4, T5]),
 ];
 
-fn crawled(extra: &[&str]) -> Env {
+pub fn crawled(extra: &[&str]) -> Env {
     let env = Env::new();
     env.serve_fixture("/news.xml", "search/news.xml", "application/rss+xml");
     env.write_config(&env.source("财经要闻", "news", "/news.xml"));
@@ -130,7 +130,7 @@ fn posts_not_yet_indexed_are_found_all_the_same() {
 }
 
 /// The README's SQL block, as it is.
-fn readme_sql() -> String {
+pub fn readme_sql() -> String {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let marker = readme
