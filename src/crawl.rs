@@ -335,13 +335,18 @@ fn to_post(
 ) -> NewPost {
     let base = item.link.as_ref().unwrap_or(feed_url);
     let body = item.content.as_deref().or(item.summary.as_deref());
-    let content_html = body.map(|b| html::clean(b, base)).filter(|h| !h.is_empty());
-    let content_text = content_html.as_deref().map(html::to_text);
-    let summary = item
-        .summary
-        .as_deref()
-        .map(html::to_text)
-        .filter(|s| !s.is_empty());
+    let (content_html, content_text) = match body.map(|b| html::clean_with_text(b, base)) {
+        Some((h, t)) if !h.is_empty() => (Some(h), Some(t)),
+        _ => (None, None),
+    };
+    // An item without content has its summary as the body: its text is
+    // the body's (sanitized, so nothing of a script or a form).
+    let summary = if item.content.is_none() {
+        content_text.clone()
+    } else {
+        item.summary.as_deref().map(html::to_text)
+    }
+    .filter(|s| !s.is_empty());
     NewPost {
         url: item.link.as_ref().map(|u| u.to_string()),
         guid: item.guid.clone(),

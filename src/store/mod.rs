@@ -63,6 +63,14 @@ pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
         .map_err(open_err)?;
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(open_err)?;
+    // Checkpoint the WAL into the database every 10,000 pages (40 MB), not
+    // every 1,000: the writer checkpoints on the commit that crosses the
+    // mark, copying pages that later commits often change again, and syncs
+    // the file each time. A cold crawl of 1,000 feeds (266 MB of text) took
+    // 3.7 s instead of 4.4; 40,000 pages gained little more (3.5 s) for a
+    // WAL four times the size.
+    conn.pragma_update(None, "wal_autocheckpoint", 10_000)
+        .map_err(open_err)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(open_err)?;
     conn.pragma_update(None, "temp_store", "MEMORY")
@@ -765,13 +773,18 @@ fn source_position(conn: &Connection, slug: &str) -> Result<i64, StoreError> {
 }
 
 /// The query for a [`StoredPost`] with the given `WHERE` clause (a literal,
-/// so each statement text is built at compile time).
+/// so each statement text is built at compile time). Scalar subqueries, not
+/// `LEFT JOIN`s: SQLite compiles a statement with a `LEFT JOIN` and a bound
+/// parameter again for every new value bound (6% of the writer's time in a
+/// cold crawl went to parsing these lookups again, once per item).
 macro_rules! stored_post_where {
     ($where:literal) => {
         concat!(
-            "SELECT p.id, p.source, p.guid, p.url, p.updated_at, s.position, ps.first_seen_at
-             FROM posts p LEFT JOIN sources s ON s.slug = p.source
-             LEFT JOIN post_sources ps ON ps.post_id = p.id AND ps.source = p.source WHERE ",
+            "SELECT p.id, p.source, p.guid, p.url, p.updated_at,
+                    (SELECT s.position FROM sources s WHERE s.slug = p.source),
+                    (SELECT ps.first_seen_at FROM post_sources ps
+                     WHERE ps.post_id = p.id AND ps.source = p.source)
+             FROM posts p WHERE ",
             $where
         )
     };
@@ -1766,6 +1779,38 @@ mod tests {
         let conn = open_connection(&path).unwrap();
         assert_eq!(matches(&conn, "经济数据"), 30000);
         index_is_consistent(&conn);
+    }
+
+    /// The writer's per-item lookups are compiled once, not again for each
+    /// value bound (which a `LEFT JOIN` with a parameter made SQLite do).
+    #[test]
+    fn item_lookups_are_not_compiled_again_per_item() {
+        let (_d, mut conn) = db();
+        for round in 0..2 {
+            let posts = (0..20)
+                .map(|i| {
+                    post(
+                        Some(&format!("NW{i}")),
+                        &format!("http://x/{i}"),
+                        "标题",
+                        None,
+                    )
+                })
+                .collect();
+            let saved = save_poll(&mut conn, &poll("a", posts)).unwrap();
+            assert_eq!(saved.new_posts, if round == 0 { 20 } else { 0 });
+        }
+        for sql in [
+            stored_post_where!("p.info_code = ?1"),
+            stored_post_where!("p.canonical_url = ?1"),
+        ] {
+            let stmt = conn.prepare_cached(sql).unwrap();
+            assert_eq!(
+                stmt.get_status(rusqlite::StatementStatus::RePrepare),
+                0,
+                "{sql}"
+            );
+        }
     }
 
     #[test]
