@@ -124,7 +124,7 @@ impl StoreError {
 /// Posts indexed for search per transaction by [`index_all`].
 pub const INDEX_BATCH: usize = 2000;
 /// Posts indexed per transaction while the writer has nothing else to do:
-/// a poll that arrives meanwhile waits for one slice at most (about 40 ms
+/// a poll that arrives meanwhile waits for one slice at most (about 20 ms
 /// of 1–3 KB bodies on the benchmark machine).
 const INDEX_SLICE: usize = 200;
 /// With nothing queued, the writer still looks this often for posts whose
