@@ -67,6 +67,14 @@ pub enum PostsCommand {
     Search(SearchArgs),
     /// Index every post not yet searchable through posts_fts, and exit
     Index,
+    /// One post: its fields, then its text
+    Show {
+        /// The post's id (`posts search` prints it)
+        id: i64,
+        /// The post as one JSON object, as `export jsonl` writes it
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -115,7 +123,8 @@ pub enum ExportCommand {
 
 #[derive(Debug, Args)]
 pub struct PruneArgs {
-    /// Age past which posts (and fetch records) go: 90d, 12h, …
+    /// Age past which posts (and fetch records) go: a number and a unit
+    /// (s, min, h, d, w, mo, y), like 90d or 12h
     #[arg(long, value_name = "AGE")]
     pub older_than: String,
     /// Print what would be deleted, delete nothing

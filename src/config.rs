@@ -503,13 +503,14 @@ fn load_from(main_file: SourceFile, dropins: bool) -> Result<Config, ConfigError
     let retention = match &raw.retention.older_than {
         None => None,
         Some(o) => Some(
-            parse_duration(o.get_ref())
+            parse_age(o.get_ref())
                 .filter(|d| !d.is_zero())
                 .ok_or_else(|| {
                     main_file.err(
                         &o.span(),
                         format!(
-                            "retention.older_than: {:?} is not an age like \"90d\"",
+                            "retention.older_than: {:?} is not an age: a number and a unit \
+                             (s, min, h, d, w, mo, y), like \"90d\"",
                             o.get_ref()
                         ),
                     )
@@ -939,6 +940,28 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         _ => return None,
     };
     Some(Duration::from_secs(secs))
+}
+
+/// An age for `prune --older-than`: a number and a unit, always (a bare
+/// `90` deleted everything older than 90 seconds). `s`, `min`, `h`, `d`,
+/// `w`, `mo` (30 days), `y` (365 days); `m` is refused as ambiguous
+/// (minutes or months: the wrong guess deletes what was meant to stay).
+pub fn parse_age(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit())?;
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let unit_secs: u64 = match unit.trim() {
+        "s" => 1,
+        "min" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        "mo" => 30 * 86_400,
+        "y" => 365 * 86_400,
+        _ => return None,
+    };
+    n.checked_mul(unit_secs).map(Duration::from_secs)
 }
 
 /// `16MiB`, `512KiB`, `1GiB`, `10MB`, `1000` (bytes).

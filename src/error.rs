@@ -95,6 +95,10 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    #[error(
+        "{path} is an SQLite database, but not newscrawl's (it has tables of its own and no newscrawl schema version); point `database` or --database elsewhere"
+    )]
+    Foreign { path: PathBuf },
     #[error("the database writer has stopped")]
     WriterGone,
     /// The file system refused a write or an open: named, with the usual causes.

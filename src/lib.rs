@@ -48,6 +48,10 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_SOURCE_FAILED: u8 = 1;
 /// Exit status: bad usage or configuration; nothing fetched or written.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit status: a fatal error ended the command (the database cannot be
+/// opened, is not newscrawl's, is read-only, the disk is full): not "a
+/// source failed", so the systemd units, which accept 1, count it a failure.
+pub const EXIT_FATAL: u8 = 3;
 
 /// Runs a parsed command line and returns the process's exit status.
 pub fn run(cli: Cli) -> ExitCode {
@@ -64,7 +68,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             error!("cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_SOURCE_FAILED);
+            return ExitCode::from(EXIT_FATAL);
         }
     };
     let code = runtime.block_on(dispatch(cli));
@@ -112,6 +116,7 @@ async fn dispatch(cli: Cli) -> u8 {
             Command::Posts { command } => match command {
                 PostsCommand::Search(args) => posts_search(&config, args),
                 PostsCommand::Index => posts_index(&config),
+                PostsCommand::Show { id, json } => posts_show(&config, *id, *json),
             },
         }
     }
@@ -122,7 +127,9 @@ async fn dispatch(cli: Cli) -> u8 {
             error!("{e}");
             match e {
                 Error::Config(_) | Error::Usage(_) => EXIT_USAGE,
-                _ => EXIT_SOURCE_FAILED,
+                // The reader of our output went away (`| head`): nothing failed.
+                Error::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+                Error::Store(_) | Error::Io(_) | Error::Internal(_) => EXIT_FATAL,
             }
         }
     }
@@ -195,10 +202,23 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
     } else {
         (crawler.store.call(store::index_all).await?, 0)
     };
-    let failed = reports
+    let failing: Vec<&str> = reports
         .iter()
         .filter(|r| r.outcome == Some(Outcome::Error))
-        .count();
+        .map(|r| r.slug.as_str())
+        .collect();
+    let failed = failing.len();
+    if failed > 0 {
+        // Said at WARN whatever each source's own log said (a repeat failure
+        // logs at DEBUG), so `-q` and the journal name them.
+        tracing::warn!(
+            failed,
+            sources = %failing.join(","),
+            "{failed} of {} sources failed: {}",
+            reports.len(),
+            failing.join(", ")
+        );
+    }
     let not_modified = reports
         .iter()
         .filter(|r| r.outcome == Some(Outcome::NotModified))
@@ -395,6 +415,7 @@ fn export_jekyll(
     let filter = store::PostFilter {
         since: parse_since(config, since)?,
         sources: sources.to_vec(),
+        id: None,
     };
     for s in sources {
         if !config.sources.iter().any(|c| &c.slug == s) {
@@ -446,6 +467,7 @@ fn export_jsonl(config: &Config, since: Option<&str>) -> Result<u8, Error> {
     let filter = store::PostFilter {
         since: parse_since(config, since)?,
         sources: Vec::new(),
+        id: None,
     };
     let conn = open_for_export(config)?;
     let stdout = std::io::stdout().lock();
@@ -470,6 +492,7 @@ fn posts_search(config: &Config, args: &SearchArgs) -> Result<u8, Error> {
     let filter = store::PostFilter {
         since: parse_since(config, args.since.as_deref())?,
         sources: args.sources.clone(),
+        id: None,
     };
     let conn = open_for_export(config)?;
     let hits = store::search(&conn, &query, &filter, args.limit)?;
@@ -500,6 +523,54 @@ fn posts_search(config: &Config, args: &SearchArgs) -> Result<u8, Error> {
     Ok(EXIT_OK)
 }
 
+fn posts_show(config: &Config, id: i64, json: bool) -> Result<u8, Error> {
+    let filter = store::PostFilter {
+        id: Some(id),
+        ..store::PostFilter::default()
+    };
+    let conn = open_for_export(config)?;
+    let mut found = None;
+    store::for_each_post(&conn, &filter, |post| {
+        found = Some(post);
+        Ok::<(), Error>(())
+    })?;
+    let post = found.ok_or_else(|| Error::Usage(format!("no post with id {id}")))?;
+    let mut out = TerminalSafe(std::io::BufWriter::new(std::io::stdout().lock()));
+    if json {
+        export::jsonl::write_post(&mut out, &post).map_err(export_error)?;
+    } else {
+        let tz = config.crawler.timezone;
+        let local = |t: &str| {
+            t.parse::<chrono::DateTime<chrono::FixedOffset>>()
+                .map(|d| d.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string())
+                .unwrap_or_else(|_| t.to_string())
+        };
+        let field = |v: Option<&str>| v.unwrap_or("-").to_string();
+        writeln!(out, "{}", post.title.as_deref().unwrap_or("(no title)"))?;
+        writeln!(out, "id:        {}", post.id)?;
+        writeln!(
+            out,
+            "source:    {} ({})",
+            post.source,
+            post.sources.join(", ")
+        )?;
+        writeln!(out, "url:       {}", field(post.url.as_deref()))?;
+        writeln!(out, "infoCode:  {}", field(post.info_code.as_deref()))?;
+        writeln!(out, "author:    {}", field(post.author.as_deref()))?;
+        writeln!(out, "origin:    {}", field(post.origin.as_deref()))?;
+        writeln!(
+            out,
+            "published: {}",
+            post.published_at.as_deref().map_or("-".into(), local)
+        )?;
+        writeln!(out, "fetched:   {}", local(&post.fetched_at))?;
+        writeln!(out)?;
+        writeln!(out, "{}", post.content_text.as_deref().unwrap_or(""))?;
+    }
+    out.flush()?;
+    Ok(EXIT_OK)
+}
+
 fn posts_index(config: &Config) -> Result<u8, Error> {
     let mut conn = store::open_connection(&config.database)?;
     let started = std::time::Instant::now();
@@ -513,9 +584,9 @@ fn posts_index(config: &Config) -> Result<u8, Error> {
 }
 
 fn prune(config: &Config, args: &PruneArgs) -> Result<u8, Error> {
-    let age = config::parse_duration(&args.older_than).ok_or_else(|| {
+    let age = config::parse_age(&args.older_than).ok_or_else(|| {
         Error::Usage(format!(
-            "--older-than {:?}: not an age like 90d or 12h",
+            "--older-than {:?}: not an age: a number and a unit (s, min, h, d, w, mo, y), like 90d or 12h",
             args.older_than
         ))
     })?;

@@ -83,6 +83,21 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let known = MIGRATIONS.len() as i64;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version == 0 {
+        // A database newscrawl never migrated must be empty: anything else
+        // is another program's, and migration 1 would fail on it with a
+        // page of SQL (or worse, succeed beside its tables).
+        let tables: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+            [],
+            |r| r.get(0),
+        )?;
+        if tables > 0 {
+            return Err(StoreError::Foreign {
+                path: path.to_path_buf(),
+            });
+        }
+    }
     if version > known {
         return Err(StoreError::TooNew {
             path: path.to_path_buf(),
@@ -1113,6 +1128,8 @@ pub struct PostFilter {
     pub since: Option<DateTime<chrono::FixedOffset>>,
     /// Only posts that one of these sources delivered.
     pub sources: Vec<String>,
+    /// Only the post with this id.
+    pub id: Option<i64>,
 }
 
 /// Whether some post has this infoCode.
@@ -1135,18 +1152,29 @@ pub fn for_each_post<E: From<StoreError>>(
                 p.fetched_at, (SELECT group_concat(ps.source, char(31)) FROM post_sources ps WHERE ps.post_id = p.id)
          FROM posts p LEFT JOIN sources s ON s.slug = p.source",
     );
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
     if !filter.sources.is_empty() {
-        sql.push_str(" WHERE EXISTS (SELECT 1 FROM post_sources ps WHERE ps.post_id = p.id AND ps.source IN (SELECT value FROM json_each(?1)))");
+        let wanted = serde_json::to_string(&filter.sources).unwrap_or_else(|_| "[]".into());
+        args.push(wanted.into());
+        clauses.push(format!(
+            "EXISTS (SELECT 1 FROM post_sources ps WHERE ps.post_id = p.id AND ps.source IN (SELECT value FROM json_each(?{})))",
+            args.len()
+        ));
+    }
+    if let Some(id) = filter.id {
+        args.push(id.into());
+        clauses.push(format!("p.id = ?{}", args.len()));
+    }
+    if !clauses.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&clauses.join(" AND "));
     }
     sql.push_str(" ORDER BY p.id");
     let mut stmt = conn.prepare(&sql).map_err(StoreError::from)?;
-    let wanted = serde_json::to_string(&filter.sources).unwrap_or_else(|_| "[]".into());
-    let mut rows = if filter.sources.is_empty() {
-        stmt.query([])
-    } else {
-        stmt.query([wanted])
-    }
-    .map_err(StoreError::from)?;
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(args))
+        .map_err(StoreError::from)?;
     while let Some(r) = rows.next().map_err(StoreError::from)? {
         let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<PostRow> {
             let all: Option<String> = r.get(16)?;

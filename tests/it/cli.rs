@@ -76,6 +76,47 @@ fn unknown_source_and_bad_usage_exit_2() {
     assert!(!env.db_path().exists());
 }
 
+/// An age without its unit is refused before anything is deleted: `90`
+/// once meant 90 seconds, and the tombstones kept every post from coming
+/// back. `m` (minutes or months?) likewise; weeks, months, years work.
+#[test]
+fn prune_refuses_an_age_without_a_unit() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.write_config(&env.source("好", "good", "/rss.xml"));
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    let posts = env.count("SELECT COUNT(*) FROM posts");
+    assert!(posts > 0);
+    for bad in ["90", "6m", "90 days", "d", "1.5d"] {
+        let out = env.run(&["prune", "--older-than", bad]);
+        assert_eq!(code(&out), 2, "{bad}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("a number and a unit"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    for good in ["1000y", "12mo", "520w", "3650d"] {
+        let out = env.run(&["prune", "--older-than", good, "--dry-run"]);
+        assert_eq!(code(&out), 0, "{good}: {}", stderr(&out));
+    }
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), posts);
+    assert_eq!(env.count("SELECT COUNT(*) FROM tombstones"), 0);
+    // The same rule in the configuration.
+    let cfg = format!(
+        "[retention]\nolder_than = \"90\"\n{}",
+        env.source("好", "good", "/rss.xml")
+    );
+    env.write_config(&cfg);
+    let out = env.run(&["sources", "list"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("retention.older_than"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn configuration_lookup_env_default_and_database_override() {
     let env = Env::new();

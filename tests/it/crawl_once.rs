@@ -313,6 +313,20 @@ fn broken_sources_fail_alone_and_exit_1() {
         env.count("SELECT failures FROM sources WHERE slug = 'missing'"),
         2
     );
+
+    // Even with -q, and on a run where each failure is a repeat (logged at
+    // DEBUG by its source), one WARN line names the failing sources.
+    let quiet = env.run(&["-q", "crawl", "--once"]);
+    assert_eq!(code(&quiet), 1, "{}", stderr(&quiet));
+    let q = stderr(&quiet);
+    let summary = q
+        .lines()
+        .find(|l| l.contains("sources failed"))
+        .unwrap_or_else(|| panic!("no summary line: {q}"));
+    for slug in ["malformed", "missing", "big", "slow"] {
+        assert!(summary.contains(slug), "{summary}");
+    }
+    assert!(!summary.contains("good"), "{summary}");
 }
 
 #[test]

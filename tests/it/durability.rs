@@ -261,7 +261,8 @@ fn a_full_disk_fails_clearly_and_keeps_the_database() {
         &["crawl", "--once", "--source", "many"],
     );
     let err = stderr(&out);
-    assert_ne!(code(&out), 0, "{err}");
+    // Fatal, not "a source failed": the units count it a failure.
+    assert_eq!(code(&out), 3, "{err}");
     assert!(
         err.contains("newscrawl.db") && err.contains("disk full"),
         "{err}"
@@ -275,6 +276,29 @@ fn a_full_disk_fails_clearly_and_keeps_the_database() {
         env.count("SELECT COUNT(*) FROM posts WHERE source = 'many'"),
         5000
     );
+}
+
+/// Another program's SQLite file is refused in one line, untouched, as a
+/// fatal error (exit 3), before anything is fetched.
+#[test]
+fn a_database_that_is_not_newscrawls_is_refused_in_one_line() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.write_config(&env.source("好", "good", "/rss.xml"));
+    let path = env.db_path();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('mine');")
+        .unwrap();
+    let out = env.run(&["crawl", "--once"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 3, "{err}");
+    assert!(err.contains("not newscrawl's"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(env.server.requests_to("/rss.xml").is_empty());
+    let tables = env.strings("SELECT name FROM sqlite_master ORDER BY name");
+    assert_eq!(tables, ["notes"]);
 }
 
 #[test]
@@ -308,7 +332,7 @@ fn a_read_only_database_fails_clearly() {
     std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = env.run_wrapped(wrapper, &["crawl", "--once"]);
     let err = stderr(&out);
-    assert_ne!(code(&out), 0, "{err}");
+    assert_eq!(code(&out), 3, "{err}");
     assert!(
         err.contains("newscrawl.db") || err.contains("database"),
         "{err}"

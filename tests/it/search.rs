@@ -94,6 +94,32 @@ fn posts_search_finds_chinese_words_latin_words_and_phrases() {
     assert_eq!(code(&out), 2, "{}", stderr(&out));
 }
 
+/// `posts show ID`: the post a search found, its fields and its text.
+#[test]
+fn posts_show_prints_one_post() {
+    let env = crawled(&[]);
+    let out = env.run(&["posts", "search", "--json", "茅台"]);
+    let hit: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let id = hit["id"].as_i64().unwrap().to_string();
+    let out = env.run(&["posts", "show", &id]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with(T3), "{text}");
+    assert!(text.contains("published: 2024-01-24 09:05"), "{text}");
+    assert!(text.contains("同比增长约18%"), "{text}");
+    let out = env.run(&["posts", "show", &id, "--json"]);
+    let post: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(post["title"], T3);
+    assert_eq!(post["sources"], serde_json::json!(["news"]));
+    let out = env.run(&["posts", "show", "999999"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no post with id 999999"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn posts_not_yet_indexed_are_found_all_the_same() {
     let env = crawled(&["--defer-index"]);
