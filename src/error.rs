@@ -80,6 +80,11 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error("cannot read the database {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot create the database directory {path}: {source}")]
     Dir {
         path: PathBuf,

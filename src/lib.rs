@@ -244,10 +244,7 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
 }
 
 fn sources_list(config: &Config) -> Result<u8, Error> {
-    let rows = match store::open_read_only(&config.database)? {
-        Some(conn) => store::list_sources(&conn)?,
-        None => Vec::new(),
-    };
+    let rows = store::list_sources(&open_for_export(config)?)?;
     let tz = config.crawler.timezone;
     // Stored times are UTC; show them in the configured zone, to the minute.
     let local = |t: Option<&str>| {

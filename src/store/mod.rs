@@ -1304,8 +1304,17 @@ fn is_tombstoned(conn: &Connection, id: &Identity) -> Result<bool, StoreError> {
 /// A read-only connection to an existing database, or `None` when there is
 /// none yet (commands that only read must not create it).
 pub fn open_read_only(path: &Path) -> Result<Option<Connection>, StoreError> {
-    if !path.exists() {
-        return Ok(None);
+    // Asked of the file system first: SQLite would only say "unable to
+    // open database file", and not until the first query.
+    match std::fs::File::open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(StoreError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+        Ok(_) => {}
     }
     let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|source| StoreError::Open {

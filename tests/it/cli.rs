@@ -216,6 +216,11 @@ fn sources_list_and_check() {
         env.base()
     ));
 
+    // Nothing crawled yet: `sources list` says so instead of a table of blanks.
+    let out = env.run(&["sources", "list"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("no database at"), "{}", stderr(&out));
+
     // check stores nothing, not even a database.
     let out = env.run(&["sources", "check", "rss"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));

@@ -301,6 +301,45 @@ fn a_database_that_is_not_newscrawls_is_refused_in_one_line() {
     assert_eq!(tables, ["notes"]);
 }
 
+/// A database the user may not read: `sources list` and `export jsonl`
+/// say so (not "no database", not a table of blanks) and exit 3.
+#[test]
+fn an_unreadable_database_is_named_with_the_reason() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.write_config(&env.source("好", "good", "/rss.xml"));
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    std::fs::set_permissions(env.db_path(), std::fs::Permissions::from_mode(0o000)).unwrap();
+    // Root reads whatever the mode says: run as nobody there.
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    let wrapper: &[&str] = if is_root {
+        &[
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ]
+    } else {
+        &[]
+    };
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    for args in [&["sources", "list"][..], &["export", "jsonl"][..]] {
+        let out = env.run_wrapped(wrapper, args);
+        let err = stderr(&out);
+        assert_eq!(code(&out), 3, "{args:?}: {err}");
+        assert!(
+            err.contains("cannot read the database") && err.contains("newscrawl.db"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("ermission denied"), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn a_read_only_database_fails_clearly() {
     let env = Env::new();
