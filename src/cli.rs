@@ -150,7 +150,11 @@ pub struct CrawlArgs {
 #[derive(Debug, Subcommand)]
 pub enum SourcesCommand {
     /// One row per source: slug, schedule, health, post count
-    List,
+    List {
+        /// One JSON object per source instead of a table
+        #[arg(long)]
+        json: bool,
+    },
     /// Fetch and parse now, print what would be stored, store nothing
     Check {
         /// Sources to check (default: every enabled source)

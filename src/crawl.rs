@@ -258,13 +258,13 @@ fn parse_body(
             *link = fetch::without_credentials(link);
         }
     }
-    if doc.items.is_empty() {
-        if let Some(first) = doc.skipped.first() {
-            return Err(FeedError::Parse(format!(
-                "none of its {} items could be read: {first}",
-                doc.skipped.len()
-            )));
-        }
+    if doc.items.is_empty()
+        && let Some(first) = doc.skipped.first()
+    {
+        return Err(FeedError::Parse(format!(
+            "none of its {} items could be read: {first}",
+            doc.skipped.len()
+        )));
     }
     Ok(doc)
 }

@@ -118,11 +118,48 @@ pub(crate) async fn sync_sources(store: &Store, config: &Config) -> Result<(), S
 }
 
 /// Runs until SIGTERM or SIGINT. `reload` reads the configuration again.
+/// Takes the database for this daemon, for as long as the returned file is
+/// open (the system lets go when the process ends, however it ends): a
+/// second daemon on the same database would poll every source twice and
+/// race the first one's schedule. `crawl --once` takes no lock and runs
+/// beside a daemon. The lock file, `<database>.daemon.lock`, holds the pid.
+fn lock_database(db: &std::path::Path) -> Result<std::fs::File, Error> {
+    use std::io::{Read, Seek, Write};
+    let mut path = db.as_os_str().to_owned();
+    path.push(".daemon.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0)?;
+            file.rewind()?;
+            writeln!(file, "{}", std::process::id())?;
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            Err(Error::AlreadyRunning(format!(
+                "another newscrawl daemon (pid {}) runs on {}: one daemon per database \
+                 (a `crawl --once` beside it is fine)",
+                pid.trim(),
+                db.display()
+            )))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+    }
+}
+
 pub async fn run(
     config: Config,
     reload: impl Fn() -> Result<Config, ConfigError>,
 ) -> Result<u8, Error> {
     let store = Arc::new(Store::open(&config.database)?);
+    let _lock = lock_database(&config.database)?;
     sync_sources(&store, &config).await?;
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;

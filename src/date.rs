@@ -46,10 +46,8 @@ fn parse_rfc2822ish(t: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
     let cst = t
         .get(t.len().saturating_sub(4)..)
         .is_some_and(|z| z.eq_ignore_ascii_case(" CST"));
-    if !cst {
-        if let Ok(d) = DateTime::parse_from_rfc2822(t) {
-            return Some(d);
-        }
+    if !cst && let Ok(d) = DateTime::parse_from_rfc2822(t) {
+        return Some(d);
     }
     let cleaned = t.replace(',', " ");
     let mut parts: Vec<&str> = cleaned.split_whitespace().collect();

@@ -129,4 +129,7 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error("internal error: {0}")]
     Internal(String),
+    /// Another daemon holds the database.
+    #[error("{0}")]
+    AlreadyRunning(String),
 }

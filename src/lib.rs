@@ -89,7 +89,7 @@ async fn dispatch(cli: Cli) -> u8 {
             }
             Command::Crawl(args) => crawl(config, args).await,
             Command::Sources { command } => match command {
-                SourcesCommand::List => sources_list(&config),
+                SourcesCommand::List { json } => sources_list(&config, *json),
                 SourcesCommand::Check { slugs } => sources_check(config, slugs).await,
                 SourcesCommand::ImportOpml { file } => import_opml(&config, file),
                 SourcesCommand::ExportOpml => {
@@ -129,7 +129,9 @@ async fn dispatch(cli: Cli) -> u8 {
                 Error::Config(_) | Error::Usage(_) => EXIT_USAGE,
                 // The reader of our output went away (`| head`): nothing failed.
                 Error::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
-                Error::Store(_) | Error::Io(_) | Error::Internal(_) => EXIT_FATAL,
+                Error::Store(_) | Error::Io(_) | Error::Internal(_) | Error::AlreadyRunning(_) => {
+                    EXIT_FATAL
+                }
             }
         }
     }
@@ -243,21 +245,43 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
     })
 }
 
-fn sources_list(config: &Config) -> Result<u8, Error> {
+fn sources_list(config: &Config, json: bool) -> Result<u8, Error> {
     let rows = store::list_sources(&open_for_export(config)?)?;
     let tz = config.crawler.timezone;
-    // Stored times are UTC; show them in the configured zone, to the minute.
+    let mut out = TerminalSafe(std::io::BufWriter::new(std::io::stdout().lock()));
+    if json {
+        for s in &config.sources {
+            let row = rows.iter().find(|r| r.slug == s.slug);
+            let line = serde_json::json!({
+                "slug": s.slug,
+                "name": s.name,
+                "url": fetch::redacted(&s.url),
+                "schedule": s.schedule.expr,
+                "enabled": s.enabled,
+                "next_poll_at": row.and_then(|r| r.next_poll_at.as_deref()),
+                "last_polled_at": row.and_then(|r| r.last_polled_at.as_deref()),
+                "last_success_at": row.and_then(|r| r.last_success_at.as_deref()),
+                "failures": row.map_or(0, |r| r.failures),
+                "posts": row.map_or(0, |r| r.posts),
+                "last_error": row.and_then(|r| r.last_error.as_deref()),
+            });
+            writeln!(out, "{line}")?;
+        }
+        out.flush()?;
+        return Ok(EXIT_OK);
+    }
+    // Stored times are UTC; shown in the configured zone, to the minute,
+    // and the last line says which zone that is.
     let local = |t: Option<&str>| {
         t.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|d| d.with_timezone(&tz).format("%m-%d %H:%M").to_string())
             .unwrap_or_else(|| "-".into())
     };
-    let mut out = TerminalSafe(std::io::stdout().lock());
-    let _ = writeln!(
+    writeln!(
         out,
-        "{:<24} {:<16} {:<11} {:<12} {:>5} {:>6}  LAST ERROR",
-        "SLUG", "SCHEDULE", "NEXT POLL", "LAST OK", "FAILS", "POSTS"
-    );
+        "{:<24} {:<16} {:<11} {:<12} {:>5} {:>6}  {:<40}  LAST ERROR",
+        "SLUG", "SCHEDULE", "NEXT POLL", "LAST OK", "FAILS", "POSTS", "URL"
+    )?;
     for s in &config.sources {
         let row = rows.iter().find(|r| r.slug == s.slug);
         let next = if s.enabled {
@@ -265,18 +289,21 @@ fn sources_list(config: &Config) -> Result<u8, Error> {
         } else {
             "disabled".into()
         };
-        let _ = writeln!(
+        writeln!(
             out,
-            "{:<24} {:<16} {:<11} {:<12} {:>5} {:>6}  {}",
+            "{:<24} {:<16} {:<11} {:<12} {:>5} {:>6}  {:<40}  {}",
             s.slug,
             s.schedule.expr,
             next,
             local(row.and_then(|r| r.last_success_at.as_deref())),
             row.map_or(0, |r| r.failures),
             row.map_or(0, |r| r.posts),
+            fetch::redacted(&s.url),
             row.and_then(|r| r.last_error.as_deref()).unwrap_or("")
-        );
+        )?;
     }
+    writeln!(out, "(times in {})", tz.name())?;
+    out.flush()?;
     Ok(EXIT_OK)
 }
 

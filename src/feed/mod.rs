@@ -109,11 +109,11 @@ fn repair_xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 64);
     let mut rest = text;
     // The declaration: the text is UTF-8 now, whatever it said.
-    if rest.starts_with("<?xml") {
-        if let Some(end) = rest.find("?>") {
-            out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
-            rest = &rest[end + 2..];
-        }
+    if rest.starts_with("<?xml")
+        && let Some(end) = rest.find("?>")
+    {
+        out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+        rest = &rest[end + 2..];
     }
     while !rest.is_empty() {
         if let Some(r) = rest.strip_prefix("<![CDATA[") {

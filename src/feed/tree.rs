@@ -334,10 +334,8 @@ impl Builder {
         if in_raw || self.stack.len() >= MAX_DEPTH {
             // Markup inside a value, or too deep to matter: not built.
             let text_to = parent.and_then(|f| f.text_to);
-            if in_raw {
-                if let Some(n) = text_to.and_then(|i| self.nodes.get_mut(i)) {
-                    n.has_markup = true;
-                }
+            if in_raw && let Some(n) = text_to.and_then(|i| self.nodes.get_mut(i)) {
+                n.has_markup = true;
             }
             if !empty {
                 self.stack.push(Frame {

@@ -379,12 +379,11 @@ fn set_once(slot: &mut Option<String>, value: String) {
 /// `<div xmlns="…xhtml">…</div>` → its content.
 fn unwrap_div(s: &str) -> &str {
     let t = s.trim();
-    if t.starts_with("<div") || t.starts_with("<xhtml:div") {
-        if let (Some(open), Some(close)) = (t.find('>'), t.rfind("</")) {
-            if open < close {
-                return t.get(open + 1..close).unwrap_or(t).trim();
-            }
-        }
+    if (t.starts_with("<div") || t.starts_with("<xhtml:div"))
+        && let (Some(open), Some(close)) = (t.find('>'), t.rfind("</"))
+        && open < close
+    {
+        return t.get(open + 1..close).unwrap_or(t).trim();
     }
     t
 }

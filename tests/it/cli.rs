@@ -263,6 +263,29 @@ fn sources_list_and_check() {
     assert_eq!(bad[8], "-", "never succeeded: {text}");
     assert_eq!((bad[9].as_str(), bad[10].as_str()), ("1", "0"), "{text}");
     assert!(line("bad").contains("missing.xml: HTTP 404"), "{text}");
+    // Times say their zone; each row has the source's URL.
+    assert!(text.ends_with("\n(times in Asia/Shanghai)\n"), "{text}");
+    assert!(
+        line("rss").contains(&format!("{}/rss.xml", env.base())),
+        "{text}"
+    );
+    // The same as JSON, one object per source.
+    let out = env.run(&["sources", "list", "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let rows: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let rss = rows.iter().find(|r| r["slug"] == "rss").unwrap();
+    assert_eq!(
+        (rss["posts"].as_i64(), rss["failures"].as_i64()),
+        (Some(4), Some(0))
+    );
+    assert_eq!(rss["url"], format!("{}/rss.xml", env.base()));
+    assert!(rss["last_success_at"].as_str().unwrap().ends_with('Z'));
+    let bad = rows.iter().find(|r| r["slug"] == "bad").unwrap();
+    assert_eq!(bad["failures"].as_i64(), Some(1));
+    assert!(bad["last_error"].as_str().unwrap().contains("HTTP 404"));
     assert!(text.starts_with("SLUG"), "{text}");
     // The default slug is the name in toneless pinyin.
     assert!(

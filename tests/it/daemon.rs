@@ -8,7 +8,7 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::harness::Env;
+use crate::harness::{Env, code};
 use crate::server::Response;
 
 /// A running daemon and what it told the service manager.
@@ -361,6 +361,70 @@ fn a_second_signal_exits_at_once_and_slow_polls_are_abandoned_after_ten_seconds(
 }
 
 /// A source polled every second and `[metrics] listen` on a free port.
+/// A second daemon on the same database is refused (exit 3, naming the
+/// first one's pid) and leaves the first running; `crawl --once` beside it
+/// still works; once the first is gone (even by SIGKILL) a daemon starts.
+#[test]
+fn a_second_daemon_on_the_same_database_is_refused() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.write_config(&env.source("财经", "rss", "/rss.xml"));
+    let log = env.dir.path().join("daemon.log");
+    let mut first = Daemon::start(&env, None);
+    wait_for("the first daemon ready", LIMIT, &log, || {
+        first.count("READY=1") >= 1
+    });
+
+    let mut second = env
+        .command()
+        .arg("--config")
+        .arg(env.config_path())
+        .arg("crawl")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + LIMIT;
+    let status = loop {
+        if let Some(s) = second.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = second.kill();
+            panic!("the second daemon kept running");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    second
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("another newscrawl daemon")
+            && err.contains(&format!("pid {}", first.child.id())),
+        "{err}"
+    );
+    assert!(
+        first.child.try_wait().unwrap().is_none(),
+        "the first one stopped"
+    );
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+
+    // SIGKILL leaves no stale lock behind.
+    first.signal("KILL");
+    assert!(first.wait_exit(LIMIT).is_some());
+    let mut third = Daemon::start(&env, None);
+    wait_for("a new daemon ready", LIMIT, &log, || {
+        third.count("READY=1") >= 1
+    });
+    third.signal("TERM");
+    assert_eq!(third.wait_exit(LIMIT), Some(0));
+}
+
 fn with_metrics() -> (Env, u16) {
     let env = Env::new();
     env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");

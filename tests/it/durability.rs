@@ -14,7 +14,7 @@ const ITEMS: usize = 60;
 /// The infoCode of item `i` of feed `f`: every fifth item of every feed is
 /// the same article as in feed 0 (one article, many sources).
 fn info_code(f: usize, i: usize) -> u64 {
-    let f = if i % 5 == 0 { 0 } else { f };
+    let f = if i.is_multiple_of(5) { 0 } else { f };
     202_201_100_000_000_000u64 + (f * 1000 + i) as u64
 }
 
