@@ -103,8 +103,9 @@ pub enum ExportCommand {
         /// The _posts directory to write into
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        /// Only posts published on or after this date (YYYY-MM-DD, in crawler.timezone)
-        #[arg(long, value_name = "DATE")]
+        /// Only posts published on or after this date (YYYY-MM-DD, in
+        /// crawler.timezone), or within this age (24h, 7d)
+        #[arg(long, value_name = "DATE|AGE")]
         since: Option<String>,
         /// Only posts this source delivered; may be repeated
         #[arg(long = "source", value_name = "SLUG")]
@@ -115,9 +116,17 @@ pub enum ExportCommand {
     },
     /// One JSON object per post on stdout
     Jsonl {
-        /// Only posts published on or after this date (YYYY-MM-DD, in crawler.timezone)
-        #[arg(long, value_name = "DATE")]
+        /// Only posts published on or after this date (YYYY-MM-DD, in
+        /// crawler.timezone), or within this age (24h, 7d)
+        #[arg(long, value_name = "DATE|AGE")]
         since: Option<String>,
+        /// Only posts stored after the post with this id: print the last id
+        /// you read, ask for what came after it next time
+        #[arg(long, value_name = "ID")]
+        after_id: Option<i64>,
+        /// Only posts this source delivered; may be repeated
+        #[arg(long = "source", value_name = "SLUG")]
+        sources: Vec<String>,
     },
 }
 

@@ -110,7 +110,11 @@ async fn dispatch(cli: Cli) -> u8 {
                     sources,
                     category_pages.as_deref(),
                 ),
-                ExportCommand::Jsonl { since } => export_jsonl(&config, since.as_deref()),
+                ExportCommand::Jsonl {
+                    since,
+                    after_id,
+                    sources,
+                } => export_jsonl(&config, since.as_deref(), *after_id, sources),
             },
             Command::Prune(args) => prune(&config, args),
             Command::Posts { command } => match command {
@@ -399,7 +403,8 @@ fn import_opml(config: &Config, file: &std::path::Path) -> Result<u8, Error> {
 }
 
 /// `--since DATE`: midnight of that day in the configured zone, or a full
-/// date-time in any form [`date::parse_date`] reads.
+/// date-time in any form [`date::parse_date`] reads; or `--since AGE`
+/// (`24h`, `7d`: see [`config::parse_age`]): that long before now.
 fn parse_since(
     config: &Config,
     since: Option<&str>,
@@ -407,9 +412,19 @@ fn parse_since(
     let Some(s) = since else { return Ok(None) };
     let tz = config.crawler.timezone;
     let now = chrono::Utc::now().with_timezone(&tz).fixed_offset();
-    date::parse_date(s, tz, now)
-        .map(Some)
-        .ok_or_else(|| Error::Usage(format!("--since {s:?}: not a date (use YYYY-MM-DD)")))
+    if let Some(age) = config::parse_age(s) {
+        let age = chrono::Duration::from_std(age)
+            .map_err(|_| Error::Usage(format!("--since {s:?}: too long ago")))?;
+        return now
+            .checked_sub_signed(age)
+            .map(Some)
+            .ok_or_else(|| Error::Usage(format!("--since {s:?}: too long ago")));
+    }
+    date::parse_date(s, tz, now).map(Some).ok_or_else(|| {
+        Error::Usage(format!(
+            "--since {s:?}: not a date (YYYY-MM-DD) or an age (24h, 7d)"
+        ))
+    })
 }
 
 fn open_for_export(config: &Config) -> Result<rusqlite::Connection, Error> {
@@ -439,7 +454,7 @@ fn export_jekyll(
     let filter = store::PostFilter {
         since: parse_since(config, since)?,
         sources: sources.to_vec(),
-        id: None,
+        ..store::PostFilter::default()
     };
     for s in sources {
         if !config.sources.iter().any(|c| &c.slug == s) {
@@ -487,11 +502,22 @@ fn export_jekyll(
     })
 }
 
-fn export_jsonl(config: &Config, since: Option<&str>) -> Result<u8, Error> {
+fn export_jsonl(
+    config: &Config,
+    since: Option<&str>,
+    after_id: Option<i64>,
+    sources: &[String],
+) -> Result<u8, Error> {
+    for s in sources {
+        if !config.sources.iter().any(|c| &c.slug == s) {
+            return Err(ConfigError::UnknownSource(s.clone()).into());
+        }
+    }
     let filter = store::PostFilter {
         since: parse_since(config, since)?,
-        sources: Vec::new(),
-        id: None,
+        sources: sources.to_vec(),
+        after_id,
+        ..store::PostFilter::default()
     };
     let conn = open_for_export(config)?;
     let stdout = std::io::stdout().lock();
@@ -516,7 +542,7 @@ fn posts_search(config: &Config, args: &SearchArgs) -> Result<u8, Error> {
     let filter = store::PostFilter {
         since: parse_since(config, args.since.as_deref())?,
         sources: args.sources.clone(),
-        id: None,
+        ..store::PostFilter::default()
     };
     let conn = open_for_export(config)?;
     let hits = store::search(&conn, &query, &filter, args.limit)?;

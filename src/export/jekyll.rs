@@ -460,6 +460,10 @@ mod tests {
             published_at: Some("2022-01-10T16:57:30+08:00".into()),
             updated_at: None,
             fetched_at: "2022-01-10T09:00:00Z".into(),
+            article_state: Some("done".into()),
+            article_attempts: 1,
+            article_next_at: None,
+            article_via: Some("yaowen".into()),
             sources: vec!["yaowen".into()],
         }
     }

@@ -1117,6 +1117,10 @@ pub struct PostRow {
     pub published_at: Option<String>,
     pub updated_at: Option<String>,
     pub fetched_at: String,
+    pub article_state: Option<String>,
+    pub article_attempts: i64,
+    pub article_next_at: Option<String>,
+    pub article_via: Option<String>,
     /// Every source that delivered the post, sorted.
     pub sources: Vec<String>,
 }
@@ -1130,6 +1134,9 @@ pub struct PostFilter {
     pub sources: Vec<String>,
     /// Only the post with this id.
     pub id: Option<i64>,
+    /// Only posts stored after the one with this id (ids only grow: a
+    /// consumer's cursor).
+    pub after_id: Option<i64>,
 }
 
 /// Whether some post has this infoCode.
@@ -1149,7 +1156,8 @@ pub fn for_each_post<E: From<StoreError>>(
     let mut sql = String::from(
         "SELECT p.id, p.source, COALESCE(s.name, p.source), p.info_code, p.url, p.canonical_url, p.guid, p.title,
                 p.author, p.summary, p.content_html, p.content_text, p.origin, p.published_at, p.updated_at,
-                p.fetched_at, (SELECT group_concat(ps.source, char(31)) FROM post_sources ps WHERE ps.post_id = p.id)
+                p.fetched_at, (SELECT group_concat(ps.source, char(31)) FROM post_sources ps WHERE ps.post_id = p.id),
+                p.article_state, p.article_attempts, p.article_next_at, p.article_via
          FROM posts p LEFT JOIN sources s ON s.slug = p.source",
     );
     let mut clauses: Vec<String> = Vec::new();
@@ -1165,6 +1173,10 @@ pub fn for_each_post<E: From<StoreError>>(
     if let Some(id) = filter.id {
         args.push(id.into());
         clauses.push(format!("p.id = ?{}", args.len()));
+    }
+    if let Some(after) = filter.after_id {
+        args.push(after.into());
+        clauses.push(format!("p.id > ?{}", args.len()));
     }
     if !clauses.is_empty() {
         sql.push_str(" WHERE ");
@@ -1202,6 +1214,10 @@ pub fn for_each_post<E: From<StoreError>>(
                 published_at: r.get(13)?,
                 updated_at: r.get(14)?,
                 fetched_at: r.get(15)?,
+                article_state: r.get(17)?,
+                article_attempts: r.get::<_, Option<i64>>(18)?.unwrap_or(0),
+                article_next_at: r.get(19)?,
+                article_via: r.get(20)?,
                 sources,
             })
         };
