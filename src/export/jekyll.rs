@@ -464,6 +464,7 @@ mod tests {
             article_attempts: 1,
             article_next_at: None,
             article_via: Some("yaowen".into()),
+            published_utc: Some("2022-01-10T08:57:30Z".into()),
             sources: vec!["yaowen".into()],
         }
     }

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/005_deferred_fts.sql"),
     include_str!("migrations/006_identity.sql"),
     include_str!("migrations/007_cjk_search.sql"),
+    include_str!("migrations/008_utc_removed_kind.sql"),
 ];
 
 /// How long a writer waits for another process's transaction to finish.
@@ -600,7 +601,12 @@ pub fn sync_sources(
     sources: &[(String, String, String)],
 ) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute("UPDATE sources SET position = NULL", [])?;
+    // Every source is taken as removed (since when it first was), then the
+    // configured ones are taken back.
+    tx.execute(
+        "UPDATE sources SET position = NULL, removed_at = COALESCE(removed_at, ?1)",
+        [crate::date::now_utc()],
+    )?;
     {
         let mut stmt = tx.prepare_cached(
             "INSERT INTO sources (slug, name, url, config_url, position) VALUES (?1, ?2, ?3, ?3, ?4)
@@ -610,7 +616,8 @@ pub fn sync_sources(
                 last_modified = CASE WHEN config_url IS excluded.config_url THEN last_modified END,
                 url = CASE WHEN config_url IS excluded.config_url THEN url ELSE excluded.url END,
                 config_url = excluded.config_url,
-                position = excluded.position",
+                position = excluded.position,
+                removed_at = NULL",
         )?;
         for (i, (slug, name, url)) in sources.iter().enumerate() {
             stmt.execute(params![slug, name, url, i as i64])?;
@@ -708,8 +715,8 @@ pub fn save_poll(conn: &mut Connection, poll: &PollRecord) -> Result<SaveSummary
     }
     let f = &poll.fetch;
     tx.prepare_cached(
-        "INSERT INTO fetches (source, url, started_at, duration_ms, http_status, outcome, bytes, items, new_posts, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO fetches (source, url, started_at, duration_ms, http_status, outcome, bytes, items, new_posts, error, kind)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'feed')",
     )?
     .execute(params![
         poll.source,
@@ -1048,8 +1055,8 @@ pub fn save_articles(
     for r in results {
         let f = &r.fetch;
         tx.prepare_cached(
-            "INSERT INTO fetches (source, url, started_at, duration_ms, http_status, outcome, bytes, items, new_posts, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9)",
+            "INSERT INTO fetches (source, url, started_at, duration_ms, http_status, outcome, bytes, items, new_posts, error, kind)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, 'article')",
         )?
         .execute(params![
             source,
@@ -1121,6 +1128,7 @@ pub struct PostRow {
     pub article_attempts: i64,
     pub article_next_at: Option<String>,
     pub article_via: Option<String>,
+    pub published_utc: Option<String>,
     /// Every source that delivered the post, sorted.
     pub sources: Vec<String>,
 }
@@ -1157,7 +1165,7 @@ pub fn for_each_post<E: From<StoreError>>(
         "SELECT p.id, p.source, COALESCE(s.name, p.source), p.info_code, p.url, p.canonical_url, p.guid, p.title,
                 p.author, p.summary, p.content_html, p.content_text, p.origin, p.published_at, p.updated_at,
                 p.fetched_at, (SELECT group_concat(ps.source, char(31)) FROM post_sources ps WHERE ps.post_id = p.id),
-                p.article_state, p.article_attempts, p.article_next_at, p.article_via
+                p.article_state, p.article_attempts, p.article_next_at, p.article_via, p.published_utc
          FROM posts p LEFT JOIN sources s ON s.slug = p.source",
     );
     let mut clauses: Vec<String> = Vec::new();
@@ -1218,6 +1226,7 @@ pub fn for_each_post<E: From<StoreError>>(
                 article_attempts: r.get::<_, Option<i64>>(18)?.unwrap_or(0),
                 article_next_at: r.get(19)?,
                 article_via: r.get(20)?,
+                published_utc: r.get(21)?,
                 sources,
             })
         };

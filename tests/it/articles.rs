@@ -101,6 +101,17 @@ remove    = [".ad", "script"]
     let reqs = env.server.requests_to("/html_News/NewsShare.html");
     assert_eq!(reqs.len(), 1);
     assert_eq!(env.count("SELECT COUNT(*) FROM fetches"), 2);
+    // Each row says what it was: the feed, or the article.
+    assert_eq!(
+        env.strings("SELECT kind FROM fetches ORDER BY kind"),
+        ["article", "feed"]
+    );
+    assert_eq!(
+        env.count(
+            "SELECT COUNT(*) FROM fetches WHERE kind = 'article' AND url LIKE '%/html_News/%'"
+        ),
+        1
+    );
     assert_eq!(
         env.count(&format!(
             "SELECT COUNT(*) FROM fetches WHERE url = '{}/html_News/NewsShare.html?infoCode=NW202201102242232593' AND outcome = 'ok'",

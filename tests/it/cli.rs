@@ -117,6 +117,42 @@ fn prune_refuses_an_age_without_a_unit() {
     );
 }
 
+/// A source that leaves the configuration is marked (`removed_at`), its
+/// posts kept; configured again, it is unmarked.
+#[test]
+fn removed_sources_are_marked_not_forgotten() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.serve_fixture("/atom.xml", "atom.xml", "application/atom+xml");
+    let both = env.source("财经", "rss", "/rss.xml") + &env.source("东方", "atom", "/atom.xml");
+    env.write_config(&both);
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM sources WHERE removed_at IS NULL"),
+        2
+    );
+    let posts = env.count("SELECT COUNT(*) FROM posts");
+
+    env.write_config(&env.source("财经", "rss", "/rss.xml"));
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    assert_eq!(
+        env.strings("SELECT slug FROM sources WHERE removed_at LIKE '____-__-__T__:__:__Z'"),
+        ["atom"]
+    );
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), posts);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM fetches WHERE kind = 'feed'"),
+        3
+    );
+
+    env.write_config(&both);
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM sources WHERE removed_at IS NOT NULL"),
+        0
+    );
+}
+
 #[test]
 fn configuration_lookup_env_default_and_database_override() {
     let env = Env::new();

@@ -549,6 +549,11 @@ fn an_old_database_gains_the_merged_items_and_duplicates_none() {
              DELETE FROM posts WHERE source = 'q' AND id <> (SELECT MIN(id) FROM posts WHERE source = 'q');
              UPDATE posts SET canonical_url = 'urn:newscrawl:q:sha256:{legacy}' WHERE source = 'q';
              ALTER TABLE sources DROP COLUMN position;
+             DROP INDEX posts_published_utc;
+             ALTER TABLE posts DROP COLUMN published_utc;
+             CREATE INDEX posts_published_at ON posts(published_at);
+             ALTER TABLE sources DROP COLUMN removed_at;
+             ALTER TABLE fetches DROP COLUMN kind;
              DROP TABLE fts_stale;
              PRAGMA user_version = 5;"
         ))
@@ -558,7 +563,7 @@ fn an_old_database_gains_the_merged_items_and_duplicates_none() {
 
     let out = env.run(&["crawl", "--once"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(env.count("PRAGMA user_version"), 7);
+    assert_eq!(env.count("PRAGMA user_version"), 8);
     assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 30);
     for k in &kept {
         let (id, _) = k.split_once(' ').unwrap();

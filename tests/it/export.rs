@@ -195,12 +195,16 @@ fn jsonl_has_every_column_and_the_sources() {
         .find(|v| v["info_code"] == "202201102242232593")
         .unwrap();
     // Every column of `posts` (whatever a later schema adds), and the sources.
-    let cols = env.strings("SELECT name FROM pragma_table_info('posts')");
-    assert!(cols.len() >= 19, "{cols:?}");
+    let cols = env.strings("SELECT name FROM pragma_table_xinfo('posts')");
+    assert!(
+        cols.len() >= 20 && cols.iter().any(|c| c == "published_utc"),
+        "{cols:?}"
+    );
     for col in cols.iter().map(String::as_str).chain(["sources"]) {
         assert!(seed.get(col).is_some(), "missing {col}");
     }
     assert_eq!(seed["article_state"], "done");
+    assert_eq!(seed["published_utc"], "2022-01-10T08:57:30Z");
     assert_eq!(seed["origin"], "央视新闻客户端");
     assert_eq!(seed["sources"], serde_json::json!(["yaowen"]));
     assert_eq!(seed["published_at"], "2022-01-10T16:57:30+08:00");

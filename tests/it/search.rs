@@ -81,6 +81,17 @@ fn posts_search_finds_chinese_words_latin_words_and_phrases() {
     assert_eq!(env.count("SELECT COUNT(*) FROM fts_pending"), 0);
     check_cases(&env);
 
+    // `published_utc` sorts by the instant where `published_at`'s text
+    // would not (17:30+08:00, 16:10+08:00, 03:00Z, 09:05+08:00).
+    assert_eq!(
+        env.strings("SELECT published_utc FROM posts WHERE published_utc >= '2024-01-24' ORDER BY published_utc DESC"),
+        ["2024-01-24T09:30:00Z", "2024-01-24T08:10:00Z", "2024-01-24T03:00:00Z", "2024-01-24T01:05:00Z"]
+    );
+    assert_eq!(
+        env.strings("SELECT title FROM posts ORDER BY published_utc DESC LIMIT 4"),
+        [T1, T2, T4, T3]
+    );
+
     // The table form: id, local time, source, title.
     let out = env.run(&["posts", "search", "茅台"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
