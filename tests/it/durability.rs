@@ -301,6 +301,23 @@ fn a_database_that_is_not_newscrawls_is_refused_in_one_line() {
     assert_eq!(tables, ["notes"]);
 }
 
+/// Whether the tests run as root (who reads and writes whatever the modes say).
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false)
+}
+
+/// Runs the binary as nobody (with [`Env::run_wrapped`]).
+const AS_NOBODY: &[&str] = &[
+    "setpriv",
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+];
+
 /// A database the user may not read: `sources list` and `export jsonl`
 /// say so (not "no database", not a table of blanks) and exit 3.
 #[test]
@@ -312,21 +329,7 @@ fn an_unreadable_database_is_named_with_the_reason() {
     assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
     std::fs::set_permissions(env.db_path(), std::fs::Permissions::from_mode(0o000)).unwrap();
     // Root reads whatever the mode says: run as nobody there.
-    let is_root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
-    let wrapper: &[&str] = if is_root {
-        &[
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-        ]
-    } else {
-        &[]
-    };
+    let wrapper: &[&str] = if is_root() { AS_NOBODY } else { &[] };
     std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     for args in [&["sources", "list"][..], &["export", "jsonl"][..]] {
         let out = env.run_wrapped(wrapper, args);
@@ -348,19 +351,9 @@ fn a_read_only_database_fails_clearly() {
     assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
     let before = snapshot(&env);
     // Root ignores file modes: run as nobody where we are root, else make the directory read-only.
-    let is_root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
     use std::os::unix::fs::PermissionsExt;
-    let wrapper: &[&str] = if is_root {
-        &[
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-        ]
+    let wrapper: &[&str] = if is_root() {
+        AS_NOBODY
     } else {
         let data = env.db_path().parent().unwrap().to_path_buf();
         std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o555)).unwrap();
