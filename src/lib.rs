@@ -390,14 +390,42 @@ fn import_opml(config: &Config, file: &std::path::Path) -> Result<u8, Error> {
     let feeds =
         export::opml::parse(&text).map_err(|e| Error::Usage(format!("{}: {e}", file.display())))?;
     let taken = config.sources.iter().map(|s| s.slug.clone()).collect();
+    // A feed whose URL is configured already (or came earlier in the file)
+    // would be polled twice under two slugs: skipped, with a note. URLs are
+    // compared as parsed (case of the host, default ports).
+    let same = |u: &str| url::Url::parse(u).map_or_else(|_| u.to_string(), |u| u.to_string());
+    // The slug a URL is configured under; `None` for one earlier in the file.
+    let mut seen: std::collections::HashMap<String, Option<String>> = config
+        .sources
+        .iter()
+        .map(|s| (same(s.url.as_str()), Some(s.slug.clone())))
+        .collect();
+    let mut notes = String::new();
+    let mut new = Vec::new();
+    for feed in feeds {
+        let key = same(&feed.xml_url);
+        if let Some(slug) = seen.get(&key) {
+            let why = match slug {
+                Some(slug) => format!("already configured as {slug}"),
+                None => "listed earlier in this file".into(),
+            };
+            let shown = url::Url::parse(&feed.xml_url)
+                .map_or_else(|_| feed.xml_url.clone(), |u| fetch::redacted(&u));
+            notes.push_str(&format!("# skipped {shown}: {why}\n"));
+            continue;
+        }
+        seen.insert(key, None);
+        new.push(feed);
+    }
     let mut out = format!(
         "# {} feeds imported from {}\n",
-        feeds.len(),
+        new.len(),
         file.file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     );
-    out.push_str(&export::opml::to_toml(&feeds, &taken));
+    out.push_str(&notes);
+    out.push_str(&export::opml::to_toml(&new, &taken));
     print_out(&out)?;
     Ok(EXIT_OK)
 }

@@ -280,17 +280,49 @@ fn opml_round_trip() {
         .collect();
     assert_eq!(slugs, ["xinhuashe", "21shijijingjibaodao", "rdnewsquoted"]);
 
-    // Importing into the original configuration avoids its slugs.
+    // Importing into the original configuration adds nothing: every URL is
+    // configured already (each skipped with a note), so none is polled twice.
     let o = env.run(&[
         "sources",
         "import-opml",
         env.dir.path().join("subs.opml").to_str().unwrap(),
     ]);
-    assert!(
-        stdout(&o).contains("slug = \"xinhuashe\""),
-        "slugs differ from names here: {}",
-        stdout(&o)
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(!text.contains("[[sources]]"), "{text}");
+    assert!(text.starts_with("# 0 feeds imported"), "{text}");
+    for slug in ["xinhua", "21cbh"] {
+        assert!(
+            text.contains(&format!("already configured as {slug}\n")),
+            "{text}"
+        );
+    }
+    // A new URL under a taken title gets a slug of its own; the same URL
+    // twice in one file is taken once.
+    let opml2 = format!(
+        "<?xml version=\"1.0\"?><opml version=\"2.0\"><head/><body>\
+         <outline text=\"新华社\" xmlUrl=\"{0}/other.xml\"/>\
+         <outline text=\"新华社\" xmlUrl=\"{0}/other.xml\"/>\
+         <outline text=\"新华社\" xmlUrl=\"{0}/x.xml\"/></body></opml>",
+        env.base()
     );
+    std::fs::write(env.dir.path().join("subs2.opml"), opml2).unwrap();
+    env.write_config(&format!(
+        "{}{}",
+        env.source("新华社", "xinhuashe", "/x.xml"),
+        env.source("21世纪经济报道", "21cbh", "/y.xml"),
+    ));
+    let o = env.run(&[
+        "sources",
+        "import-opml",
+        env.dir.path().join("subs2.opml").to_str().unwrap(),
+    ]);
+    let text = stdout(&o);
+    assert!(text.starts_with("# 1 feeds imported"), "{text}");
+    assert_eq!(text.matches("[[sources]]").count(), 1, "{text}");
+    assert!(!text.contains("slug = \"xinhuashe\""), "{text}");
+    assert!(text.contains("already configured as xinhuashe"), "{text}");
+    assert!(text.contains("listed earlier in this file"), "{text}");
     assert_eq!(
         code(&env.run(&["sources", "import-opml", "/nonexistent.opml"])),
         2
