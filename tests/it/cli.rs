@@ -349,6 +349,51 @@ fn json_logs_carry_the_source_slug() {
     assert!(!stderr(&quiet).contains("crawl finished"));
 }
 
+/// Under systemd, stderr is the journal's stream and `JOURNAL_STREAM` says
+/// so: each line carries its syslog priority (`<4>` for WARN, `<6>` for
+/// INFO) and no timestamp of its own. When the variable names another
+/// stream (a child's stderr redirected elsewhere), lines are as usual.
+#[test]
+fn journald_gets_priorities_when_stderr_is_the_journal() {
+    use std::os::unix::fs::MetadataExt;
+    let env = Env::new();
+    env.write_config(&env.source_guarded("坏", "bad", "/missing.xml"));
+    let run = |stream: Option<String>| -> String {
+        let path = env.dir.path().join("stderr.log");
+        let file = std::fs::File::create(&path).unwrap();
+        let meta = file.metadata().unwrap();
+        let mut cmd = env.command();
+        cmd.arg("--config")
+            .arg(env.config_path())
+            .args(["crawl", "--once"])
+            .stdout(std::process::Stdio::null())
+            .stderr(file)
+            .env(
+                "JOURNAL_STREAM",
+                stream.unwrap_or_else(|| format!("{}:{}", meta.dev(), meta.ino())),
+            );
+        assert_eq!(cmd.status().unwrap().code(), Some(1));
+        std::fs::read_to_string(&path).unwrap()
+    };
+    let journal = run(None);
+    let failing = journal
+        .lines()
+        .find(|l| l.contains("source failing"))
+        .unwrap_or_else(|| panic!("{journal}"));
+    // The priority, then the level: no timestamp before it.
+    assert!(failing.starts_with("<4> WARN "), "{failing}");
+    let finished = journal
+        .lines()
+        .find(|l| l.contains("crawl finished"))
+        .unwrap_or_else(|| panic!("{journal}"));
+    assert!(finished.starts_with("<6> INFO "), "{finished}");
+    assert!(journal.lines().all(|l| l.starts_with('<')), "{journal}");
+
+    let plain = run(Some("1:1".into()));
+    assert!(plain.lines().all(|l| !l.starts_with('<')), "{plain}");
+    assert!(plain.contains("WARN"), "{plain}");
+}
+
 /// A title with terminal escape sequences (retitle the window, clear the
 /// screen) in a JSON Feed: stored without them, and `sources check` shows
 /// what is left of a raw one escaped, never the bytes.
