@@ -219,18 +219,22 @@ pub fn index_pending(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut removed = 0;
     {
-        let mut stale =
-            tx.prepare_cached("SELECT post_id, title, content_text FROM fts_stale LIMIT ?1")?;
+        // The ids first: rows are deleted below, and a table must not change
+        // under a statement still reading it.
+        let ids: Vec<i64> = tx
+            .prepare_cached("SELECT post_id FROM fts_stale LIMIT ?1")?
+            .query_map(params![limit as i64], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut old =
+            tx.prepare_cached("SELECT title, content_text FROM fts_stale WHERE post_id = ?1")?;
         let mut delete = tx.prepare_cached(
             "INSERT INTO posts_fts (posts_fts, rowid, title, content_text)
              VALUES ('delete', ?1, ?2, ?3)",
         )?;
         let mut done = tx.prepare_cached("DELETE FROM fts_stale WHERE post_id = ?1")?;
-        let mut rows = stale.query(params![limit as i64])?;
-        while let Some(row) = rows.next()? {
-            let id: i64 = row.get(0)?;
-            let title: Option<String> = row.get(1)?;
-            let text: Option<String> = row.get(2)?;
+        for id in ids {
+            let (title, text): (Option<String>, Option<String>) =
+                old.query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?;
             delete.execute(params![
                 id,
                 title.as_deref().map(index_text),
@@ -329,7 +333,8 @@ pub fn search(
     for group in &query.groups {
         let mut any = Vec::new();
         for term in &group.iter().collect::<Vec<_>>() {
-            args.push(term.text.to_lowercase());
+            // SQLite's lower() folds ASCII only: so must the term.
+            args.push(term.text.to_ascii_lowercase());
             let n = args.len();
             any.push(format!(
                 "instr(lower(COALESCE(p.title, '')), ?{n}) > 0 OR instr(lower(COALESCE(p.content_text, '')), ?{n}) > 0"
