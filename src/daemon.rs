@@ -125,6 +125,12 @@ pub(crate) async fn sync_sources(store: &Store, config: &Config) -> Result<(), S
 /// beside a daemon. The lock file, `<database>.daemon.lock`, holds the pid.
 fn lock_database(db: &std::path::Path) -> Result<std::fs::File, Error> {
     use std::io::{Read, Seek, Write};
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| crate::error::StoreError::Dir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
     let mut path = db.as_os_str().to_owned();
     path.push(".daemon.lock");
     let mut file = std::fs::OpenOptions::new()
@@ -158,8 +164,9 @@ pub async fn run(
     config: Config,
     reload: impl Fn() -> Result<Config, ConfigError>,
 ) -> Result<u8, Error> {
-    let store = Arc::new(Store::open(&config.database)?);
+    // Before the store opens: a refused daemon writes nothing at all.
     let _lock = lock_database(&config.database)?;
+    let store = Arc::new(Store::open(&config.database)?);
     sync_sources(&store, &config).await?;
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;

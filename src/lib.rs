@@ -155,6 +155,17 @@ pub fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
     Ok(config)
 }
 
+/// `--source` filters of the exports and of search name configured sources.
+fn known_slugs(config: &Config, slugs: &[String]) -> Result<(), ConfigError> {
+    match slugs
+        .iter()
+        .find(|slug| !config.sources.iter().any(|c| &c.slug == *slug))
+    {
+        Some(unknown) => Err(ConfigError::UnknownSource(unknown.clone())),
+        None => Ok(()),
+    }
+}
+
 /// The sources a command acts on: those named (which must exist), else every
 /// enabled one.
 fn select_sources(config: &Config, slugs: &[String]) -> Result<Vec<Source>, ConfigError> {
@@ -484,11 +495,7 @@ fn export_jekyll(
         sources: sources.to_vec(),
         ..store::PostFilter::default()
     };
-    for s in sources {
-        if !config.sources.iter().any(|c| &c.slug == s) {
-            return Err(ConfigError::UnknownSource(s.clone()).into());
-        }
-    }
+    known_slugs(config, sources)?;
     let template = match &config.export.jekyll_template {
         Some(p) => {
             std::fs::read_to_string(p).map_err(|e| Error::Usage(format!("{}: {e}", p.display())))?
@@ -536,11 +543,7 @@ fn export_jsonl(
     after_id: Option<i64>,
     sources: &[String],
 ) -> Result<u8, Error> {
-    for s in sources {
-        if !config.sources.iter().any(|c| &c.slug == s) {
-            return Err(ConfigError::UnknownSource(s.clone()).into());
-        }
-    }
+    known_slugs(config, sources)?;
     let filter = store::PostFilter {
         since: parse_since(config, since)?,
         sources: sources.to_vec(),
@@ -562,11 +565,7 @@ fn posts_search(config: &Config, args: &SearchArgs) -> Result<u8, Error> {
     let text = args.query.join(" ");
     let query = search::Query::parse(&text)
         .ok_or_else(|| Error::Usage(format!("{text:?}: nothing to search for")))?;
-    for s in &args.sources {
-        if !config.sources.iter().any(|c| &c.slug == s) {
-            return Err(ConfigError::UnknownSource(s.clone()).into());
-        }
-    }
+    known_slugs(config, &args.sources)?;
     let filter = store::PostFilter {
         since: parse_since(config, args.since.as_deref())?,
         sources: args.sources.clone(),

@@ -395,14 +395,14 @@ fn collapse(text: &str) -> String {
     // Start of the stretch not yet copied: it holds no space and no control.
     let mut start = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
+    while let Some(&b) = bytes.get(i) {
         if !(b < 0x21 || b == 0x7f || matches!(b, 0xC2 | 0xE1 | 0xE2 | 0xE3)) {
             i += 1;
             continue;
         }
-        // `i` is a character boundary: the bytes above are ASCII or lead bytes.
-        let Some(c) = text[i..].chars().next() else {
+        // `i` is a character boundary: the bytes above are ASCII or lead
+        // bytes (`get` all the same: nothing here may panic on a feed's text).
+        let Some(c) = text.get(i..).and_then(|t| t.chars().next()) else {
             break;
         };
         if !is_space(c) && !is_stray_control(c) {
@@ -410,8 +410,9 @@ fn collapse(text: &str) -> String {
             continue;
         }
         if start < i {
-            out.push_str(&text[start..i]);
-            before = text[start..i].chars().next_back();
+            let stretch = text.get(start..i).unwrap_or_default();
+            out.push_str(stretch);
+            before = stretch.chars().next_back();
         }
         if is_stray_control(c) {
             i += c.len_utf8();
@@ -421,7 +422,7 @@ fn collapse(text: &str) -> String {
         // A run of spaces, taken whole.
         let (mut has_break, mut indents, mut len) = (false, 0usize, 0usize);
         let mut after = None;
-        for d in text[i..].chars() {
+        for d in text.get(i..).unwrap_or_default().chars() {
             if !is_space(d) {
                 after = Some(d);
                 break;
@@ -443,7 +444,7 @@ fn collapse(text: &str) -> String {
         }
     }
     if start < bytes.len() {
-        out.push_str(&text[start..]);
+        out.push_str(text.get(start..).unwrap_or_default());
     }
     out
 }
@@ -505,13 +506,12 @@ fn escape_text(s: &str, out: &mut String) {
     let bytes = s.as_bytes();
     let mut start = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
+    while let Some(&b) = bytes.get(i) {
         if !(b < 0x20 || b == 0x7f || matches!(b, b'&' | b'<' | b'>' | 0xC2)) {
             i += 1;
             continue;
         }
-        let Some(c) = s[i..].chars().next() else {
+        let Some(c) = s.get(i..).and_then(|t| t.chars().next()) else {
             break;
         };
         let replacement = match c {
@@ -524,12 +524,12 @@ fn escape_text(s: &str, out: &mut String) {
                 continue;
             }
         };
-        out.push_str(&s[start..i]);
+        out.push_str(s.get(start..i).unwrap_or_default());
         out.push_str(replacement);
         i += c.len_utf8();
         start = i;
     }
-    out.push_str(&s[start..]);
+    out.push_str(s.get(start..).unwrap_or_default());
 }
 
 fn escape_attr(s: &str, out: &mut String) {

@@ -316,8 +316,8 @@ pub struct SearchHit {
     pub url: String,
 }
 
-/// The posts that match `query` and `filter`, newest first (by the instant
-/// of `published_at`, else `fetched_at`, whatever their offsets), at most
+/// The posts that match `query` and `filter`, newest first (by
+/// `published_utc`, else `fetched_at`, whatever the offsets), at most
 /// `limit`. Never stale: an indexed post is found through `posts_fts`, a
 /// post still queued for indexing (new, or changed since) by its text,
 /// with each term as a case-insensitive substring. Reads only, so a reader
@@ -332,7 +332,7 @@ pub fn search(
     let mut unindexed = Vec::new();
     for group in &query.groups {
         let mut any = Vec::new();
-        for term in &group.iter().collect::<Vec<_>>() {
+        for term in group {
             // SQLite's lower() folds ASCII only: so must the term.
             args.push(term.text.to_ascii_lowercase());
             let n = args.len();
@@ -342,7 +342,8 @@ pub fn search(
         }
         unindexed.push(format!("({})", any.join(" OR ")));
     }
-    let when = "julianday(COALESCE(p.published_at, p.fetched_at))";
+    // Both are UTC `YYYY-MM-DDTHH:MM:SSZ` text: they sort as the instants do.
+    let when = "COALESCE(p.published_utc, p.fetched_at)";
     let mut sql = format!(
         "SELECT p.id, p.source, p.published_at, p.fetched_at, p.title, COALESCE(p.url, p.canonical_url)
          FROM posts p
@@ -360,8 +361,13 @@ pub fn search(
         ));
     }
     if let Some(since) = filter.since {
-        args.push(since.to_rfc3339());
-        sql.push_str(&format!(" AND {when} >= julianday(?{})", args.len()));
+        args.push(
+            since
+                .with_timezone(&chrono::Utc)
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string(),
+        );
+        sql.push_str(&format!(" AND {when} >= ?{}", args.len()));
     }
     sql.push_str(&format!(" ORDER BY {when} DESC, p.id DESC LIMIT {limit}"));
     let mut stmt = conn.prepare(&sql)?;
