@@ -100,9 +100,9 @@ pub struct SearchArgs {
 pub enum ExportCommand {
     /// One Markdown file per post, in the seed system's Jekyll format
     Jekyll {
-        /// The _posts directory to write into
+        /// The _posts directory to write into (default: [export.jekyll] out)
         #[arg(long, value_name = "DIR")]
-        out: PathBuf,
+        out: Option<PathBuf>,
         /// Only posts published on or after this date (YYYY-MM-DD, in
         /// crawler.timezone), or within this age (24h, 7d)
         #[arg(long, value_name = "DATE|AGE")]
@@ -111,6 +111,7 @@ pub enum ExportCommand {
         #[arg(long = "source", value_name = "SLUG")]
         sources: Vec<String>,
         /// Also write DIR/<category>.html for every category exported
+        /// (default: [export.jekyll] category_pages)
         #[arg(long, value_name = "DIR")]
         category_pages: Option<PathBuf>,
     },

@@ -64,12 +64,19 @@ pub struct CrawlerConfig {
     pub max_items: usize,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExportConfig {
     /// `[export.jekyll] site`: the site prefix for links in exported posts.
     pub jekyll_site: String,
     /// `[export.jekyll] template`: a post template replacing the built-in one.
     pub jekyll_template: Option<PathBuf>,
+    /// `[export.jekyll] out`: the `_posts` directory the daemon and
+    /// `crawl --once` keep current (continuous export); `None`: no export
+    /// but `newscrawl export jekyll`.
+    pub jekyll_out: Option<PathBuf>,
+    /// `[export.jekyll] category_pages`: where the continuous export writes
+    /// `<category>.html` for each category it exports.
+    pub jekyll_category_pages: Option<PathBuf>,
 }
 
 /// A validated cron schedule (5 fields, or 6 with seconds first).
@@ -291,6 +298,8 @@ struct RawExport {
 struct RawJekyll {
     site: Option<String>,
     template: Option<Spanned<String>>,
+    out: Option<Spanned<String>>,
+    category_pages: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -425,6 +434,21 @@ pub fn parse_text(text: &str, path: &Path) -> Result<Config, ConfigError> {
     load_from(file, false)
 }
 
+/// The database when the configuration names none: `newscrawl.db` in the
+/// service's state directory when systemd gives one (`StateDirectory=` sets
+/// `$STATE_DIRECTORY`, a colon-separated list: the first), else beside the
+/// configuration file.
+fn default_database(config_dir: &Path, state_directory: Option<&std::ffi::OsStr>) -> PathBuf {
+    let state = state_directory
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.split(':').next())
+        .filter(|s| !s.is_empty());
+    match state {
+        Some(dir) => Path::new(dir).join("newscrawl.db"),
+        None => config_dir.join("newscrawl.db"),
+    }
+}
+
 fn load_from(main_file: SourceFile, dropins: bool) -> Result<Config, ConfigError> {
     let path = main_file.path.clone();
     let path = path.as_path();
@@ -445,7 +469,7 @@ fn load_from(main_file: SourceFile, dropins: bool) -> Result<Config, ConfigError
             return Err(main_file.err(&db.span(), "database: must not be empty"));
         }
         Some(db) => base.join(db.get_ref()),
-        None => base.join("newscrawl.db"),
+        None => default_database(&base, std::env::var_os("STATE_DIRECTORY").as_deref()),
     };
 
     let mut sources = Vec::new();
@@ -518,6 +542,25 @@ fn load_from(main_file: SourceFile, dropins: bool) -> Result<Config, ConfigError
         ),
     };
 
+    let dir_key =
+        |key: &str, v: &Option<Spanned<String>>| -> Result<Option<PathBuf>, ConfigError> {
+            match v {
+                Some(d) if d.get_ref().trim().is_empty() => {
+                    Err(main_file.err(&d.span(), format!("export.jekyll.{key}: must not be empty")))
+                }
+                Some(d) => Ok(Some(base.join(d.get_ref()))),
+                None => Ok(None),
+            }
+        };
+    let jekyll_out = dir_key("out", &raw.export.jekyll.out)?;
+    let jekyll_category_pages = dir_key("category_pages", &raw.export.jekyll.category_pages)?;
+    if let (None, Some(c)) = (&jekyll_out, &raw.export.jekyll.category_pages) {
+        return Err(main_file.err(
+            &c.span(),
+            "export.jekyll.category_pages: goes with export.jekyll.out (the continuous export)",
+        ));
+    }
+
     Ok(Config {
         path: path.to_path_buf(),
         database,
@@ -539,6 +582,8 @@ fn load_from(main_file: SourceFile, dropins: bool) -> Result<Config, ConfigError
                     Some(p)
                 }
             },
+            jekyll_out,
+            jekyll_category_pages,
         },
         sources,
     })
@@ -1013,6 +1058,53 @@ mod tests {
         assert_eq!(parse_size("2GB"), Some(2_000_000_000));
         assert_eq!(parse_size("lots"), None);
         assert_eq!(parse_size("99999999999999999999GiB"), None);
+    }
+
+    #[test]
+    fn the_service_state_directory_holds_the_default_database() {
+        let etc = Path::new("/etc/newscrawl");
+        assert_eq!(
+            default_database(etc, None),
+            Path::new("/etc/newscrawl/newscrawl.db")
+        );
+        assert_eq!(
+            default_database(etc, Some("/var/lib/newscrawl".as_ref())),
+            Path::new("/var/lib/newscrawl/newscrawl.db")
+        );
+        assert_eq!(
+            default_database(etc, Some("/var/lib/newscrawl:/var/lib/other".as_ref())),
+            Path::new("/var/lib/newscrawl/newscrawl.db")
+        );
+        assert_eq!(
+            default_database(etc, Some("".as_ref())),
+            Path::new("/etc/newscrawl/newscrawl.db")
+        );
+    }
+
+    #[test]
+    fn export_directories_resolve_and_category_pages_need_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            dir.path(),
+            "etc/newscrawl.toml",
+            "[export.jekyll]\nout = \"../site/_posts\"\ncategory_pages = \"/srv/c\"\n",
+        );
+        let c = load(&p).unwrap();
+        assert_eq!(
+            c.export.jekyll_out,
+            Some(dir.path().join("etc").join("../site/_posts"))
+        );
+        assert_eq!(
+            c.export.jekyll_category_pages,
+            Some(PathBuf::from("/srv/c"))
+        );
+        let e = load_err("[export.jekyll]\ncategory_pages = \"c\"\n");
+        assert!(
+            e.contains("newscrawl.toml:2") && e.contains("goes with export.jekyll.out"),
+            "{e}"
+        );
+        let e = load_err("[export.jekyll]\nout = \" \"\n");
+        assert!(e.contains("export.jekyll.out: must not be empty"), "{e}");
     }
 
     #[test]

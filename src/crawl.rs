@@ -51,6 +51,9 @@ pub struct Crawler {
     article_slots: tokio::sync::Semaphore,
     /// Sources whose last poll skipped items (their WARN has been said).
     skipping: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Signalled after each save that may have stored or changed posts:
+    /// the continuous export ([`crate::export::continuous`]) waits on it.
+    pub saved: Arc<tokio::sync::Notify>,
 }
 
 /// How one poll went, for the summary and the exit status.
@@ -390,7 +393,15 @@ impl Crawler {
             poll_slots: tokio::sync::Semaphore::new(slots),
             article_slots: tokio::sync::Semaphore::new(article_slots),
             skipping: Default::default(),
+            saved: Arc::default(),
         }
+    }
+
+    /// The same crawler, signalling `saved` after its saves (a daemon keeps
+    /// one signal across the crawlers that reloads make).
+    pub fn signalling(mut self, saved: Arc<tokio::sync::Notify>) -> Crawler {
+        self.saved = saved;
+        self
     }
 
     /// Records whether `slug`'s poll skipped items; true when it starts to.
@@ -545,10 +556,14 @@ impl Crawler {
             hold_until,
             run_started_at,
         };
+        let any_posts = !record.posts.is_empty();
         let saved = self
             .store
             .call(move |c| store::save_poll(c, &record))
             .await?;
+        if any_posts {
+            self.saved.notify_one();
+        }
         drop(slot);
         let articles = self.fetch_articles(source).await?;
 
@@ -632,6 +647,7 @@ impl Crawler {
             self.store
                 .call(move |c| store::save_articles(c, &slug, &results))
                 .await?;
+            self.saved.notify_one();
         }
         Ok(summary)
     }

@@ -22,6 +22,7 @@ use tracing::{Instrument, error, info, info_span, warn};
 use crate::config::{Config, Source};
 use crate::crawl::Crawler;
 use crate::error::{ConfigError, Error, StoreError};
+use crate::export::continuous::Target;
 use crate::fetch::Fetcher;
 use crate::metrics::Metrics;
 use crate::schedule;
@@ -33,6 +34,10 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 /// What the daemon is running now.
 struct Running {
     crawler: Arc<Crawler>,
+    /// Signalled by every crawler's saves; the continuous export waits on it.
+    saved: Arc<tokio::sync::Notify>,
+    /// The continuous export running now, and how to stop it.
+    export: Option<(Arc<Target>, CancellationToken)>,
     tasks: HashMap<String, (Source, CancellationToken)>,
     metrics: Arc<Metrics>,
     root: CancellationToken,
@@ -56,6 +61,29 @@ impl Running {
             )
             .instrument(span),
         );
+    }
+
+    /// Starts the continuous export to `target` (stopping the one running),
+    /// or stops it when `target` is `None`.
+    fn export(&mut self, target: Option<Target>, db: &std::path::Path, store: &Arc<Store>) {
+        if self.export.as_ref().map(|(t, _)| t.as_ref()) == target.as_ref() {
+            return;
+        }
+        if let Some((_, token)) = self.export.take() {
+            token.cancel();
+        }
+        let Some(target) = target else { return };
+        let target = Arc::new(target);
+        let token = self.root.child_token();
+        info!(out = %target.out.display(), "exporting posts to Jekyll as they are stored");
+        self.tracker.spawn(crate::export::continuous::run(
+            Arc::clone(&target),
+            db.to_path_buf(),
+            Arc::clone(store),
+            Arc::clone(&self.saved),
+            token.clone(),
+        ));
+        self.export = Some((target, token));
     }
 
     fn stop(&mut self, slug: &str) {
@@ -89,6 +117,7 @@ fn new_crawler(
     config: &Config,
     store: &Arc<Store>,
     fetcher: Option<Arc<Fetcher>>,
+    saved: &Arc<tokio::sync::Notify>,
 ) -> Result<Arc<Crawler>, Error> {
     let fetcher = match fetcher {
         Some(f) => f,
@@ -96,11 +125,10 @@ fn new_crawler(
             Arc::new(Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?)
         }
     };
-    Ok(Arc::new(Crawler::new(
-        Arc::new(config.clone()),
-        fetcher,
-        Arc::clone(store),
-    )))
+    Ok(Arc::new(
+        Crawler::new(Arc::new(config.clone()), fetcher, Arc::clone(store))
+            .signalling(Arc::clone(saved)),
+    ))
 }
 
 /// Records the configured sources (slug, name, URL without user info) and
@@ -167,13 +195,18 @@ pub async fn run(
     // Before the store opens: a refused daemon writes nothing at all.
     let _lock = lock_database(&config.database)?;
     let store = Arc::new(Store::open(&config.database)?);
+    info!(database = %config.database.display(), "database opened");
     sync_sources(&store, &config).await?;
+    let export = Target::from_config(&config).map_err(crate::export_error)?;
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
 
+    let saved = Arc::new(tokio::sync::Notify::new());
     let mut run = Running {
-        crawler: new_crawler(&config, &store, None)?,
+        crawler: new_crawler(&config, &store, None, &saved)?,
+        saved,
+        export: None,
         tasks: HashMap::new(),
         metrics: Arc::new(Metrics::default()),
         root: CancellationToken::new(),
@@ -188,6 +221,7 @@ pub async fn run(
         let (m, stop) = (Arc::clone(&run.metrics), run.root.child_token());
         run.tracker.spawn(crate::metrics::serve(listener, m, stop));
     }
+    run.export(export, &config.database, &store);
     for source in config.sources.iter().filter(|s| s.enabled) {
         run.spawn(source.clone(), true);
     }
@@ -294,10 +328,15 @@ async fn apply(
             old.database.display()
         );
     }
+    // A template that does not compile keeps the export running as it was.
+    match Target::from_config(new) {
+        Ok(target) => run.export(target, &old.database, store),
+        Err(e) => error!("export.jekyll: {e}; the export goes on as before"),
+    }
     sync_sources(store, new).await?;
     let crawler_changed = new.crawler != old.crawler;
     let fetcher = (!crawler_changed).then(|| Arc::clone(&run.crawler.fetcher));
-    run.crawler = new_crawler(new, store, fetcher)?;
+    run.crawler = new_crawler(new, store, fetcher, &run.saved)?;
 
     let wanted: HashMap<&str, &Source> = new
         .sources

@@ -105,7 +105,7 @@ async fn dispatch(cli: Cli) -> u8 {
                     category_pages,
                 } => export_jekyll(
                     &config,
-                    out,
+                    out.as_deref(),
                     since.as_deref(),
                     sources,
                     category_pages.as_deref(),
@@ -194,9 +194,12 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
     let sources = select_sources(&config, &args.sources)?;
     let fetcher =
         fetch::Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?;
+    let export = export::continuous::Target::from_config(&config).map_err(export_error)?;
     let store = store::Store::open_with(&config.database, !args.defer_index)?;
+    info!(database = %config.database.display(), "database opened");
     daemon::sync_sources(&store, &config).await?;
 
+    let db = config.database.clone();
     let crawler = Arc::new(crawl::Crawler::new(
         Arc::new(config),
         Arc::new(fetcher),
@@ -242,6 +245,24 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
         .count();
     let new_posts: usize = reports.iter().map(|r| r.saved.new_posts).sum();
     let items: usize = reports.iter().map(|r| r.items).sum();
+    // The continuous export, once, when everything is stored: a directory
+    // that cannot be written is fatal (the posts are stored; the next run
+    // writes them), a post that cannot be rendered counts as a failure.
+    let mut export_failed = 0;
+    if let Some(target) = export {
+        let round = export::continuous::round(Arc::new(target), &db, &crawler.store)
+            .await
+            .map_err(export_error)?;
+        let s = round.summary;
+        export_failed = s.failed;
+        info!(
+            written = s.written,
+            unchanged = s.unchanged,
+            category_pages = s.category_pages_written,
+            failed = s.failed,
+            "jekyll export finished"
+        );
+    }
     info!(
         sources = reports.len(),
         failed,
@@ -253,7 +274,7 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
         secs = format!("{:.2}", started.elapsed().as_secs_f64()),
         "crawl finished"
     );
-    Ok(if failed > 0 {
+    Ok(if failed > 0 || export_failed > 0 {
         EXIT_SOURCE_FAILED
     } else {
         EXIT_OK
@@ -475,17 +496,21 @@ fn open_for_export(config: &Config) -> Result<rusqlite::Connection, Error> {
     })
 }
 
-fn export_error(e: export::ExportError) -> Error {
+pub(crate) fn export_error(e: export::ExportError) -> Error {
     match e {
         export::ExportError::Store(s) => Error::Store(s),
         export::ExportError::Template(t) => Error::Usage(format!("export.jekyll.template: {t}")),
+        export::ExportError::Io { path, source } => Error::Io(std::io::Error::new(
+            source.kind(),
+            format!("{path}: {source}"),
+        )),
         other => Error::Internal(other.to_string()),
     }
 }
 
 fn export_jekyll(
     config: &Config,
-    out: &std::path::Path,
+    out: Option<&std::path::Path>,
     since: Option<&str>,
     sources: &[String],
     category_pages: Option<&std::path::Path>,
@@ -496,12 +521,18 @@ fn export_jekyll(
         ..store::PostFilter::default()
     };
     known_slugs(config, sources)?;
-    let template = match &config.export.jekyll_template {
-        Some(p) => {
-            std::fs::read_to_string(p).map_err(|e| Error::Usage(format!("{}: {e}", p.display())))?
+    let out = match (out, &config.export.jekyll_out) {
+        (Some(out), _) => out,
+        (None, Some(out)) => out.as_path(),
+        (None, None) => {
+            return Err(Error::Usage(
+                "export jekyll: say where with --out DIR (or set [export.jekyll] out)".into(),
+            ));
         }
-        None => export::jekyll::DEFAULT_TEMPLATE.to_string(),
     };
+    let category_pages = category_pages.or(config.export.jekyll_category_pages.as_deref());
+    let template = export::continuous::template(config)
+        .map_err(|e| Error::Usage(format!("export.jekyll.template: {e}")))?;
     let conn = open_for_export(config)?;
     let started = std::time::Instant::now();
     let mut writer = export::jekyll::JekyllWriter::new(

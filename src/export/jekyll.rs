@@ -363,6 +363,10 @@ pub struct JekyllWriter {
     tz: Tz,
     categories: BTreeSet<String>,
     pub summary: JekyllSummary,
+    /// The first file that could not be written (counted in
+    /// `summary.failed` too): unlike a post that cannot be rendered, it may
+    /// work next time, so the continuous export tries the round again.
+    pub io_error: Option<ExportError>,
 }
 
 impl JekyllWriter {
@@ -380,6 +384,7 @@ impl JekyllWriter {
             tz,
             categories: BTreeSet::new(),
             summary: JekyllSummary::default(),
+            io_error: None,
         })
     }
 
@@ -395,6 +400,9 @@ impl JekyllWriter {
             Err(e) => {
                 tracing::error!(post = post.id, error = %e, "post not exported");
                 self.summary.failed += 1;
+                if matches!(e, ExportError::Io { .. }) && self.io_error.is_none() {
+                    self.io_error = Some(e);
+                }
                 return;
             }
         }

@@ -2,6 +2,7 @@
 //! OPML (both ways). The database is the interface; these are its first
 //! readers.
 
+pub mod continuous;
 pub mod jekyll;
 pub mod jsonl;
 pub mod opml;

@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/006_identity.sql"),
     include_str!("migrations/007_cjk_search.sql"),
     include_str!("migrations/008_utc_removed_kind.sql"),
+    include_str!("migrations/009_post_changes.sql"),
 ];
 
 /// How long a writer waits for another process's transaction to finish.
@@ -44,6 +45,20 @@ pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
         path: path.to_path_buf(),
         source,
     };
+    // A new database file is made here rather than by SQLite, which makes
+    // it 0644 whatever the umask allows: made 0666, the umask decides, so a
+    // service with `UMask=0007` makes one its group may read and write (and
+    // SQLite gives its -wal and -shm files the database's mode). An error
+    // is SQLite's to report, below.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o666)
+            .open(path);
+    }
     let mut conn = Connection::open(path).map_err(open_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
     // Room for every statement the writer caches (34 in this module):
@@ -1156,6 +1171,43 @@ pub struct PostFilter {
     /// Only posts stored after the one with this id (ids only grow: a
     /// consumer's cursor).
     pub after_id: Option<i64>,
+    /// Only posts whose latest change (`post_changes.seq`) is after the
+    /// first number and at most the second: what a continuous export has
+    /// not written yet.
+    pub changed: Option<(i64, i64)>,
+}
+
+/// The highest change number given out so far (0 when none): a snapshot
+/// to export up to ([`PostFilter::changed`]).
+pub fn last_change(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(
+        conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM post_changes", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+/// How far the continuous export `name` got: the change number it has
+/// written up to (0 when it never ran).
+pub fn export_cursor(conn: &Connection, name: &str) -> Result<i64, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT seq FROM export_cursors WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Records that the continuous export `name` has written every change up to `seq`.
+pub fn set_export_cursor(conn: &Connection, name: &str, seq: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO export_cursors (name, seq, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO UPDATE SET seq = MAX(seq, excluded.seq), updated_at = excluded.updated_at",
+    )?
+    .execute(params![name, seq, crate::date::now_utc()])?;
+    Ok(())
 }
 
 /// Whether some post has this infoCode.
@@ -1196,6 +1248,15 @@ pub fn for_each_post<E: From<StoreError>>(
     if let Some(after) = filter.after_id {
         args.push(after.into());
         clauses.push(format!("p.id > ?{}", args.len()));
+    }
+    if let Some((after, upto)) = filter.changed {
+        args.push(after.into());
+        args.push(upto.into());
+        clauses.push(format!(
+            "p.id IN (SELECT post_id FROM post_changes WHERE seq > ?{} AND seq <= ?{})",
+            args.len() - 1,
+            args.len()
+        ));
     }
     if !clauses.is_empty() {
         sql.push_str(" WHERE ");
@@ -1884,6 +1945,65 @@ mod tests {
                 "{sql}"
             );
         }
+    }
+
+    /// The change feed: a new post and a changed one come after the
+    /// cursor; a repeat that changes nothing does not; a deleted post's
+    /// number is never given out again (a consumer past it would miss the
+    /// next change).
+    #[test]
+    fn changes_come_after_the_cursor_and_numbers_are_never_reused() {
+        let (_d, mut conn) = db();
+        let changed = |conn: &Connection, after: i64| -> Vec<String> {
+            let upto = last_change(conn).unwrap();
+            let filter = PostFilter {
+                changed: Some((after, upto)),
+                ..PostFilter::default()
+            };
+            let mut titles = Vec::new();
+            for_each_post(conn, &filter, |p| {
+                titles.push(p.title.unwrap_or_default());
+                Ok::<(), StoreError>(())
+            })
+            .unwrap();
+            titles
+        };
+        let t1 = Some("2022-01-10T10:00:00+08:00");
+        let t2 = Some("2022-01-10T11:00:00+08:00");
+        let a = post(Some("NW1"), "http://x/a", "甲", t1);
+        let b = post(Some("NW2"), "http://x/b", "乙", None);
+        save_poll(&mut conn, &poll("a", vec![a.clone(), b.clone()])).unwrap();
+        assert_eq!(changed(&conn, 0), ["甲", "乙"]);
+        let cursor = last_change(&conn).unwrap();
+        set_export_cursor(&conn, "t", cursor).unwrap();
+        assert_eq!(export_cursor(&conn, "t").unwrap(), cursor);
+        assert_eq!(export_cursor(&conn, "other").unwrap(), 0);
+
+        // The same items again: nothing changed.
+        save_poll(&mut conn, &poll("a", vec![a, b])).unwrap();
+        assert!(changed(&conn, cursor).is_empty());
+        // A newer version of one of them.
+        let a2 = post(Some("NW1"), "http://x/a", "甲二", t2);
+        save_poll(&mut conn, &poll("a", vec![a2])).unwrap();
+        assert_eq!(changed(&conn, cursor), ["甲二"]);
+
+        // The newest change deleted, then a new post: a number above all.
+        let top = last_change(&conn).unwrap();
+        conn.execute("DELETE FROM posts WHERE info_code = 'NW1'", [])
+            .unwrap();
+        assert_eq!(
+            conn.query_row("SELECT COUNT(*) FROM post_changes", [], |r| r
+                .get::<_, i64>(0))
+                .unwrap(),
+            1
+        );
+        let c = post(Some("NW3"), "http://x/c", "丙", None);
+        save_poll(&mut conn, &poll("a", vec![c])).unwrap();
+        assert!(last_change(&conn).unwrap() > top);
+        assert_eq!(changed(&conn, top), ["丙"]);
+        // A cursor never goes back.
+        set_export_cursor(&conn, "t", 1).unwrap();
+        assert_eq!(export_cursor(&conn, "t").unwrap(), cursor);
     }
 
     #[test]

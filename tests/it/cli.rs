@@ -200,6 +200,37 @@ fn configuration_lookup_env_default_and_database_override() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(env.dir.path().join("flag.db").exists());
 
+    // No `database` in the file: under systemd (StateDirectory= sets
+    // $STATE_DIRECTORY) newscrawl.db there, said at start; else beside the file.
+    env.write_file(
+        "etc/newscrawl.toml",
+        &env.source_guarded("J", "j", "/feed.json"),
+    );
+    let state = env.dir.path().join("var/lib/newscrawl");
+    std::fs::create_dir_all(&state).unwrap();
+    let out = env
+        .command()
+        .env("STATE_DIRECTORY", &state)
+        .args(["--config", "etc/newscrawl.toml", "crawl", "--once"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(state.join("newscrawl.db").exists());
+    assert!(!env.dir.path().join("etc/newscrawl.db").exists());
+    let said = format!(
+        "database opened database={}",
+        state.join("newscrawl.db").display()
+    );
+    assert!(stderr(&out).contains(&said), "{}", stderr(&out));
+    let out = env
+        .command()
+        .env_remove("STATE_DIRECTORY")
+        .args(["--config", "etc/newscrawl.toml", "crawl", "--once"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(env.dir.path().join("etc/newscrawl.db").exists());
+
     // No configuration anywhere: exit 2 with the places tried.
     let empty = tempfile::tempdir().unwrap();
     let out = env

@@ -541,7 +541,9 @@ fn an_old_database_gains_the_merged_items_and_duplicates_none() {
         .collect();
     env.db()
         .execute_batch(&format!(
-            "DELETE FROM posts WHERE source = 'p' AND id NOT IN (SELECT MIN(id) FROM posts WHERE source = 'p' GROUP BY url);
+            "DROP TRIGGER posts_changed_insert; DROP TRIGGER posts_changed_update;
+             DROP TABLE post_changes; DROP TABLE export_cursors;
+             DELETE FROM posts WHERE source = 'p' AND id NOT IN (SELECT MIN(id) FROM posts WHERE source = 'p' GROUP BY url);
              UPDATE posts SET canonical_url = url WHERE source = 'p';
              DELETE FROM posts WHERE source = 'd' AND id NOT IN
                 (SELECT MIN(id) FROM posts WHERE source = 'd' GROUP BY substr(url, 1, instr(url, '#') - 1));
@@ -563,8 +565,13 @@ fn an_old_database_gains_the_merged_items_and_duplicates_none() {
 
     let out = env.run(&["crawl", "--once"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(env.count("PRAGMA user_version"), 8);
+    assert_eq!(env.count("PRAGMA user_version"), 9);
     assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 30);
+    // Every post, old or new, is in the change feed once.
+    assert_eq!(
+        env.count("SELECT COUNT(DISTINCT post_id) FROM post_changes"),
+        30
+    );
     for k in &kept {
         let (id, _) = k.split_once(' ').unwrap();
         assert_eq!(

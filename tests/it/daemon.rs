@@ -605,3 +605,80 @@ fn idle_metrics_connections_cannot_starve_the_daemon() {
     d.signal("TERM");
     assert_eq!(d.wait_exit(Duration::from_secs(10)), Some(0));
 }
+
+/// `[export.jekyll] out`: the daemon writes a post's file right after the
+/// poll that stored it, and rewrites it when a newer version comes; what it
+/// writes is what `export jekyll` writes.
+#[test]
+fn the_daemon_keeps_the_posts_directory_current() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let env = Env::new();
+    let version = Arc::new(AtomicUsize::new(1));
+    let v = version.clone();
+    let base = env.base().to_string();
+    env.route("/live.xml", move |_| {
+        let entries: String = (1..=v.load(Ordering::SeqCst))
+            .map(|i| {
+                format!(
+                    r#"<entry><id>e{i}</id><title>快讯{i}</title><link href="{base}/news/{i}.html"/>
+<published>2022-01-1{i}T09:00:00+08:00</published><content type="html">&lt;p&gt;正文{i}&lt;/p&gt;</content></entry>"#
+                )
+            })
+            .collect();
+        Response::ok(
+            "application/atom+xml",
+            format!(
+                r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>f</id>{entries}</feed>"#
+            ),
+        )
+    });
+    env.write_config(&format!(
+        "[export.jekyll]\nout = \"site/_posts\"\ncategory_pages = \"site/category\"\n\n{}schedule = \"* * * * * *\"\n",
+        env.source("直播", "live", "/live.xml")
+    ));
+    let log = env.dir.path().join("daemon.log");
+    let posts = env.dir.path().join("site/_posts");
+    // Posts only: not the temp files a write goes through.
+    let md = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir).map_or(Vec::new(), |d| {
+            d.map(|e| e.unwrap().path())
+                .filter(|p| {
+                    let name = p.file_name().unwrap().to_string_lossy();
+                    name.ends_with(".md") && !name.starts_with('.')
+                })
+                .collect()
+        })
+    };
+    let count = |dir: &std::path::Path| md(dir).len();
+    let mut d = Daemon::start(&env, None);
+    wait_for("the first post's file", LIMIT, &log, || count(&posts) == 1);
+    version.store(2, Ordering::SeqCst);
+    wait_for("the second post's file", LIMIT, &log, || count(&posts) == 2);
+    let written: String = md(&posts)
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert!(
+        written.contains("正文1") && written.contains("正文2"),
+        "{written}"
+    );
+    assert!(env.dir.path().join("site/category/live.html").is_file());
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(LIMIT), Some(0));
+    // The same bytes as the export command's.
+    let by_hand = env.dir.path().join("b");
+    let o = env.run(&["export", "jekyll", "--out", by_hand.to_str().unwrap()]);
+    assert_eq!(code(&o), 0);
+    let bytes = |dir: &std::path::Path| {
+        let mut v: Vec<(std::ffi::OsString, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (e.file_name(), std::fs::read(e.path()).unwrap())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(bytes(&posts), bytes(&by_hand));
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::harness::{Env, code, stderr};
+use crate::harness::{Env, code, stderr, stdout};
 use crate::server::{Response, Server};
 
 const FEEDS: usize = 30;
@@ -379,4 +379,97 @@ fn a_read_only_database_fails_clearly() {
     assert!(!err.contains("panicked"), "{err}");
     integrity(&env);
     assert_same(&snapshot(&env), &before);
+}
+
+/// The supported way for other users to read the service's database (the
+/// units' `User=newscrawl`, `StateDirectoryMode=2770`, `UMask=0007`): a
+/// member of the service's group searches, exports and lists while the
+/// service's files stay the service's, and the service writes on after
+/// them; a user outside the group is told why not. Root only: it takes
+/// three users (numeric ids, nothing added to /etc).
+#[test]
+fn members_of_the_service_group_read_the_database() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if !is_root() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs the tests as root: this one needs three users"
+        );
+        eprintln!("note: not root; the group-reader test is skipped");
+        return;
+    }
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.write_config(&env.source("好", "good", "/rss.xml"));
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The state directory as systemd makes it: the service's, setgid, 2770.
+    let state = env.db_path().parent().unwrap().to_path_buf();
+    std::fs::create_dir_all(&state).unwrap();
+    std::os::unix::fs::chown(&state, Some(60001), Some(60000)).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o2770)).unwrap();
+    const SERVICE: &[&str] = &[
+        "setpriv",
+        "--reuid=60001",
+        "--regid=60000",
+        "--clear-groups",
+        "sh",
+        "-c",
+        "umask 0007; exec \"$0\" \"$@\"",
+    ];
+    const MEMBER: &[&str] = &[
+        "setpriv",
+        "--reuid=60002",
+        "--regid=60002",
+        "--groups=60000",
+    ];
+    const OUTSIDER: &[&str] = &[
+        "setpriv",
+        "--reuid=60003",
+        "--regid=60003",
+        "--clear-groups",
+    ];
+
+    let out = env.run_wrapped(SERVICE, &["crawl", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let meta = std::fs::metadata(env.db_path()).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o777),
+        (60001, 60000, 0o660)
+    );
+
+    let out = env.run_wrapped(MEMBER, &["posts", "search", "公安部"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("北京冬奥会"), "{}", stdout(&out));
+    let out = env.run_wrapped(MEMBER, &["export", "jsonl"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let posts = env.count("SELECT COUNT(*) FROM posts");
+    assert_eq!(stdout(&out).lines().count() as i64, posts);
+    let out = env.run_wrapped(MEMBER, &["sources", "list"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("good"), "{}", stdout(&out));
+    // Whatever the member's reads left beside the database is the group's.
+    for entry in std::fs::read_dir(&state).unwrap() {
+        let m = entry.unwrap().metadata().unwrap();
+        assert_eq!(m.gid(), 60000);
+    }
+
+    // The service writes on.
+    env.write_config(&format!(
+        "{}{}",
+        env.source("好", "good", "/rss.xml"),
+        env.source("JSON", "json", "/feed.json")
+    ));
+    env.serve_fixture("/feed.json", "feed.json", "application/feed+json");
+    let out = env.run_wrapped(SERVICE, &["crawl", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(env.count("SELECT COUNT(*) FROM posts") > posts);
+
+    // Outside the group: the reason, exit 3.
+    let out = env.run_wrapped(OUTSIDER, &["sources", "list"]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("ermission denied"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -9,22 +9,22 @@ use crate::server::Response;
 use crate::harness::SEED_POST as SEED;
 const SEED_FILE: &str = "2022-01-10-202201102242232593.md";
 
-/// The seed's list feed and share page, crawled with selectors.
-fn seed_env() -> Env {
-    let env = Env::new();
+/// Serves the seed's list feed and share page; returns the configuration
+/// that crawls them with selectors, `[export.jekyll]` lines (`export`)
+/// included, and `more` (more sources) after it.
+fn serve_seed(env: &Env, export: &str, more: &str) -> String {
     env.serve_fixture("/list.xml", "seed_list.xml", "application/rss+xml");
-    env.serve_fixture("/feed.json", "feed.json", "application/feed+json");
     let page = fixture("seed_share.html", env.base());
     env.route("/html_News/NewsShare.html", move |_| {
         Response::ok("text/html", page.clone())
     });
-    env.write_config(&format!(
+    format!(
         r##"[crawler]
 allow_private_networks = true
 
 [export.jekyll]
 site = "//finews.withounder.com"
-
+{export}
 [[sources]]
 name   = "要闻精华"
 slug   = "yaowen"
@@ -36,13 +36,20 @@ body   = "#ContentBody"
 origin = ".em_media"
 remove = [".ad", "script"]
 
-[[sources]]
-name = "JSON 新闻"
-slug = "json"
-url  = "{base}/feed.json"
-"##,
+{more}"##,
         base = env.base()
-    ));
+    )
+}
+
+/// The seed's list feed and share page, crawled with selectors.
+fn seed_env() -> Env {
+    let env = Env::new();
+    env.serve_fixture("/feed.json", "feed.json", "application/feed+json");
+    let json = format!(
+        "[[sources]]\nname = \"JSON 新闻\"\nslug = \"json\"\nurl  = \"{}/feed.json\"\n",
+        env.base()
+    );
+    env.write_config(&serve_seed(&env, "", &json));
     let out = env.run(&["crawl", "--once"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     env
@@ -540,4 +547,158 @@ fn jekyll_build(site: &Path, _what: &[&str]) {
     // Liquid saw nothing: the text is there as written, no build time in it.
     assert!(html.contains("{ site.time }}"), "{html}");
     assert!(!html.contains(&chrono::Utc::now().format("%Y-%m-%d %H").to_string()));
+}
+
+/// A feed whose one entry is corrected (newer `updated`) and gains a second
+/// entry when `version` becomes 2, a third at 3.
+fn live_feed(env: &Env, version: &std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    let v = version.clone();
+    let base = env.base().to_string();
+    env.route("/live.xml", move |_| {
+        let version = v.load(Ordering::SeqCst);
+        let (title, updated, mut second) = match version {
+            1 => ("初稿标题", "2022-01-10T16:00:00+08:00", String::new()),
+            _ => (
+                "更正后的标题",
+                "2022-01-10T18:30:00+08:00",
+                format!(
+                    r#"<entry><id>e2</id><title>第二条快讯</title><link href="{base}/news/second.html"/>
+<published>2022-01-11T09:00:00+08:00</published><content type="html">&lt;p&gt;第二条正文&lt;/p&gt;</content></entry>"#
+                ),
+            ),
+        };
+        if version >= 3 {
+            second.push_str(&format!(
+                r#"<entry><id>e3</id><title>第三条</title><link href="{base}/news/third.html"/>
+<published>2022-01-12T09:00:00+08:00</published><content type="html">&lt;p&gt;第三条正文&lt;/p&gt;</content></entry>"#
+            ));
+        }
+        Response::ok(
+            "application/atom+xml",
+            format!(
+                r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>f</id>
+<entry><id>e1</id><title>{title}</title><link href="{base}/news/live.html"/>
+<published>2022-01-10T16:00:00+08:00</published><updated>{updated}</updated><content type="html">&lt;p&gt;{title}&lt;/p&gt;</content></entry>{second}</feed>"#
+            ),
+        )
+    });
+}
+
+/// Every file under `dir` with its bytes and modification time.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>, std::time::SystemTime)> {
+    files(dir)
+        .into_iter()
+        .map(|f| {
+            let p = dir.join(&f);
+            let bytes = std::fs::read(&p).unwrap();
+            (f, bytes, std::fs::metadata(&p).unwrap().modified().unwrap())
+        })
+        .collect()
+}
+
+/// `[export.jekyll] out`: `crawl --once` leaves the `_posts` directory as
+/// `export jekyll` would write it, writes only what was stored or changed
+/// since, and a directory it cannot write fails the run (exit 3) without
+/// losing a post: the next run writes it.
+#[test]
+fn crawl_once_keeps_the_posts_directory_current() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let env = Env::new();
+    let version = std::sync::Arc::new(AtomicUsize::new(1));
+    live_feed(&env, &version);
+    env.write_config(&serve_seed(
+        &env,
+        "out = \"site/_posts\"\ncategory_pages = \"site/category\"\n",
+        &env.source("直播", "live", "/live.xml"),
+    ));
+    let posts = env.dir.path().join("site/_posts");
+    let cats = env.dir.path().join("site/category");
+    let o = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("database opened") && stderr(&o).contains("newscrawl.db"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(posts.join(SEED_FILE)).unwrap(), SEED);
+    // The same files, byte for byte, as the export command writes.
+    let (by_hand, by_hand_cats) = (env.dir.path().join("b/_posts"), env.dir.path().join("b/c"));
+    env.export_jekyll(&by_hand, &by_hand_cats);
+    let bytes = |d: &Path| -> Vec<(String, Vec<u8>)> {
+        snapshot(d).into_iter().map(|(f, b, _)| (f, b)).collect()
+    };
+    assert_eq!(bytes(&posts), bytes(&by_hand));
+    assert_eq!(bytes(&cats), bytes(&by_hand_cats));
+    assert_eq!(files(&posts).len(), 2, "{:?}", files(&posts));
+
+    // Nothing new: nothing written, nothing touched.
+    let before = (snapshot(&posts), snapshot(&cats));
+    let o = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("written=0"), "{}", stderr(&o));
+    assert_eq!((snapshot(&posts), snapshot(&cats)), before);
+
+    // A correction and a new entry: the corrected post's file is rewritten,
+    // the new one appears, the seed's post is left alone.
+    version.store(2, Ordering::SeqCst);
+    let o = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("written=2"), "{}", stderr(&o));
+    let after = snapshot(&posts);
+    assert_eq!(after.len(), 3, "{:?}", files(&posts));
+    let seed_before = before.0.iter().find(|(f, ..)| f == SEED_FILE).unwrap();
+    let seed_after = after.iter().find(|(f, ..)| f == SEED_FILE).unwrap();
+    assert_eq!(seed_after, seed_before);
+    let text: String = after
+        .iter()
+        .filter(|(f, ..)| f != SEED_FILE)
+        .map(|(_, b, _)| String::from_utf8_lossy(b).into_owned())
+        .collect();
+    assert!(
+        text.contains("更正后的标题") && text.contains("第二条正文"),
+        "{text}"
+    );
+    assert!(!text.contains("初稿标题"), "{text}");
+    env.export_jekyll(&by_hand, &by_hand_cats);
+    assert_eq!(bytes(&posts), bytes(&by_hand));
+
+    // A cursor lost (a run killed between writing and recording it): the
+    // files are looked at again and left as they are.
+    env.db()
+        .execute("UPDATE export_cursors SET seq = 0", [])
+        .unwrap();
+    let before = snapshot(&posts);
+    let o = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("written=0 unchanged=3"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(snapshot(&posts), before);
+
+    // The `_posts` directory removed: the next run writes it all again.
+    std::fs::remove_dir_all(&posts).unwrap();
+    let o = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(bytes(&posts), bytes(&by_hand));
+
+    // A directory that cannot be made (a file in the way of the category
+    // pages): exit 3 with the path named, and the round's posts stay due:
+    // the run after the fix writes what the failed one could not.
+    version.store(3, Ordering::SeqCst);
+    std::fs::remove_dir_all(&cats).unwrap();
+    std::fs::write(&cats, "a file in the way").unwrap();
+    let o = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    assert!(stderr(&o).contains("site/category"), "{}", stderr(&o));
+    std::fs::remove_file(&cats).unwrap();
+    let o = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("new_posts=0"), "{}", stderr(&o));
+    assert_eq!(files(&cats), ["live.html"], "{}", stderr(&o));
+    env.export_jekyll(&by_hand, &by_hand_cats);
+    assert_eq!(bytes(&posts), bytes(&by_hand));
+    assert_eq!(files(&posts).len(), 4);
 }

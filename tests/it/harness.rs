@@ -121,7 +121,8 @@ impl Env {
         c.current_dir(self.dir.path())
             .env_remove("NEWSCRAWL_CONFIG")
             .env_remove("NEWSCRAWL_DATABASE")
-            .env_remove("RUST_LOG");
+            .env_remove("RUST_LOG")
+            .env_remove("STATE_DIRECTORY");
         c
     }
 

@@ -1,0 +1,184 @@
+//! The continuous Jekyll export (`[export.jekyll] out`): the seed system's
+//! whole job. After a poll or an article batch stores or changes posts, the
+//! daemon writes their files into the `_posts` directory (and the category
+//! pages), and `crawl --once` does the same before it returns. Each round
+//! writes the posts whose latest change (`post_changes.seq`) is past the
+//! export's cursor (`export_cursors`, one per output directory) and then
+//! moves the cursor: a process killed between the two writes the same files
+//! again next time, which leaves them untouched (same bytes), and nothing
+//! stored is ever skipped. The files are those of `newscrawl export jekyll`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono_tz::Tz;
+use rusqlite::Connection;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::ExportError;
+use super::jekyll::{JekyllSummary, JekyllWriter};
+use crate::config::Config;
+use crate::store::{self, Store};
+
+/// Where and how the continuous export writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub out: PathBuf,
+    pub category_pages: Option<PathBuf>,
+    template: String,
+    site: String,
+    tz: Tz,
+}
+
+/// The post template in effect: the configured file's, or the built-in one.
+pub fn template(config: &Config) -> Result<String, ExportError> {
+    match &config.export.jekyll_template {
+        Some(p) => std::fs::read_to_string(p).map_err(|e| ExportError::io(p, e)),
+        None => Ok(super::jekyll::DEFAULT_TEMPLATE.to_string()),
+    }
+}
+
+impl Target {
+    /// The configured continuous export, if any; its template is read and
+    /// compiled now, so that a bad one is refused at start.
+    pub fn from_config(config: &Config) -> Result<Option<Target>, ExportError> {
+        let Some(out) = &config.export.jekyll_out else {
+            return Ok(None);
+        };
+        let template = template(config)?;
+        super::jekyll::environment(&template)?;
+        Ok(Some(Target {
+            out: out.clone(),
+            category_pages: config.export.jekyll_category_pages.clone(),
+            template,
+            site: config.export.jekyll_site.clone(),
+            tz: config.crawler.timezone,
+        }))
+    }
+
+    /// The cursor's name in `export_cursors`: one per output directory, so
+    /// that pointing `out` elsewhere writes everything there.
+    pub fn cursor_name(&self) -> String {
+        format!("jekyll:{}", self.out.display())
+    }
+
+    /// Writes every post changed after the cursor, reading `conn` in one
+    /// transaction; returns what it wrote and the change number it reached.
+    fn write_changes(&self, conn: &Connection) -> Result<(JekyllSummary, i64, i64), ExportError> {
+        let tx = conn.unchecked_transaction().map_err(store_error)?;
+        // A directory that is gone (removed by hand, a new site) gets
+        // every post again, not only those changed since.
+        let after = if self.out.is_dir() {
+            store::export_cursor(&tx, &self.cursor_name())?
+        } else {
+            0
+        };
+        let upto = store::last_change(&tx)?;
+        if upto <= after {
+            return Ok((JekyllSummary::default(), after, upto));
+        }
+        let mut writer = JekyllWriter::new(&self.template, &self.out, &self.site, self.tz)?;
+        let filter = store::PostFilter {
+            changed: Some((after, upto)),
+            ..store::PostFilter::default()
+        };
+        store::for_each_post(&tx, &filter, |post| {
+            writer.post(&post, &|code| {
+                store::has_info_code(&tx, code).unwrap_or(true)
+            });
+            Ok::<(), ExportError>(())
+        })?;
+        if let Some(e) = writer.io_error.take() {
+            return Err(e);
+        }
+        if let Some(dir) = &self.category_pages {
+            writer.category_pages(dir)?;
+        }
+        Ok((writer.summary, after, upto))
+    }
+}
+
+fn store_error(e: rusqlite::Error) -> ExportError {
+    ExportError::Store(e.into())
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    pub summary: JekyllSummary,
+    /// Posts the round looked at (changed since the cursor).
+    pub changed_from: i64,
+    pub changed_to: i64,
+}
+
+/// One round: writes what changed since the cursor (reading the database
+/// at `db` through a read-only connection, off the async threads), then
+/// moves the cursor through the writer. A post that cannot be rendered is
+/// reported and counted in `summary.failed`, and the cursor moves past it
+/// (it is tried again when it changes); a file or directory that cannot be
+/// written fails the round after the rest is written, and the cursor stays.
+pub async fn round(target: Arc<Target>, db: &Path, store: &Store) -> Result<Round, ExportError> {
+    let db = db.to_path_buf();
+    let t = Arc::clone(&target);
+    let (summary, after, upto) = tokio::task::spawn_blocking(move || {
+        let conn = store::open_read_only(&db)?
+            .ok_or_else(|| ExportError::Data(format!("no database at {}", db.display())))?;
+        t.write_changes(&conn)
+    })
+    .await
+    .map_err(|e| ExportError::Data(format!("the export task failed: {e}")))??;
+    if upto > after {
+        let name = target.cursor_name();
+        store
+            .call(move |c| store::set_export_cursor(c, &name, upto))
+            .await?;
+    }
+    Ok(Round {
+        summary,
+        changed_from: after,
+        changed_to: upto,
+    })
+}
+
+/// The daemon's exporter: a round at start (what an earlier run stored and
+/// did not export), then one whenever `saved` is signalled (many signals
+/// during a round make one more round), until `stop`. A failing round is
+/// said once at WARN, and again at INFO when rounds work again.
+pub async fn run(
+    target: Arc<Target>,
+    db: PathBuf,
+    store: Arc<Store>,
+    saved: Arc<Notify>,
+    stop: CancellationToken,
+) {
+    let mut failing = false;
+    loop {
+        match round(Arc::clone(&target), &db, &store).await {
+            Ok(r) => {
+                if std::mem::take(&mut failing) {
+                    tracing::info!(out = %target.out.display(), "jekyll export works again");
+                }
+                let s = r.summary;
+                if s.written + s.failed + s.category_pages_written > 0 {
+                    tracing::debug!(
+                        written = s.written,
+                        unchanged = s.unchanged,
+                        category_pages = s.category_pages_written,
+                        failed = s.failed,
+                        "jekyll export"
+                    );
+                }
+            }
+            Err(e) => {
+                if !std::mem::replace(&mut failing, true) {
+                    tracing::warn!(out = %target.out.display(), error = %e, "jekyll export failing; retried after the next poll");
+                }
+            }
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = saved.notified() => {}
+        }
+    }
+}
