@@ -106,6 +106,15 @@ pub enum StoreError {
     Foreign { path: PathBuf },
     #[error("the database writer has stopped")]
     WriterGone,
+    /// A migration left rows that break a declared reference (it was rolled back).
+    #[error(
+        "database {path}: migrating to schema version {version} would leave {rows} rows referring to nothing; nothing was changed"
+    )]
+    Dangling {
+        path: PathBuf,
+        version: i64,
+        rows: i64,
+    },
     /// The file system refused a write or an open: named, with the usual causes.
     #[error(
         "database {path}: {source} (disk full, file size limit, or a read-only file or directory?)"

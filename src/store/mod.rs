@@ -28,7 +28,52 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/007_cjk_search.sql"),
     include_str!("migrations/008_utc_removed_kind.sql"),
     include_str!("migrations/009_post_changes.sql"),
+    include_str!("migrations/010_source_references.sql"),
 ];
+
+/// Tables a migration makes anew (version, tables): the migration creates
+/// `<table>_new` with the new definition, and [`rebuild`] moves the rest.
+const REBUILDS: &[(i64, &[&str])] = &[(10, &["posts", "post_sources", "fetches"])];
+
+/// Replaces `table` by `<table>_new`, which a migration made with the new
+/// definition: copies every column the two share (generated ones aside),
+/// drops the old table, gives the new one its name, and creates the old
+/// table's indexes and triggers again (SQLite drops them with it), whoever
+/// made them. This is SQLite's own procedure for changes `ALTER TABLE`
+/// cannot make; it runs with foreign key enforcement off ([`migrate`]).
+fn rebuild(tx: &Connection, table: &str) -> Result<(), StoreError> {
+    let new = format!("{table}_new");
+    let kept: Vec<String> = tx
+        .prepare(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = ?1 AND type IN ('index', 'trigger')
+             AND sql IS NOT NULL ORDER BY type = 'trigger', rowid",
+        )?
+        .query_map([table], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    // `hidden` is 0 for stored columns, 2 or 3 for generated ones.
+    let columns = |t: &str| -> Result<Vec<String>, StoreError> {
+        Ok(tx
+            .prepare("SELECT name FROM pragma_table_xinfo(?1) WHERE hidden = 0")?
+            .query_map([t], |r| r.get(0))?
+            .collect::<Result<_, _>>()?)
+    };
+    let in_new = columns(&new)?;
+    let shared: Vec<String> = columns(table)?
+        .into_iter()
+        .filter(|c| in_new.contains(c))
+        .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+        .collect();
+    let list = shared.join(", ");
+    tx.execute_batch(&format!(
+        "INSERT INTO \"{new}\" ({list}) SELECT {list} FROM \"{table}\";
+         DROP TABLE \"{table}\";
+         ALTER TABLE \"{new}\" RENAME TO \"{table}\";"
+    ))?;
+    for sql in kept {
+        tx.execute_batch(&sql)?;
+    }
+    Ok(())
+}
 
 /// How long a writer waits for another process's transaction to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -95,7 +140,18 @@ pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Migrates forward in one transaction. Foreign key enforcement is off
+/// meanwhile (a migration that makes a table anew drops the old one, which
+/// must not cascade; SQLite changes the setting only outside a
+/// transaction), and the references are checked before the commit.
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let migrated = migrate_unchecked(conn, path);
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrated
+}
+
+fn migrate_unchecked(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let known = MIGRATIONS.len() as i64;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -122,8 +178,26 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
         });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let to = i as i64 + 1;
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        for (_, tables) in REBUILDS.iter().filter(|(v, _)| *v == to) {
+            for table in *tables {
+                rebuild(&tx, table)?;
+            }
+        }
+        tx.pragma_update(None, "user_version", to)?;
+    }
+    if version < known {
+        let rows: i64 = tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })?;
+        if rows > 0 {
+            return Err(StoreError::Dangling {
+                path: path.to_path_buf(),
+                version: known,
+                rows,
+            });
+        }
     }
     tx.commit()?;
     Ok(())
@@ -697,6 +771,7 @@ pub fn save_poll(conn: &mut Connection, poll: &PollRecord) -> Result<SaveSummary
     let now = crate::date::now_utc();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut summary = SaveSummary::default();
+    ensure_source(&tx, &poll.source, &now)?;
     let position = source_position(&tx, &poll.source)?;
     let run_started = floor_to_second(poll.run_started_at);
     for post in &poll.posts {
@@ -790,6 +865,18 @@ pub fn save_poll(conn: &mut Connection, poll: &PollRecord) -> Result<SaveSummary
     ])?;
     tx.commit()?;
     Ok(summary)
+}
+
+/// Gives `slug` a `sources` row if it has none, as a source no longer
+/// configured: posts, their `post_sources` and fetches refer to it. The
+/// configured sources have theirs from the start ([`sync_sources`]); this
+/// is the net under that, so that no save fails for want of one.
+fn ensure_source(conn: &Connection, slug: &str, now: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO sources (slug, name, url, removed_at) VALUES (?1, ?1, '', ?2)",
+    )?
+    .execute(params![slug, now])?;
+    Ok(())
 }
 
 /// A stored post that an item is found to be, with what decides who may
@@ -1078,6 +1165,7 @@ pub fn save_articles(
 ) -> Result<(), StoreError> {
     let now = crate::date::now_utc();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    ensure_source(&tx, source, &now)?;
     for r in results {
         let f = &r.fetch;
         tx.prepare_cached(
@@ -1890,7 +1978,8 @@ mod tests {
         open_connection(&path)
             .unwrap()
             .execute_batch(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000)
+                "INSERT INTO sources (slug, name, url) VALUES ('a', 'a', 'http://x/');
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000)
                  INSERT INTO posts (source, canonical_url, title, content_text, fetched_at)
                  SELECT 'a', 'http://x/' || i, '第' || i || '条新闻',
                         '国家统计局今天发布了最新的经济数据 ' || hex(randomblob(200)),
@@ -2004,6 +2093,118 @@ mod tests {
         // A cursor never goes back.
         set_export_cursor(&conn, "t", 1).unwrap();
         assert_eq!(export_cursor(&conn, "t").unwrap(), cursor);
+    }
+
+    /// Schema 10 on a database of schema 9: the source columns refer to
+    /// `sources` (a slug it lacked gets a row, rows left by deletions made
+    /// without enforcement go), every post keeps its id, its change number
+    /// and its place in the search queue, the triggers work again, and a
+    /// deleted post's id is not given out again.
+    #[test]
+    fn source_references_are_declared_and_nothing_moves() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (i, sql) in MIGRATIONS.iter().enumerate().take(9) {
+                conn.execute_batch(sql).unwrap();
+                conn.pragma_update(None, "user_version", i as i64 + 1)
+                    .unwrap();
+            }
+            // As another tool may have written it: without enforcement.
+            conn.execute_batch(
+                "PRAGMA foreign_keys = OFF;
+                 INSERT INTO sources (slug, name, url) VALUES ('a', 'A', 'http://a/');
+                 INSERT INTO posts (id, source, canonical_url, title, content_text, fetched_at)
+                     VALUES (5, 'a', 'http://x/5', '五', '第五条', '2024-01-01T00:00:00Z'),
+                            (9, 'gone', 'http://x/9', '九', '第九条', '2024-01-01T00:00:00Z');
+                 INSERT INTO post_sources VALUES (5, 'a', 't'), (9, 'gone', 't'), (77, 'a', 't');
+                 INSERT INTO fetches (source, url, started_at, duration_ms, outcome)
+                     VALUES ('elsewhere', 'http://e/', 't', 1, 'ok');
+                 CREATE INDEX theirs ON posts(title);
+                 CREATE TABLE their_log (post_id INTEGER);
+                 CREATE TRIGGER their_trigger AFTER INSERT ON posts BEGIN
+                     INSERT INTO their_log VALUES (new.id);
+                 END;",
+            )
+            .unwrap();
+        }
+        let mut conn = open_connection(&path).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        for table in ["posts", "post_sources", "fetches"] {
+            let refs: Vec<(String, String, String)> = conn
+                .prepare(&format!(
+                    "SELECT \"table\", \"from\", \"to\" FROM pragma_foreign_key_list('{table}')"
+                ))
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert!(
+                refs.contains(&("sources".into(), "source".into(), "slug".into())),
+                "{table}: {refs:?}"
+            );
+        }
+        let slugs: Vec<String> = conn
+            .prepare("SELECT slug || ':' || (removed_at IS NOT NULL) FROM sources ORDER BY slug")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(slugs, ["a:0", "elsewhere:1", "gone:1"]);
+        let count = |conn: &Connection, sql: &str| -> i64 {
+            conn.query_row(sql, [], |r| r.get(0)).unwrap()
+        };
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM post_sources"), 2);
+        let ids: String = conn
+            .query_row(
+                "SELECT group_concat(id) FROM (SELECT id FROM posts ORDER BY id)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(ids, "5,9");
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM post_changes"), 2);
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM fts_pending"), 2);
+        assert_eq!(index_all(&mut conn).unwrap(), 2);
+        assert_eq!(matches(&conn, "第九"), 1);
+
+        // The triggers: a new post is queued and in the change feed; the
+        // highest id, deleted, is not used again.
+        conn.execute("DELETE FROM posts WHERE id = 9", []).unwrap();
+        let p = post(Some("NW1"), "http://x/new", "新的", None);
+        save_poll(&mut conn, &poll("a", vec![p])).unwrap();
+        assert_eq!(count(&conn, "SELECT MAX(id) FROM posts"), 10);
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM fts_pending"), 1);
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT post_id FROM post_changes ORDER BY seq DESC LIMIT 1"
+            ),
+            10
+        );
+        // A downstream tool's index and trigger are there again, and work.
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('theirs', 'their_trigger')"
+            ),
+            2
+        );
+        assert_eq!(count(&conn, "SELECT post_id FROM their_log"), 10);
+        // References hold now: a post of an unknown source is refused.
+        assert!(
+            conn.execute(
+                "INSERT INTO posts (source, canonical_url, fetched_at) VALUES ('nobody', 'u', 't')",
+                []
+            )
+            .is_err()
+        );
     }
 
     #[test]

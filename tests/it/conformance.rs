@@ -565,7 +565,7 @@ fn an_old_database_gains_the_merged_items_and_duplicates_none() {
 
     let out = env.run(&["crawl", "--once"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(env.count("PRAGMA user_version"), 9);
+    assert_eq!(env.count("PRAGMA user_version"), 10);
     assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 30);
     // Every post, old or new, is in the change feed once.
     assert_eq!(

@@ -172,6 +172,18 @@ fn datasette_searches_posts() {
         assert_eq!(status, 200, "{body}");
         titles(&body)
     };
+    // posts.source is a reference to sources.slug: Datasette links it and
+    // labels it with the source's name.
+    let (status, body) = ds
+        .get(&format!("/{db}/posts.json?_shape=array&_labels=on&_size=1"))
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    let source = &rows[0]["source"];
+    assert!(
+        source["value"].is_string() && source["label"].is_string(),
+        "{body}"
+    );
     assert_eq!(canned("央行"), [T1]);
     assert_eq!(canned("存款准备金率"), [T1]);
     assert_eq!(canned("\"interest rate cut\""), [T4]);
