@@ -8,7 +8,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "newscrawl",
     version,
-    about = "A news crawler and aggregator daemon"
+    about = "A news crawler and aggregator daemon",
+    long_about = "A news crawler and aggregator daemon. newscrawl polls the configured \
+RSS, Atom, JSON Feed and JSON news-list sources, fetches the article pages they link to, \
+stores each article once (keyed by its infoCode and canonical URL) as a post in SQLite, \
+and keeps a Jekyll _posts directory current. `newscrawl crawl --once` polls every source \
+once; `newscrawl crawl` runs as a daemon (systemd notify, SIGHUP reloads).\n\n\
+Exit status: 0 all went well; 1 a source failed (the others were stored); 2 bad usage \
+or configuration; 3 a fatal error (the database cannot be opened or written, the disk \
+is full)."
 )]
 pub struct Cli {
     /// The main configuration file [default: $NEWSCRAWL_CONFIG, else
@@ -57,6 +65,25 @@ pub enum Command {
     Posts {
         #[command(subcommand)]
         command: PostsCommand,
+    },
+    /// Print a completion script for a shell (generated from this command line)
+    ///
+    /// bash: newscrawl completions bash > /etc/bash_completion.d/newscrawl;
+    /// zsh: newscrawl completions zsh > "${fpath[1]}/_newscrawl";
+    /// fish: newscrawl completions fish > ~/.config/fish/completions/newscrawl.fish
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one per command into a directory
+    ///
+    /// newscrawl man > /usr/local/share/man/man1/newscrawl.1;
+    /// newscrawl man --dir /usr/local/share/man/man1 (newscrawl.1,
+    /// newscrawl-crawl.1, newscrawl-sources-list.1, …)
+    Man {
+        /// Write newscrawl.1 and a page per subcommand here instead
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 

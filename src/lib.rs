@@ -79,7 +79,12 @@ pub fn run(cli: Cli) -> ExitCode {
 
 async fn dispatch(cli: Cli) -> u8 {
     let result = async {
-        let config = load_config(&cli)?;
+        // What is generated from the command line needs no configuration.
+        let config = match &cli.command {
+            Command::Completions { shell } => return completions(*shell),
+            Command::Man { dir } => return man_pages(dir.as_deref()),
+            _ => load_config(&cli)?,
+        };
         match &cli.command {
             Command::Crawl(args) if !args.once => {
                 if !args.sources.is_empty() {
@@ -117,6 +122,8 @@ async fn dispatch(cli: Cli) -> u8 {
                 } => export_jsonl(&config, since.as_deref(), *after_id, sources),
             },
             Command::Prune(args) => prune(&config, args),
+            Command::Completions { shell } => completions(*shell),
+            Command::Man { dir } => man_pages(dir.as_deref()),
             Command::Posts { command } => match command {
                 PostsCommand::Search(args) => posts_search(&config, args),
                 PostsCommand::Index => posts_index(&config),
@@ -407,6 +414,38 @@ async fn sources_check(config: Config, slugs: &[String]) -> Result<u8, Error> {
         }
     }
     Ok(if failed { EXIT_SOURCE_FAILED } else { EXIT_OK })
+}
+
+/// `newscrawl completions SHELL`: the script on stdout.
+fn completions(shell: clap_complete::Shell) -> Result<u8, Error> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "newscrawl", &mut out);
+    print_out(&String::from_utf8_lossy(&out))?;
+    Ok(EXIT_OK)
+}
+
+/// `newscrawl man`: the page on stdout, or every page into `dir`.
+fn man_pages(dir: Option<&std::path::Path>) -> Result<u8, Error> {
+    use clap::CommandFactory;
+    match dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .and_then(|()| clap_mangen::generate_to(Cli::command(), dir))
+                .map_err(|e| {
+                    Error::Io(std::io::Error::new(
+                        e.kind(),
+                        format!("{}: {e}", dir.display()),
+                    ))
+                })?;
+        }
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            print_out(&String::from_utf8_lossy(&out))?;
+        }
+    }
+    Ok(EXIT_OK)
 }
 
 fn print_out(text: &str) -> Result<(), Error> {

@@ -8,6 +8,7 @@
 #
 # What it puts where:
 #   /usr/local/bin/newscrawl
+#   /usr/local/share/{bash-completion,zsh,fish}/…, /usr/local/share/man/man1/newscrawl*.1
 #   /usr/lib/sysusers.d/newscrawl.conf   the newscrawl user and group (created now)
 #   /etc/newscrawl/                      configuration, sources.d/, templates/ (kept
 #                                        when present: an upgrade keeps your sources),
@@ -25,6 +26,13 @@ bin="${NEWSCRAWL_BIN:-target/release/newscrawl}"
 [ -x "$bin" ] || { echo "no $bin: run cargo build --release first" >&2; exit 1; }
 
 install -D -m 755 "$bin" "$root/usr/local/bin/newscrawl"
+# Shell completions and manual pages, generated from the command line.
+install -d "$root/usr/local/share/bash-completion/completions" "$root/usr/local/share/zsh/site-functions" \
+    "$root/usr/local/share/fish/vendor_completions.d" "$root/usr/local/share/man/man1"
+"$bin" completions bash > "$root/usr/local/share/bash-completion/completions/newscrawl"
+"$bin" completions zsh > "$root/usr/local/share/zsh/site-functions/_newscrawl"
+"$bin" completions fish > "$root/usr/local/share/fish/vendor_completions.d/newscrawl.fish"
+"$bin" man --dir "$root/usr/local/share/man/man1"
 install -D -m 644 systemd/newscrawl.sysusers "$root/usr/lib/sysusers.d/newscrawl.conf"
 install -d "$root/etc"
 systemd-sysusers --root="${root:-/}" "$root/usr/lib/sysusers.d/newscrawl.conf"

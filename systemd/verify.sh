@@ -56,6 +56,8 @@ if command -v systemd-sysusers >/dev/null 2>&1; then
     grep -qx 'database = "/var/lib/newscrawl/newscrawl.db"' "$root/etc/newscrawl/newscrawl.toml" \
         || { echo "install.sh: database not in the state directory"; exit 1; }
     "$root/usr/local/bin/newscrawl" --config "$root/etc/newscrawl/newscrawl.toml" sources export-opml >/dev/null
+    [ -s "$root/usr/local/share/bash-completion/completions/newscrawl" ] && [ -s "$root/usr/local/share/man/man1/newscrawl-crawl.1" ] \
+        || { echo "install.sh: no completions or manual pages"; exit 1; }
     for u in newscrawl.service newscrawl-once.service newscrawl-once.timer; do
         cmp -s "systemd/$u" "$root/etc/systemd/system/$u" || { echo "install.sh: $u not installed"; exit 1; }
     done

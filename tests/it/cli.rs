@@ -451,3 +451,95 @@ fn terminal_escapes_from_a_feed_never_reach_the_terminal() {
     let stored = env.strings("SELECT title || '|' || content_text FROM posts");
     assert_eq!(stored, ["标题]0;pwned[2J31m完|正文[31m红"]);
 }
+
+/// Completions and the manual, generated from the command line: the real
+/// bash completes with the script, the real `man` renders the page without
+/// a warning, and `man --dir` writes a page per command. No configuration
+/// is needed (none exists here).
+#[test]
+fn completions_and_man_pages() {
+    let env = Env::new();
+    let out = env
+        .command()
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let script = env.dir.path().join("newscrawl.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    let complete = |words: &str, cur: &str, prev: &str| -> String {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+                 _newscrawl newscrawl '{cur}' '{prev}'; echo \"${{COMPREPLY[@]}}\"",
+                script.display()
+            ))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(
+        complete("newscrawl sou", "sou", "newscrawl").trim(),
+        "sources"
+    );
+    let subs = complete("newscrawl sources ''", "", "sources");
+    for s in ["list", "check", "import-opml", "export-opml"] {
+        assert!(subs.split_whitespace().any(|w| w == s), "{subs}");
+    }
+    for shell in ["zsh", "fish"] {
+        let out = env.command().args(["completions", shell]).output().unwrap();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert!(stdout(&out).contains("posts"), "{shell}");
+    }
+    let out = env
+        .command()
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+
+    let out = env.command().arg("man").output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let page = env.dir.path().join("newscrawl.1");
+    std::fs::write(&page, &out.stdout).unwrap();
+    if std::process::Command::new("man")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let out = std::process::Command::new("man")
+            .args(["--warnings", "-l"])
+            .arg(&page)
+            .env("MANWIDTH", "80")
+            .env("MANPAGER", "cat")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stderr(&out), "", "man warns");
+        let text = stdout(&out);
+        for want in ["SUBCOMMANDS", "crawl", "Exit", "fatal", "--database"] {
+            assert!(text.contains(want), "{want} not in\n{text}");
+        }
+    } else {
+        assert!(std::env::var_os("CI").is_none(), "CI has man (man-db)");
+        eprintln!("man not installed: the page is not rendered");
+    }
+    let dir = env.dir.path().join("man1");
+    let out = env
+        .command()
+        .args(["man", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    for name in [
+        "newscrawl.1",
+        "newscrawl-crawl.1",
+        "newscrawl-sources-list.1",
+        "newscrawl-export-jekyll.1",
+    ] {
+        assert!(dir.join(name).is_file(), "{name}");
+    }
+}
