@@ -780,10 +780,12 @@ impl Crawler {
     }
 
     /// Polls every source in `sources` once, concurrently (the fetcher's
-    /// limits bound the requests in flight), and waits for all.
+    /// limits bound the requests in flight), and waits for all; `done` sees
+    /// each source's report as it finishes.
     pub async fn poll_all(
         self: &Arc<Self>,
         sources: Vec<Source>,
+        mut done: impl FnMut(&PollReport),
     ) -> Result<Vec<PollReport>, crate::Error> {
         let run_started_at = Utc::now();
         let mut set = JoinSet::new();
@@ -797,7 +799,11 @@ impl Crawler {
         let mut reports = Vec::new();
         while let Some(joined) = set.join_next().await {
             match joined {
-                Ok(r) => reports.push(r?),
+                Ok(r) => {
+                    let r = r?;
+                    done(&r);
+                    reports.push(r);
+                }
                 Err(e) => return Err(crate::Error::Internal(format!("a poll task failed: {e}"))),
             }
         }

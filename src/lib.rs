@@ -23,6 +23,7 @@ pub mod html;
 pub mod jsonlist;
 mod logging;
 pub mod metrics;
+pub mod progress;
 pub mod schedule;
 pub mod search;
 pub mod slug;
@@ -92,7 +93,7 @@ async fn dispatch(cli: Cli) -> u8 {
                 }
                 daemon::run(config, || load_config(&cli)).await
             }
-            Command::Crawl(args) => crawl(config, args).await,
+            Command::Crawl(args) => crawl(config, args, !cli.quiet).await,
             Command::Sources { command } => match command {
                 SourcesCommand::List { json } => sources_list(&config, *json),
                 SourcesCommand::Check { slugs } => sources_check(config, slugs).await,
@@ -197,7 +198,8 @@ fn select_sources(config: &Config, slugs: &[String]) -> Result<Vec<Source>, Conf
         .collect()
 }
 
-async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
+/// `crawl --once`; `progress`: whether a terminal may show a progress line.
+async fn crawl(config: Config, args: &CrawlArgs, progress: bool) -> Result<u8, Error> {
     let sources = select_sources(&config, &args.sources)?;
     let fetcher =
         fetch::Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?;
@@ -213,7 +215,9 @@ async fn crawl(config: Config, args: &CrawlArgs) -> Result<u8, Error> {
         Arc::new(store),
     ));
     let started = std::time::Instant::now();
-    let reports = crawler.poll_all(sources).await?;
+    let mut shown = progress::Progress::start(sources.len(), progress);
+    let reports = crawler.poll_all(sources, |r| shown.source_done(r)).await?;
+    drop(shown);
     // Everything stored is searchable when the command returns, unless the
     // caller would rather not wait for it.
     let (indexed, unindexed) = if args.defer_index {

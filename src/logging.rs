@@ -37,11 +37,11 @@ pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
             .without_time()
             .try_init(),
         LogFormat::Text => builder
-            .with_writer(std::io::stderr)
+            .with_writer(Stderr)
             .with_ansi(std::io::stderr().is_terminal())
             .try_init(),
         LogFormat::Json => builder
-            .with_writer(std::io::stderr)
+            .with_writer(Stderr)
             .json()
             .flatten_event(true)
             .with_current_span(true)
@@ -98,6 +98,33 @@ impl Write for Prefixed {
             out.extend_from_slice(line);
         }
         std::io::stderr().lock().write_all(&out)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// stderr, with a crawl's progress line ([`crate::progress`]) kept below
+/// the log lines.
+struct Stderr;
+
+impl<'a> MakeWriter<'a> for Stderr {
+    type Writer = AboveProgress;
+
+    fn make_writer(&'a self) -> AboveProgress {
+        AboveProgress
+    }
+}
+
+/// One event's text, written above the progress line (the formatter hands
+/// over an event in one write).
+struct AboveProgress;
+
+impl Write for AboveProgress {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        crate::progress::above(|| std::io::stderr().lock().write_all(buf))?;
         Ok(buf.len())
     }
 

@@ -413,3 +413,86 @@ fn source_flag_selects_and_disabled_sources_are_skipped() {
         1
     );
 }
+
+/// On a terminal (a pseudo-terminal from `script`), `crawl --once` shows a
+/// progress line while it works: sources done of all, new posts; it is gone
+/// when the command ends. Piped, nothing of it.
+#[test]
+fn a_progress_line_on_a_terminal_only() {
+    use std::io::Read;
+    use std::sync::{Arc, Condvar, Mutex};
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    // The second source answers once the test has seen the first one done.
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    let g = gate.clone();
+    let body = crate::harness::fixture("feed.json", env.base());
+    env.route("/slow.json", move |_| {
+        let (open, cv) = &*g;
+        let guard = open.lock().unwrap();
+        let _unused = cv
+            .wait_timeout_while(guard, Duration::from_secs(60), |open| !*open)
+            .unwrap();
+        Response::ok("application/feed+json", body.clone())
+    });
+    env.write_config(&format!(
+        "{}{}",
+        env.source("快", "fast", "/rss.xml"),
+        env.source("慢", "slow", "/slow.json")
+    ));
+    let open_gate = || {
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+    };
+
+    let cmd = format!(
+        "{} --config {} crawl --once",
+        env!("CARGO_BIN_EXE_newscrawl"),
+        env.config_path().display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(env.dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let mut out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let text = || String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !text().contains("1/2 sources") {
+        if std::time::Instant::now() > deadline {
+            open_gate();
+            panic!("no progress line:\n{}", text());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    open_gate();
+    assert!(child.wait().unwrap().success());
+    reader.join().unwrap();
+    let all = text();
+    assert!(all.contains("new posts"), "{all}");
+    // Cleared at the end: the last thing written is the summary's line.
+    let tail = all.rsplit("\u{1b}[2K").next().unwrap_or_default();
+    assert!(tail.contains("crawl finished"), "{tail:?}");
+
+    // Piped: the log lines only.
+    let env2 = Env::new();
+    env2.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env2.write_config(&env2.source("快", "fast", "/rss.xml"));
+    let o = env2.run(&["crawl", "--once"]);
+    assert_eq!(code(&o), 0);
+    let err = stderr(&o);
+    assert!(!err.contains("sources ") && !err.contains('\r'), "{err}");
+}
