@@ -23,7 +23,7 @@ use crate::fetch::{self, Body, FEED_ACCEPT, Fetched, Fetcher, Reach, Validators}
 use crate::html;
 use crate::jsonlist::{self, ItemsMapping};
 use crate::store::{
-    self, ArticleFields, ArticleJob, ArticleOutcome, ArticleResult, FetchRecord, NewPost, Outcome,
+    ArticleFields, ArticleJob, ArticleOutcome, ArticleResult, FetchRecord, NewPost, Outcome,
     PollRecord, SaveSummary, Store,
 };
 
@@ -429,11 +429,7 @@ impl Crawler {
         if std::env::var_os("NEWSCRAWL_TEST_PANIC_IN_POLL").is_some_and(|s| s == *source.slug) {
             panic!("test hook: a panic in the poll of {}", source.slug);
         }
-        let slug = source.slug.clone();
-        let state = self
-            .store
-            .call(move |c| store::source_state(c, &slug))
-            .await?;
+        let state = self.store.source_state(&source.slug).await?;
         let now = Utc::now();
         if let Some(until) = state.hold_until.filter(|t| *t > now) {
             debug!(until = %until, "held back by Retry-After");
@@ -557,10 +553,7 @@ impl Crawler {
             run_started_at,
         };
         let any_posts = !record.posts.is_empty();
-        let saved = self
-            .store
-            .call(move |c| store::save_poll(c, &record))
-            .await?;
+        let saved = self.store.save_poll(record).await?;
         if any_posts {
             self.saved.notify_one();
         }
@@ -606,11 +599,9 @@ impl Crawler {
         if source.follow == Follow::None {
             return Ok(summary);
         }
-        let slug = source.slug.clone();
-        let now = crate::date::now_utc();
         let jobs = self
             .store
-            .call(move |c| store::due_articles(c, &slug, &now, ARTICLE_BATCH))
+            .due_articles(&source.slug, Utc::now(), ARTICLE_BATCH)
             .await?;
         if jobs.is_empty() {
             return Ok(summary);
@@ -643,10 +634,7 @@ impl Crawler {
                     }
                 }
             }
-            let slug = source.slug.clone();
-            self.store
-                .call(move |c| store::save_articles(c, &slug, &results))
-                .await?;
+            self.store.save_articles(&source.slug, results).await?;
             self.saved.notify_one();
         }
         Ok(summary)
@@ -765,9 +753,7 @@ impl Crawler {
             hold_until: None,
             run_started_at,
         };
-        self.store
-            .call(move |c| store::save_poll(c, &record))
-            .await?;
+        self.store.save_poll(record).await?;
         Ok(PollReport {
             slug: source.slug.clone(),
             outcome: Some(Outcome::Error),

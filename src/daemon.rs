@@ -26,7 +26,7 @@ use crate::export::continuous::Target;
 use crate::fetch::Fetcher;
 use crate::metrics::Metrics;
 use crate::schedule;
-use crate::store::{self, Store};
+use crate::store::Store;
 
 /// How long in-flight polls get to finish after SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -142,7 +142,7 @@ pub(crate) async fn sync_sources(store: &Store, config: &Config) -> Result<(), S
             (s.slug.clone(), s.name.clone(), url)
         })
         .collect();
-    store.call(move |c| store::sync_sources(c, &rows)).await
+    store.sync_sources(rows).await
 }
 
 /// Runs until SIGTERM or SIGINT. `reload` reads the configuration again.
@@ -261,10 +261,7 @@ pub async fn run(
             _ = watchdog_tick.tick(), if watchdog.is_some() => {
                 // The ping says the loop runs and the database writer answers.
                 let limit = watchdog.unwrap_or(Duration::from_secs(1));
-                let alive = tokio::time::timeout(limit, store.call(|c| {
-                    c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map_err(StoreError::from)
-                }))
-                .await;
+                let alive = tokio::time::timeout(limit, store.ping()).await;
                 match alive {
                     Ok(Ok(_)) => notify(&[NotifyState::Watchdog]),
                     _ => warn!("the database writer does not answer; withholding the watchdog ping"),
@@ -274,7 +271,7 @@ pub async fn run(
             _ = retention_tick.tick(), if current.retention.is_some() => {
                 if let Some(age) = current.retention.and_then(|a| chrono::Duration::from_std(a).ok()) {
                     let cutoff = Utc::now() - age;
-                    match store.call(move |c| store::prune(c, cutoff, false)).await {
+                    match store.prune(cutoff).await {
                         Ok(p) if p.posts + p.fetches > 0 => info!(posts = p.posts, fetches = p.fetches, "retention: pruned"),
                         Ok(_) => {}
                         Err(e) => error!("retention: {e}"),
@@ -383,12 +380,7 @@ async fn source_task(
     let slug = source.slug.clone();
     let mut first = poll_now;
     loop {
-        let key = slug.clone();
-        let state = match crawler
-            .store
-            .call(move |c| store::source_state(c, &key))
-            .await
-        {
+        let state = match crawler.store.source_state(&slug).await {
             Ok(s) => s,
             Err(e) => {
                 error!("database: {e}");
@@ -411,15 +403,7 @@ async fn source_task(
             )
         };
         first = false;
-        let (key, at) = (
-            slug.clone(),
-            due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        );
-        if let Err(e) = crawler
-            .store
-            .call(move |c| store::set_next_poll(c, &key, &at))
-            .await
-        {
+        if let Err(e) = crawler.store.set_next_poll(&slug, due).await {
             error!("database: {e}");
         }
         let wait = (due - Utc::now()).to_std().unwrap_or(Duration::ZERO);

@@ -122,12 +122,12 @@ async fn dispatch(cli: Cli) -> u8 {
                     sources,
                 } => export_jsonl(&config, since.as_deref(), *after_id, sources),
             },
-            Command::Prune(args) => prune(&config, args),
+            Command::Prune(args) => prune(&config, args).await,
             Command::Completions { shell } => completions(*shell),
             Command::Man { dir } => man_pages(dir.as_deref()),
             Command::Posts { command } => match command {
                 PostsCommand::Search(args) => posts_search(&config, args),
-                PostsCommand::Index => posts_index(&config),
+                PostsCommand::Index => posts_index(&config).await,
                 PostsCommand::Show { id, json } => posts_show(&config, *id, *json),
             },
         }
@@ -221,7 +221,7 @@ async fn crawl(config: Config, args: &CrawlArgs, progress: bool) -> Result<u8, E
     // Everything stored is searchable when the command returns, unless the
     // caller would rather not wait for it.
     let (indexed, unindexed) = if args.defer_index {
-        let left = crawler.store.call(|c| store::unindexed(c)).await?;
+        let left = crawler.store.unindexed().await?;
         if left > 0 {
             info!(
                 unindexed = left,
@@ -231,7 +231,7 @@ async fn crawl(config: Config, args: &CrawlArgs, progress: bool) -> Result<u8, E
         }
         (0, left)
     } else {
-        (crawler.store.call(store::index_all).await?, 0)
+        (crawler.store.index_all().await?, 0)
     };
     let failing: Vec<&str> = reports
         .iter()
@@ -293,7 +293,7 @@ async fn crawl(config: Config, args: &CrawlArgs, progress: bool) -> Result<u8, E
 }
 
 fn sources_list(config: &Config, json: bool) -> Result<u8, Error> {
-    let rows = store::list_sources(&open_for_export(config)?)?;
+    let rows = open_for_export(config)?.list_sources()?;
     let tz = config.crawler.timezone;
     let mut out = TerminalSafe(std::io::BufWriter::new(std::io::stdout().lock()));
     if json {
@@ -358,7 +358,7 @@ async fn sources_check(config: Config, slugs: &[String]) -> Result<u8, Error> {
     let sources = select_sources(&config, slugs)?;
     let fetcher =
         fetch::Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?;
-    let conn = store::open_read_only(&config.database)?;
+    let db = store::Reader::open(&config.database)?;
     let mut failed = false;
     for source in &sources {
         let fetched = crawl::fetch_feed(
@@ -394,8 +394,8 @@ async fn sources_check(config: Config, slugs: &[String]) -> Result<u8, Error> {
                     fetch::redacted(&source.url)
                 );
                 for post in &posts {
-                    let stored = match &conn {
-                        Some(c) => store::is_stored(c, post)?,
+                    let stored = match &db {
+                        Some(db) => db.is_stored(post)?,
                         None => false,
                     };
                     let _ = writeln!(
@@ -530,8 +530,8 @@ fn parse_since(
     })
 }
 
-fn open_for_export(config: &Config) -> Result<rusqlite::Connection, Error> {
-    store::open_read_only(&config.database)?.ok_or_else(|| {
+fn open_for_export(config: &Config) -> Result<store::Reader, Error> {
+    store::Reader::open(&config.database)?.ok_or_else(|| {
         Error::Usage(format!(
             "no database at {}: run `newscrawl crawl --once` first",
             config.database.display()
@@ -576,7 +576,7 @@ fn export_jekyll(
     let category_pages = category_pages.or(config.export.jekyll_category_pages.as_deref());
     let template = export::continuous::template(config)
         .map_err(|e| Error::Usage(format!("export.jekyll.template: {e}")))?;
-    let conn = open_for_export(config)?;
+    let db = open_for_export(config)?;
     let started = std::time::Instant::now();
     let mut writer = export::jekyll::JekyllWriter::new(
         &template,
@@ -585,10 +585,8 @@ fn export_jekyll(
         config.crawler.timezone,
     )
     .map_err(export_error)?;
-    store::for_each_post(&conn, &filter, |post| {
-        writer.post(&post, &|code| {
-            store::has_info_code(&conn, code).unwrap_or(true)
-        });
+    db.for_each_post(&filter, |post| {
+        writer.post(&post, &|code| db.has_info_code(code).unwrap_or(true));
         Ok::<(), export::ExportError>(())
     })
     .map_err(export_error)?;
@@ -624,13 +622,11 @@ fn export_jsonl(
         after_id,
         ..store::PostFilter::default()
     };
-    let conn = open_for_export(config)?;
+    let db = open_for_export(config)?;
     let stdout = std::io::stdout().lock();
     let mut out = std::io::BufWriter::new(stdout);
-    store::for_each_post(&conn, &filter, |post| {
-        export::jsonl::write_post(&mut out, &post)
-    })
-    .map_err(export_error)?;
+    db.for_each_post(&filter, |post| export::jsonl::write_post(&mut out, &post))
+        .map_err(export_error)?;
     out.flush()?;
     Ok(EXIT_OK)
 }
@@ -645,8 +641,8 @@ fn posts_search(config: &Config, args: &SearchArgs) -> Result<u8, Error> {
         sources: args.sources.clone(),
         ..store::PostFilter::default()
     };
-    let conn = open_for_export(config)?;
-    let hits = store::search(&conn, &query, &filter, args.limit)?;
+    let db = open_for_export(config)?;
+    let hits = db.search(&query, &filter, args.limit)?;
     let mut out = TerminalSafe(std::io::BufWriter::new(std::io::stdout().lock()));
     let tz = config.crawler.timezone;
     for hit in &hits {
@@ -679,9 +675,9 @@ fn posts_show(config: &Config, id: i64, json: bool) -> Result<u8, Error> {
         id: Some(id),
         ..store::PostFilter::default()
     };
-    let conn = open_for_export(config)?;
+    let db = open_for_export(config)?;
     let mut found = None;
-    store::for_each_post(&conn, &filter, |post| {
+    db.for_each_post(&filter, |post| {
         found = Some(post);
         Ok::<(), Error>(())
     })?;
@@ -722,10 +718,10 @@ fn posts_show(config: &Config, id: i64, json: bool) -> Result<u8, Error> {
     Ok(EXIT_OK)
 }
 
-fn posts_index(config: &Config) -> Result<u8, Error> {
-    let mut conn = store::open_connection(&config.database)?;
+async fn posts_index(config: &Config) -> Result<u8, Error> {
+    let store = store::Store::open_with(&config.database, false)?;
     let started = std::time::Instant::now();
-    let indexed = store::index_all(&mut conn)?;
+    let indexed = store.index_all().await?;
     info!(
         indexed,
         secs = format!("{:.2}", started.elapsed().as_secs_f64()),
@@ -734,7 +730,7 @@ fn posts_index(config: &Config) -> Result<u8, Error> {
     Ok(EXIT_OK)
 }
 
-fn prune(config: &Config, args: &PruneArgs) -> Result<u8, Error> {
+async fn prune(config: &Config, args: &PruneArgs) -> Result<u8, Error> {
     let age = config::parse_age(&args.older_than).ok_or_else(|| {
         Error::Usage(format!(
             "--older-than {:?}: not an age: a number and a unit (s, min, h, d, w, mo, y), like 90d or 12h",
@@ -744,12 +740,13 @@ fn prune(config: &Config, args: &PruneArgs) -> Result<u8, Error> {
     let age = chrono::Duration::from_std(age)
         .map_err(|_| Error::Usage("--older-than: too large".into()))?;
     let cutoff = chrono::Utc::now() - age;
-    let mut conn = if args.dry_run {
-        open_for_export(config)?
+    let s = if args.dry_run {
+        open_for_export(config)?.prune_preview(cutoff)?
     } else {
-        store::open_connection(&config.database)?
+        store::Store::open_with(&config.database, false)?
+            .prune(cutoff)
+            .await?
     };
-    let s = store::prune(&mut conn, cutoff, args.dry_run)?;
     let verb = if args.dry_run {
         "would delete"
     } else {

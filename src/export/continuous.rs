@@ -12,14 +12,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono_tz::Tz;
-use rusqlite::Connection;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::ExportError;
 use super::jekyll::{JekyllSummary, JekyllWriter};
 use crate::config::Config;
-use crate::store::{self, Store};
+use crate::store::{self, Reader, Store};
 
 /// Where and how the continuous export writes.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,18 +62,22 @@ impl Target {
         format!("jekyll:{}", self.out.display())
     }
 
-    /// Writes every post changed after the cursor, reading `conn` in one
-    /// transaction; returns what it wrote and the change number it reached.
-    fn write_changes(&self, conn: &Connection) -> Result<(JekyllSummary, i64, i64), ExportError> {
-        let tx = conn.unchecked_transaction().map_err(store_error)?;
+    /// Writes every post changed after the cursor, reading one snapshot of
+    /// the database; returns what it wrote and the change numbers it went
+    /// from and to.
+    fn write_changes(&self, db: &Reader) -> Result<(JekyllSummary, i64, i64), ExportError> {
+        db.snapshot(|db| self.write_snapshot(db))
+    }
+
+    fn write_snapshot(&self, db: &Reader) -> Result<(JekyllSummary, i64, i64), ExportError> {
         // A directory that is gone (removed by hand, a new site) gets
         // every post again, not only those changed since.
         let after = if self.out.is_dir() {
-            store::export_cursor(&tx, &self.cursor_name())?
+            db.export_cursor(&self.cursor_name())?
         } else {
             0
         };
-        let upto = store::last_change(&tx)?;
+        let upto = db.last_change()?;
         if upto <= after {
             return Ok((JekyllSummary::default(), after, upto));
         }
@@ -83,10 +86,8 @@ impl Target {
             changed: Some((after, upto)),
             ..store::PostFilter::default()
         };
-        store::for_each_post(&tx, &filter, |post| {
-            writer.post(&post, &|code| {
-                store::has_info_code(&tx, code).unwrap_or(true)
-            });
+        db.for_each_post(&filter, |post| {
+            writer.post(&post, &|code| db.has_info_code(code).unwrap_or(true));
             Ok::<(), ExportError>(())
         })?;
         if let Some(e) = writer.io_error.take() {
@@ -97,10 +98,6 @@ impl Target {
         }
         Ok((writer.summary, after, upto))
     }
-}
-
-fn store_error(e: rusqlite::Error) -> ExportError {
-    ExportError::Store(e.into())
 }
 
 /// What one round did.
@@ -122,17 +119,15 @@ pub async fn round(target: Arc<Target>, db: &Path, store: &Store) -> Result<Roun
     let db = db.to_path_buf();
     let t = Arc::clone(&target);
     let (summary, after, upto) = tokio::task::spawn_blocking(move || {
-        let conn = store::open_read_only(&db)?
+        let reader = Reader::open(&db)?
             .ok_or_else(|| ExportError::Data(format!("no database at {}", db.display())))?;
-        t.write_changes(&conn)
+        t.write_changes(&reader)
     })
     .await
     .map_err(|e| ExportError::Data(format!("the export task failed: {e}")))??;
     if upto > after {
         let name = target.cursor_name();
-        store
-            .call(move |c| store::set_export_cursor(c, &name, upto))
-            .await?;
+        store.set_export_cursor(&name, upto).await?;
     }
     Ok(Round {
         summary,

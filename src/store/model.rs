@@ -1,0 +1,224 @@
+//! What the store takes and gives: plain data, the same whatever the backend.
+
+use chrono::DateTime;
+
+use crate::dedup::Identity;
+use crate::fetch::Validators;
+
+/// The stored state of a source that a poll starts from.
+#[derive(Debug, Clone, Default)]
+pub struct SourceState {
+    pub validators: Validators,
+    pub failures: i64,
+    /// The URL in effect, when it differs from nothing (the row exists).
+    pub url: Option<String>,
+    pub hold_until: Option<DateTime<chrono::Utc>>,
+    pub last_unconditional_at: Option<DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    NotModified,
+    Error,
+}
+
+impl Outcome {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::NotModified => "not_modified",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// One HTTP request, for the `fetches` table.
+#[derive(Debug, Clone)]
+pub struct FetchRecord {
+    pub url: String,
+    pub started_at: String,
+    pub duration_ms: i64,
+    pub http_status: Option<u16>,
+    pub outcome: Outcome,
+    pub bytes: u64,
+    pub error: Option<String>,
+}
+
+/// A post as the pipeline hands it to the store.
+#[derive(Debug, Clone, Default)]
+pub struct NewPost {
+    pub identity: Identity,
+    pub url: Option<String>,
+    pub guid: Option<String>,
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub summary: Option<String>,
+    pub content_html: Option<String>,
+    pub content_text: Option<String>,
+    pub origin: Option<String>,
+    pub published_at: Option<String>,
+    pub updated_at: Option<String>,
+    /// Its article is still to be fetched.
+    pub article_pending: bool,
+}
+
+/// A post whose article is due to be fetched.
+#[derive(Debug, Clone)]
+pub struct ArticleJob {
+    pub post_id: i64,
+    pub url: Option<String>,
+    pub info_code: Option<String>,
+    pub guid: Option<String>,
+    /// Attempts made so far.
+    pub attempts: u32,
+}
+
+/// What an article page gave, for the post's columns.
+#[derive(Debug, Clone, Default)]
+pub struct ArticleFields {
+    pub title: Option<String>,
+    pub published_at: Option<String>,
+    pub content_html: Option<String>,
+    pub content_text: Option<String>,
+    pub origin: Option<String>,
+}
+
+/// How an article attempt ended.
+#[derive(Debug, Clone)]
+pub enum ArticleOutcome {
+    Done(ArticleFields),
+    /// Failed; try again at this time (UTC, RFC 3339).
+    Retry {
+        next_at: String,
+    },
+    /// Failed for the last time: the post keeps the feed's text.
+    GiveUp,
+}
+
+/// One article attempt, for the post and the `fetches` table.
+#[derive(Debug, Clone)]
+pub struct ArticleResult {
+    pub post_id: i64,
+    pub fetch: FetchRecord,
+    pub outcome: ArticleOutcome,
+}
+
+/// Everything one poll of one source produced.
+#[derive(Debug, Clone)]
+pub struct PollRecord {
+    pub source: String,
+    pub fetch: FetchRecord,
+    /// New validators, present only when the body parsed.
+    pub validators: Option<Validators>,
+    pub items: usize,
+    pub posts: Vec<NewPost>,
+    pub next_poll_at: Option<String>,
+    /// The fetch went out without validators and succeeded.
+    pub unconditional: bool,
+    /// The feed moved permanently here: the URL in effect from now on.
+    pub moved_to: Option<String>,
+    /// No poll before this time (`Retry-After`); `None` clears a hold.
+    pub hold_until: Option<String>,
+    /// When the run this poll belongs to started (a `crawl --once`, or the
+    /// daemon's round for this source): a post another source stored since
+    /// then came in the same run, and the owner is decided by configuration
+    /// order.
+    pub run_started_at: DateTime<chrono::Utc>,
+}
+
+/// What saving a poll did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SaveSummary {
+    pub new_posts: usize,
+    pub updated_posts: usize,
+    pub repeats: usize,
+    /// Items whose post was pruned: not stored again.
+    pub pruned: usize,
+}
+
+/// A configured source's row, for `sources list`.
+#[derive(Debug, Clone)]
+pub struct SourceRow {
+    pub slug: String,
+    pub failures: i64,
+    pub last_error: Option<String>,
+    pub last_success_at: Option<String>,
+    pub last_polled_at: Option<String>,
+    pub next_poll_at: Option<String>,
+    pub posts: i64,
+}
+
+/// What one pass of the search indexer did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexRun {
+    /// Posts indexed.
+    pub indexed: usize,
+    /// Whether it stopped at its limit with more to do.
+    pub more: bool,
+}
+
+/// One post that a search found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SearchHit {
+    pub id: i64,
+    pub source: String,
+    pub published_at: Option<String>,
+    pub fetched_at: String,
+    pub title: Option<String>,
+    pub url: String,
+}
+
+/// A stored post with what exporters need beside it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PostRow {
+    pub id: i64,
+    pub source: String,
+    /// The name of `source` (its slug when the source row is gone).
+    pub source_name: String,
+    pub info_code: Option<String>,
+    pub url: Option<String>,
+    pub canonical_url: String,
+    pub guid: Option<String>,
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub summary: Option<String>,
+    pub content_html: Option<String>,
+    pub content_text: Option<String>,
+    pub origin: Option<String>,
+    pub published_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub fetched_at: String,
+    pub article_state: Option<String>,
+    pub article_attempts: i64,
+    pub article_next_at: Option<String>,
+    pub article_via: Option<String>,
+    pub published_utc: Option<String>,
+    /// Every source that delivered the post, sorted.
+    pub sources: Vec<String>,
+}
+
+/// Which posts an export reads.
+#[derive(Debug, Clone, Default)]
+pub struct PostFilter {
+    /// Only posts published (else fetched) at or after this time.
+    pub since: Option<DateTime<chrono::FixedOffset>>,
+    /// Only posts that one of these sources delivered.
+    pub sources: Vec<String>,
+    /// Only the post with this id.
+    pub id: Option<i64>,
+    /// Only posts stored after the one with this id (ids only grow: a
+    /// consumer's cursor).
+    pub after_id: Option<i64>,
+    /// Only posts whose latest change (`post_changes.seq`) is after the
+    /// first number and at most the second: what a continuous export has
+    /// not written yet.
+    pub changed: Option<(i64, i64)>,
+}
+
+/// What a prune removes or would remove.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneSummary {
+    pub posts: usize,
+    pub fetches: usize,
+}

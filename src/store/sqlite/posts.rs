@@ -1,0 +1,399 @@
+//! A poll's save: dedup against what is stored (infoCode, identity key,
+//! earlier keys), repeats, owners and newer versions, tombstones.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::*;
+
+/// Saves one poll in one transaction. A post already stored (same infoCode,
+/// same key, or an earlier key of the same item) gains a `post_sources` row
+/// instead of a second copy, and fills only its columns that are still NULL.
+/// Only the owner (the source that stored it) replaces its fields, and only
+/// with the same item (same guid or link) showing a newer update; when a
+/// source configured earlier delivers it in the same run, that source
+/// becomes the owner ([`take_over`]).
+pub(crate) fn save_poll(
+    conn: &mut Connection,
+    poll: &PollRecord,
+) -> Result<SaveSummary, StoreError> {
+    let now = crate::date::now_utc();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut summary = SaveSummary::default();
+    ensure_source(&tx, &poll.source, &now)?;
+    let position = source_position(&tx, &poll.source)?;
+    let run_started = floor_to_second(poll.run_started_at);
+    for post in &poll.posts {
+        match find_post(&tx, post)? {
+            Some(st) => {
+                summary.repeats += 1;
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO post_sources (post_id, source, first_seen_at) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![st.id, poll.source, now])?;
+                if st.owner == poll.source {
+                    let same_item = (post.guid.is_some() && post.guid == st.guid)
+                        || (post.url.is_some() && post.url == st.url);
+                    if same_item && is_newer(post.updated_at.as_deref(), st.updated_at.as_deref()) {
+                        update_post(&tx, st.id, post, &now)?;
+                        summary.updated_posts += 1;
+                    } else {
+                        fill_nulls(&tx, st.id, post)?;
+                    }
+                } else if position < st.owner_position
+                    && st.owner_since.is_some_and(|t| t >= run_started)
+                {
+                    take_over(&tx, st.id, &poll.source, post)?;
+                } else {
+                    fill_nulls(&tx, st.id, post)?;
+                }
+                if post.article_pending {
+                    // Stored by a source that does not follow links: this one fetches the article.
+                    tx.prepare_cached(
+                        "UPDATE posts SET article_state = 'pending', article_via = ?2
+                         WHERE id = ?1 AND article_state IS NULL",
+                    )?
+                    .execute(params![st.id, poll.source])?;
+                }
+            }
+            None if is_tombstoned(&tx, &post.identity)? => summary.pruned += 1,
+            None => {
+                insert_post(&tx, &poll.source, post, &now)?;
+                summary.new_posts += 1;
+            }
+        }
+    }
+    let f = &poll.fetch;
+    tx.prepare_cached(
+        "INSERT INTO fetches (source, url, started_at, duration_ms, http_status, outcome, bytes, items, new_posts, error, kind)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'feed')",
+    )?
+    .execute(params![
+        poll.source,
+        f.url,
+        f.started_at,
+        f.duration_ms,
+        f.http_status,
+        f.outcome.as_str(),
+        f.bytes as i64,
+        poll.items as i64,
+        summary.new_posts as i64,
+        f.error
+    ])?;
+    match f.outcome {
+        Outcome::Ok | Outcome::NotModified => {
+            tx.prepare_cached(
+                "UPDATE sources SET last_polled_at = ?2, last_success_at = ?2, failures = 0, last_error = NULL,
+                    next_poll_at = ?3 WHERE slug = ?1",
+            )?
+            .execute(params![poll.source, now, poll.next_poll_at])?;
+        }
+        Outcome::Error => {
+            tx.prepare_cached(
+                "UPDATE sources SET last_polled_at = ?2, failures = failures + 1, last_error = ?3,
+                    next_poll_at = ?4 WHERE slug = ?1",
+            )?
+            .execute(params![poll.source, now, f.error, poll.next_poll_at])?;
+        }
+    }
+    if let Some(v) = &poll.validators {
+        tx.prepare_cached("UPDATE sources SET etag = ?2, last_modified = ?3 WHERE slug = ?1")?
+            .execute(params![poll.source, v.etag, v.last_modified])?;
+    }
+    tx.prepare_cached(
+        "UPDATE sources SET hold_until = ?2, url = COALESCE(?3, url),
+            last_unconditional_at = CASE WHEN ?4 THEN ?5 ELSE last_unconditional_at END
+         WHERE slug = ?1",
+    )?
+    .execute(params![
+        poll.source,
+        poll.hold_until,
+        poll.moved_to,
+        poll.unconditional,
+        now
+    ])?;
+    tx.commit()?;
+    Ok(summary)
+}
+
+/// Gives `slug` a `sources` row if it has none, as a source no longer
+/// configured: posts, their `post_sources` and fetches refer to it. The
+/// configured sources have theirs from the start ([`sync_sources`]); this
+/// is the net under that, so that no save fails for want of one.
+pub(crate) fn ensure_source(conn: &Connection, slug: &str, now: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO sources (slug, name, url, removed_at) VALUES (?1, ?1, '', ?2)",
+    )?
+    .execute(params![slug, now])?;
+    Ok(())
+}
+
+/// A stored post that an item is found to be, with what decides who may
+/// change it.
+struct StoredPost {
+    id: i64,
+    owner: String,
+    guid: Option<String>,
+    url: Option<String>,
+    updated_at: Option<String>,
+    /// The owner's place in the configuration (`i64::MAX` when it has none).
+    owner_position: i64,
+    /// When the owner first stored it.
+    owner_since: Option<DateTime<chrono::Utc>>,
+}
+
+fn floor_to_second(t: DateTime<chrono::Utc>) -> DateTime<chrono::Utc> {
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
+/// A source's place in the configuration; `i64::MAX` when it has none.
+fn source_position(conn: &Connection, slug: &str) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT position FROM sources WHERE slug = ?1")?
+        .query_row([slug], |r| r.get::<_, Option<i64>>(0))
+        .optional()?
+        .flatten()
+        .unwrap_or(i64::MAX))
+}
+
+/// The query for a [`StoredPost`] with the given `WHERE` clause (a literal,
+/// so each statement text is built at compile time). Scalar subqueries, not
+/// `LEFT JOIN`s: SQLite compiles a statement with a `LEFT JOIN` and a bound
+/// parameter again for every new value bound (6% of the writer's time in a
+/// cold crawl went to parsing these lookups again, once per item).
+macro_rules! stored_post_where {
+    ($where:literal) => {
+        concat!(
+            "SELECT p.id, p.source, p.guid, p.url, p.updated_at,
+                    (SELECT s.position FROM sources s WHERE s.slug = p.source),
+                    (SELECT ps.first_seen_at FROM post_sources ps
+                     WHERE ps.post_id = p.id AND ps.source = p.source)
+             FROM posts p WHERE ",
+            $where
+        )
+    };
+}
+
+fn stored_post(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPost> {
+    let since: Option<String> = r.get(6)?;
+    Ok(StoredPost {
+        id: r.get(0)?,
+        owner: r.get(1)?,
+        guid: r.get(2)?,
+        url: r.get(3)?,
+        updated_at: r.get(4)?,
+        owner_position: r.get::<_, Option<i64>>(5)?.unwrap_or(i64::MAX),
+        owner_since: since
+            .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+            .map(|d| d.with_timezone(&chrono::Utc)),
+    })
+}
+
+/// The stored post an item is: by infoCode, then by its key, then by the
+/// keys it may have been stored under before (each only for the same item).
+fn find_post(conn: &Connection, post: &NewPost) -> Result<Option<StoredPost>, StoreError> {
+    let id = &post.identity;
+    if let Some(code) = &id.info_code {
+        let hit = conn
+            .prepare_cached(stored_post_where!("p.info_code = ?1"))?
+            .query_row([code], stored_post)
+            .optional()?;
+        if hit.is_some() {
+            return Ok(hit);
+        }
+    }
+    let mut by_key = conn.prepare_cached(stored_post_where!("p.canonical_url = ?1"))?;
+    if let Some(hit) = by_key
+        .query_row([&id.canonical_url], stored_post)
+        .optional()?
+    {
+        return Ok(Some(hit));
+    }
+    for e in &id.earlier {
+        let hit = match e {
+            Earlier::Key(k) => by_key.query_row([k], stored_post).optional()?,
+            Earlier::WithGuid(k, g) => conn
+                .prepare_cached(stored_post_where!("p.canonical_url = ?1 AND p.guid = ?2"))?
+                .query_row(params![k, g], stored_post)
+                .optional()?,
+            Earlier::WithContent(k) => conn
+                .prepare_cached(stored_post_where!(
+                    "p.canonical_url = ?1 AND p.content_html IS ?2 AND p.guid IS NULL"
+                ))?
+                .query_row(params![k, post.content_html], stored_post)
+                .optional()?,
+        };
+        if hit.is_some() {
+            return Ok(hit);
+        }
+    }
+    Ok(None)
+}
+
+/// A repeat fills the columns that are still NULL, and changes nothing
+/// else. (The row is written only when there is something to fill: an
+/// update would queue the post for indexing again.)
+fn fill_nulls(conn: &Connection, id: i64, p: &NewPost) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE posts SET title = COALESCE(title, ?2), author = COALESCE(author, ?3),
+            summary = COALESCE(summary, ?4),
+            content_html = CASE WHEN content_html IS NULL THEN ?5 ELSE content_html END,
+            content_text = CASE WHEN content_html IS NULL THEN ?6 ELSE content_text END,
+            origin = COALESCE(origin, ?7), published_at = COALESCE(published_at, ?8),
+            info_code = CASE WHEN info_code IS NULL AND ?9 IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM posts o WHERE o.info_code = ?9) THEN ?9 ELSE info_code END
+         WHERE id = ?1 AND (
+            (title IS NULL AND ?2 IS NOT NULL) OR (author IS NULL AND ?3 IS NOT NULL)
+            OR (summary IS NULL AND ?4 IS NOT NULL) OR (content_html IS NULL AND ?5 IS NOT NULL)
+            OR (origin IS NULL AND ?7 IS NOT NULL) OR (published_at IS NULL AND ?8 IS NOT NULL)
+            OR (info_code IS NULL AND ?9 IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM posts o WHERE o.info_code = ?9)))",
+    )?
+    .execute(params![
+        id,
+        p.title,
+        p.author,
+        p.summary,
+        p.content_html,
+        p.content_text,
+        p.origin,
+        p.published_at,
+        p.identity.info_code,
+    ])?;
+    Ok(())
+}
+
+/// `source`, configured before the post's owner, delivered it in the same
+/// run: it becomes the owner, as if its poll had finished first. Its item's
+/// fields replace the post's (the earlier owner's stay where it has none,
+/// as a repeat's would), and its key replaces the post's when no other post
+/// holds it. The article is left to the source that claimed it (it may be
+/// fetching it right now): an article page is fetched once.
+fn take_over(conn: &Connection, id: i64, source: &str, p: &NewPost) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE posts SET source = ?2, url = ?3, guid = ?4,
+            title = COALESCE(?5, title), author = COALESCE(?6, author), summary = COALESCE(?7, summary),
+            content_html = CASE WHEN article_state = 'done' THEN content_html
+                ELSE COALESCE(?8, content_html) END,
+            content_text = CASE WHEN article_state = 'done' THEN content_text
+                ELSE COALESCE(?9, content_text) END,
+            origin = COALESCE(?10, origin), published_at = COALESCE(?11, published_at),
+            updated_at = COALESCE(?12, updated_at),
+            canonical_url = CASE WHEN NOT EXISTS (SELECT 1 FROM posts o WHERE o.canonical_url = ?13 AND o.id <> ?1)
+                THEN ?13 ELSE canonical_url END,
+            info_code = CASE WHEN info_code IS NULL AND ?14 IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM posts o WHERE o.info_code = ?14) THEN ?14 ELSE info_code END
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        source,
+        p.url,
+        p.guid,
+        p.title,
+        p.author,
+        p.summary,
+        p.content_html,
+        p.content_text,
+        p.origin,
+        p.published_at,
+        p.updated_at,
+        p.identity.canonical_url,
+        p.identity.info_code,
+    ])?;
+    Ok(())
+}
+
+fn is_newer(candidate: Option<&str>, stored: Option<&str>) -> bool {
+    let parse = |s: &str| DateTime::parse_from_rfc3339(s).ok();
+    match (candidate.and_then(parse), stored.and_then(parse)) {
+        (Some(c), Some(s)) => c > s,
+        (Some(_), None) => stored.is_none(),
+        _ => false,
+    }
+}
+
+pub(super) fn insert_post(
+    conn: &Connection,
+    source: &str,
+    p: &NewPost,
+    now: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO posts (source, info_code, url, canonical_url, guid, title, author, summary,
+            content_html, content_text, origin, published_at, updated_at, fetched_at, article_state, article_via)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )?
+    .execute(params![
+        source,
+        p.identity.info_code,
+        p.url,
+        p.identity.canonical_url,
+        p.guid,
+        p.title,
+        p.author,
+        p.summary,
+        p.content_html,
+        p.content_text,
+        p.origin,
+        p.published_at,
+        p.updated_at,
+        now,
+        p.article_pending.then_some("pending"),
+        p.article_pending.then_some(source),
+    ])?;
+    let id = conn.last_insert_rowid();
+    conn.prepare_cached(
+        "INSERT INTO post_sources (post_id, source, first_seen_at) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![id, source, now])?;
+    Ok(())
+}
+
+/// The owner's same item, updated: its fields replace the post's (those it
+/// lacks stay). A source that follows links fetches the article again.
+fn update_post(conn: &Connection, id: i64, p: &NewPost, now: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE posts SET title = COALESCE(?2, title), author = COALESCE(?3, author),
+            summary = COALESCE(?4, summary),
+            content_html = CASE WHEN article_state = 'done' AND NOT ?11 THEN content_html
+                ELSE COALESCE(?5, content_html) END,
+            content_text = CASE WHEN article_state = 'done' AND NOT ?11 THEN content_text
+                ELSE COALESCE(?6, content_text) END,
+            origin = COALESCE(?7, origin), published_at = COALESCE(?8, published_at), updated_at = ?9,
+            fetched_at = ?10,
+            article_state = CASE WHEN ?11 THEN 'pending' ELSE article_state END,
+            article_attempts = CASE WHEN ?11 THEN 0 ELSE article_attempts END,
+            article_next_at = CASE WHEN ?11 THEN NULL ELSE article_next_at END
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        p.title,
+        p.author,
+        p.summary,
+        p.content_html,
+        p.content_text,
+        p.origin,
+        p.published_at,
+        p.updated_at,
+        now,
+        p.article_pending,
+    ])?;
+    Ok(())
+}
+
+/// Whether a pruned post had this identity.
+pub(crate) fn is_tombstoned(conn: &Connection, id: &Identity) -> Result<bool, StoreError> {
+    let hit: Option<i64> = conn
+        .prepare_cached(
+            "SELECT 1 FROM tombstones WHERE canonical_url = ?1 OR (?2 IS NOT NULL AND info_code = ?2) LIMIT 1",
+        )?
+        .query_row(params![id.canonical_url, id.info_code], |r| r.get(0))
+        .optional()?;
+    Ok(hit.is_some())
+}
+
+/// Whether a post with this identity is stored.
+pub(crate) fn is_stored(conn: &Connection, post: &NewPost) -> Result<bool, StoreError> {
+    Ok(find_post(conn, post)?.is_some())
+}

@@ -1,0 +1,764 @@
+use super::*;
+use crate::store::Store;
+use std::time::Instant;
+
+fn post(code: Option<&str>, url: &str, title: &str, updated: Option<&str>) -> NewPost {
+    NewPost {
+        identity: Identity {
+            info_code: code.map(str::to_string),
+            canonical_url: url.to_string(),
+            earlier: Vec::new(),
+        },
+        url: Some(url.to_string()),
+        title: Some(title.to_string()),
+        content_text: Some(format!("{title} 正文")),
+        updated_at: updated.map(str::to_string),
+        ..NewPost::default()
+    }
+}
+
+fn poll(source: &str, posts: Vec<NewPost>) -> PollRecord {
+    PollRecord {
+        source: source.into(),
+        fetch: FetchRecord {
+            url: "http://x/".into(),
+            started_at: crate::date::now_utc(),
+            duration_ms: 1,
+            http_status: Some(200),
+            outcome: Outcome::Ok,
+            bytes: 10,
+            error: None,
+        },
+        validators: None,
+        items: posts.len(),
+        posts,
+        next_poll_at: None,
+        unconditional: false,
+        moved_to: None,
+        hold_until: None,
+        run_started_at: chrono::Utc::now(),
+    }
+}
+
+fn db() -> (tempfile::TempDir, Connection) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = open_connection(&dir.path().join("sub/n.db")).unwrap();
+    sync_sources(
+        &mut conn,
+        &[
+            ("a".into(), "A".into(), "http://a/".into()),
+            ("b".into(), "B".into(), "http://b/".into()),
+        ],
+    )
+    .unwrap();
+    (dir, conn)
+}
+
+#[test]
+fn migrates_once_and_is_wal() {
+    let (dir, conn) = db();
+    let av: i64 = conn
+        .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(av, 2, "incremental");
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, MIGRATIONS.len() as i64);
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    drop(conn);
+    // Reopening runs nothing again.
+    open_connection(&dir.path().join("sub/n.db")).unwrap();
+}
+
+#[test]
+fn dedup_by_code_or_canonical_url() {
+    let (_d, mut conn) = db();
+    let s = save_poll(
+        &mut conn,
+        &poll("a", vec![post(Some("1"), "http://x/1", "一", None)]),
+    )
+    .unwrap();
+    assert_eq!(s.new_posts, 1);
+    // Same code, other URL; same URL, no code; both from source b.
+    let s = save_poll(
+        &mut conn,
+        &poll(
+            "b",
+            vec![
+                post(Some("1"), "http://y/1", "一", None),
+                post(None, "http://x/1", "一", None),
+            ],
+        ),
+    )
+    .unwrap();
+    assert_eq!((s.new_posts, s.repeats), (0, 2));
+    let n: i64 = conn
+        .query_row("SELECT COUNT(*) FROM posts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+    let srcs: Vec<String> = conn
+        .prepare("SELECT source FROM post_sources ORDER BY source")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(srcs, ["a", "b"]);
+}
+
+#[test]
+fn unique_indexes_hold_even_without_the_lookup() {
+    let (_d, conn) = db();
+    insert_post(&conn, "a", &post(Some("9"), "http://x/9", "t", None), "now").unwrap();
+    assert!(
+        insert_post(
+            &conn,
+            "a",
+            &post(Some("9"), "http://x/other", "t", None),
+            "now"
+        )
+        .is_err()
+    );
+    assert!(
+        insert_post(
+            &conn,
+            "a",
+            &post(Some("10"), "http://x/9", "t", None),
+            "now"
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn newer_update_replaces_in_place() {
+    let (_d, mut conn) = db();
+    save_poll(
+        &mut conn,
+        &poll(
+            "a",
+            vec![post(
+                None,
+                "http://x/u",
+                "旧",
+                Some("2022-01-10T16:00:00+08:00"),
+            )],
+        ),
+    )
+    .unwrap();
+    let id: i64 = conn
+        .query_row("SELECT id FROM posts", [], |r| r.get(0))
+        .unwrap();
+    // Older or equal: ignored.
+    save_poll(
+        &mut conn,
+        &poll(
+            "a",
+            vec![post(
+                None,
+                "http://x/u",
+                "更旧",
+                Some("2022-01-10T07:00:00Z"),
+            )],
+        ),
+    )
+    .unwrap();
+    let t: String = conn
+        .query_row("SELECT title FROM posts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(t, "旧");
+    // 09:00Z is 17:00+08:00: newer.
+    let s = save_poll(
+        &mut conn,
+        &poll(
+            "a",
+            vec![post(
+                None,
+                "http://x/u",
+                "新标题",
+                Some("2022-01-10T09:00:00Z"),
+            )],
+        ),
+    )
+    .unwrap();
+    assert_eq!(s.updated_posts, 1);
+    let (id2, t): (i64, String) = conn
+        .query_row("SELECT id, title FROM posts", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((id2, t.as_str()), (id, "新标题"));
+}
+
+#[test]
+fn fts_finds_chinese_inside_a_sentence() {
+    let (_d, mut conn) = db();
+    let mut p = post(None, "http://x/f", "北京发布消息", None);
+    p.content_text = Some("国家统计局今天发布了最新的经济数据，消费市场继续恢复。".into());
+    save_poll(&mut conn, &poll("a", vec![p])).unwrap();
+    assert_eq!(index_all(&mut conn).unwrap(), 1);
+    for (q, n) in [
+        ("经济数据", 1),
+        ("数据", 1),
+        ("统计局今天", 1),
+        ("股票市场", 0),
+        ("数据市场", 0),
+        ("数据消费", 1), // across the comma, as documented
+    ] {
+        assert_eq!(matches(&conn, q), n, "{q}");
+    }
+}
+
+/// Posts whose index entries match `q`, a query as a reader types it.
+fn matches(conn: &Connection, q: &str) -> i64 {
+    let expr = crate::search::match_query(q).unwrap();
+    conn.query_row(
+        "SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH ?1",
+        [expr],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+fn stale(conn: &Connection) -> i64 {
+    conn.query_row("SELECT COUNT(*) FROM fts_stale", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// The index is consistent in itself (FTS5's check, and SQLite's own,
+/// which includes it): what `index_pending` removes is exactly what it
+/// indexed. (Rank 1, which compares with `posts`' raw text, does not
+/// apply: the index holds the split form.)
+fn index_is_consistent(conn: &Connection) {
+    conn.execute(
+        "INSERT INTO posts_fts (posts_fts, rank) VALUES ('integrity-check', 0)",
+        [],
+    )
+    .unwrap();
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+}
+
+#[test]
+fn search_index_follows_inserts_updates_and_deletes() {
+    let (_d, mut conn) = db();
+    let t1 = Some("2022-01-10T10:00:00+08:00");
+    let t2 = Some("2022-01-10T11:00:00+08:00");
+    let a = post(Some("NW1"), "http://x/a", "初稿的标题", t1);
+    let b = post(Some("NW2"), "http://x/b", "另一篇文章", None);
+    save_poll(&mut conn, &poll("a", vec![a, b])).unwrap();
+    assert_eq!(matches(&conn, "初稿的"), 0, "queued, not indexed yet");
+    assert_eq!(index_all(&mut conn).unwrap(), 2);
+    assert_eq!(matches(&conn, "初稿的"), 1);
+
+    // An indexed post that changes is queued, its old entries with it.
+    let a2 = post(Some("NW1"), "http://x/a", "更正后标题", t2);
+    save_poll(&mut conn, &poll("a", vec![a2])).unwrap();
+    assert_eq!(matches(&conn, "更正后"), 0);
+    assert_eq!(stale(&conn), 1);
+    // A post that changes before it was ever indexed, and a deleted one.
+    let c1 = post(Some("NW3"), "http://x/c", "第一版本文", t1);
+    let c2 = post(Some("NW3"), "http://x/c", "第二版本文", t2);
+    save_poll(&mut conn, &poll("a", vec![c1])).unwrap();
+    save_poll(&mut conn, &poll("a", vec![c2])).unwrap();
+    conn.execute("DELETE FROM posts WHERE info_code = 'NW2'", [])
+        .unwrap();
+    assert_eq!(index_all(&mut conn).unwrap(), 2);
+
+    assert_eq!(matches(&conn, "初稿的"), 0);
+    assert_eq!(matches(&conn, "初稿"), 0);
+    assert_eq!(matches(&conn, "更正后"), 1);
+    assert_eq!(matches(&conn, "第二版"), 1);
+    assert_eq!(matches(&conn, "第一版"), 0);
+    assert_eq!(matches(&conn, "另一篇"), 0);
+    assert_eq!(unindexed(&conn).unwrap(), 0);
+    assert_eq!(stale(&conn), 0);
+    // Deleting an indexed post (as any tool may) takes it out at the next batch.
+    conn.execute("DELETE FROM posts WHERE info_code = 'NW1'", [])
+        .unwrap();
+    assert_eq!(stale(&conn), 1);
+    assert_eq!(index_all(&mut conn).unwrap(), 0);
+    assert_eq!(matches(&conn, "更正后"), 0);
+    // The index holds exactly what the posts table holds.
+    index_is_consistent(&conn);
+}
+
+#[test]
+fn posts_indexed_before_version_7_are_indexed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..4] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        conn.execute(
+            "INSERT INTO posts (id, source, canonical_url, title, content_text, fetched_at)
+                 VALUES (1, 'a', 'http://x/a', '旧的标题', '旧版本的正文', '2022-01-10T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+    }
+    let mut conn = open_connection(&path).unwrap();
+    assert_eq!(matches(&conn, "旧版本"), 0, "the old index is gone");
+    assert_eq!(index_all(&mut conn).unwrap(), 1, "queued again");
+    assert_eq!(matches(&conn, "旧版本"), 1);
+    conn.execute(
+        "UPDATE posts SET content_text = '新版本的正文' WHERE id = 1",
+        [],
+    )
+    .unwrap();
+    assert_eq!(index_all(&mut conn).unwrap(), 1);
+    assert_eq!(matches(&conn, "旧版本"), 0);
+    assert_eq!(matches(&conn, "新版本"), 1);
+    index_is_consistent(&conn);
+}
+
+#[test]
+fn a_post_waiting_for_its_article_is_indexed_once_with_it() {
+    let (_d, mut conn) = db();
+    let mut p = post(Some("NW1"), "http://x/a", "标题在此处", None);
+    p.content_text = Some("摘要的文字".into());
+    p.article_pending = true;
+    save_poll(&mut conn, &poll("a", vec![p])).unwrap();
+    assert_eq!(
+        index_pending(&mut conn, INDEX_BATCH, false)
+            .unwrap()
+            .indexed,
+        0
+    );
+
+    let id: i64 = conn
+        .query_row("SELECT id FROM posts", [], |r| r.get(0))
+        .unwrap();
+    let fetch = poll("a", vec![]).fetch;
+    let article = ArticleFields {
+        content_text: Some("文章的正文".into()),
+        ..ArticleFields::default()
+    };
+    save_articles(
+        &mut conn,
+        "a",
+        &[ArticleResult {
+            post_id: id,
+            fetch,
+            outcome: ArticleOutcome::Done(article),
+        }],
+    )
+    .unwrap();
+    assert_eq!(
+        index_pending(&mut conn, INDEX_BATCH, false)
+            .unwrap()
+            .indexed,
+        1
+    );
+    assert_eq!(matches(&conn, "文章的正文"), 1);
+    assert_eq!(matches(&conn, "摘要的"), 0);
+    assert_eq!(matches(&conn, "标题在此"), 1);
+
+    // Without an article attempt yet, `all` still indexes it.
+    let mut q = post(Some("NW2"), "http://x/b", "等待中的文", None);
+    q.article_pending = true;
+    save_poll(&mut conn, &poll("a", vec![q])).unwrap();
+    assert_eq!(
+        index_pending(&mut conn, INDEX_BATCH, false)
+            .unwrap()
+            .indexed,
+        0
+    );
+    assert_eq!(index_all(&mut conn).unwrap(), 1);
+    assert_eq!(matches(&conn, "等待中"), 1);
+
+    // A failed attempt makes the post searchable with the feed's text at once...
+    let mut r = post(Some("NW3"), "http://x/c", "失败的文章", None);
+    r.article_pending = true;
+    save_poll(&mut conn, &poll("a", vec![r])).unwrap();
+    let id: i64 = conn
+        .query_row("SELECT id FROM posts WHERE info_code = 'NW3'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let fetch = poll("a", vec![]).fetch;
+    let retry = ArticleOutcome::Retry {
+        next_at: "2099-01-01T00:00:00Z".into(),
+    };
+    let failed = ArticleResult {
+        post_id: id,
+        fetch,
+        outcome: retry,
+    };
+    save_articles(&mut conn, "a", &[failed]).unwrap();
+    assert_eq!(
+        index_pending(&mut conn, INDEX_BATCH, false)
+            .unwrap()
+            .indexed,
+        1
+    );
+    assert_eq!(matches(&conn, "失败的"), 1);
+    // ... and one whose article never came is indexed after its wait.
+    let mut w = post(Some("NW4"), "http://x/d", "久等的文章", None);
+    w.article_pending = true;
+    save_poll(&mut conn, &poll("a", vec![w])).unwrap();
+    assert_eq!(
+        index_pending(&mut conn, INDEX_BATCH, false)
+            .unwrap()
+            .indexed,
+        0
+    );
+    conn.execute(
+        "UPDATE fts_pending SET ready_at = '2000-01-01T00:00:00Z'",
+        [],
+    )
+    .unwrap();
+    assert_eq!(
+        index_pending(&mut conn, INDEX_BATCH, false)
+            .unwrap()
+            .indexed,
+        1
+    );
+    assert_eq!(matches(&conn, "久等的"), 1);
+    index_is_consistent(&conn);
+}
+
+/// A poll's save never waits for the index to catch up: with 30,000
+/// posts queued for search, a job sent to the writer runs while most of
+/// them still are (the writer indexes one slice, then looks for jobs).
+#[test]
+fn a_job_waits_for_one_index_slice_not_for_the_backlog() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("n.db");
+    open_connection(&path)
+        .unwrap()
+        .execute_batch(
+            "INSERT INTO sources (slug, name, url) VALUES ('a', 'a', 'http://x/');
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000)
+                 INSERT INTO posts (source, canonical_url, title, content_text, fetched_at)
+                 SELECT 'a', 'http://x/' || i, '第' || i || '条新闻',
+                        '国家统计局今天发布了最新的经济数据 ' || hex(randomblob(200)),
+                        '2024-01-01T00:00:00Z' FROM n",
+        )
+        .unwrap();
+    let store = Store::open(&path).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let left = rt.block_on(store.unindexed()).unwrap();
+    assert!(left > 30000 / 2, "{left} posts left when the job ran");
+    // And the writer goes on indexing between jobs until none is left.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while rt.block_on(store.unindexed()).unwrap() > 0 {
+        assert!(Instant::now() < deadline, "the backlog was never indexed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(store);
+    let conn = open_connection(&path).unwrap();
+    assert_eq!(matches(&conn, "经济数据"), 30000);
+    index_is_consistent(&conn);
+}
+
+/// The writer's per-item lookups are compiled once, not again for each
+/// value bound (which a `LEFT JOIN` with a parameter made SQLite do).
+#[test]
+fn item_lookups_are_not_compiled_again_per_item() {
+    let (_d, mut conn) = db();
+    for round in 0..2 {
+        let posts = (0..20)
+            .map(|i| {
+                post(
+                    Some(&format!("NW{i}")),
+                    &format!("http://x/{i}"),
+                    "标题",
+                    None,
+                )
+            })
+            .collect();
+        let saved = save_poll(&mut conn, &poll("a", posts)).unwrap();
+        assert_eq!(saved.new_posts, if round == 0 { 20 } else { 0 });
+    }
+    for sql in [
+        stored_post_where!("p.info_code = ?1"),
+        stored_post_where!("p.canonical_url = ?1"),
+    ] {
+        let stmt = conn.prepare_cached(sql).unwrap();
+        assert_eq!(
+            stmt.get_status(rusqlite::StatementStatus::RePrepare),
+            0,
+            "{sql}"
+        );
+    }
+}
+
+/// The change feed: a new post and a changed one come after the
+/// cursor; a repeat that changes nothing does not; a deleted post's
+/// number is never given out again (a consumer past it would miss the
+/// next change).
+#[test]
+fn changes_come_after_the_cursor_and_numbers_are_never_reused() {
+    let (_d, mut conn) = db();
+    let changed = |conn: &Connection, after: i64| -> Vec<String> {
+        let upto = last_change(conn).unwrap();
+        let filter = PostFilter {
+            changed: Some((after, upto)),
+            ..PostFilter::default()
+        };
+        let mut titles = Vec::new();
+        for_each_post(conn, &filter, |p| {
+            titles.push(p.title.unwrap_or_default());
+            Ok::<(), StoreError>(())
+        })
+        .unwrap();
+        titles
+    };
+    let t1 = Some("2022-01-10T10:00:00+08:00");
+    let t2 = Some("2022-01-10T11:00:00+08:00");
+    let a = post(Some("NW1"), "http://x/a", "甲", t1);
+    let b = post(Some("NW2"), "http://x/b", "乙", None);
+    save_poll(&mut conn, &poll("a", vec![a.clone(), b.clone()])).unwrap();
+    assert_eq!(changed(&conn, 0), ["甲", "乙"]);
+    let cursor = last_change(&conn).unwrap();
+    set_export_cursor(&conn, "t", cursor).unwrap();
+    assert_eq!(export_cursor(&conn, "t").unwrap(), cursor);
+    assert_eq!(export_cursor(&conn, "other").unwrap(), 0);
+
+    // The same items again: nothing changed.
+    save_poll(&mut conn, &poll("a", vec![a, b])).unwrap();
+    assert!(changed(&conn, cursor).is_empty());
+    // A newer version of one of them.
+    let a2 = post(Some("NW1"), "http://x/a", "甲二", t2);
+    save_poll(&mut conn, &poll("a", vec![a2])).unwrap();
+    assert_eq!(changed(&conn, cursor), ["甲二"]);
+
+    // The newest change deleted, then a new post: a number above all.
+    let top = last_change(&conn).unwrap();
+    conn.execute("DELETE FROM posts WHERE info_code = 'NW1'", [])
+        .unwrap();
+    assert_eq!(
+        conn.query_row("SELECT COUNT(*) FROM post_changes", [], |r| r
+            .get::<_, i64>(0))
+            .unwrap(),
+        1
+    );
+    let c = post(Some("NW3"), "http://x/c", "丙", None);
+    save_poll(&mut conn, &poll("a", vec![c])).unwrap();
+    assert!(last_change(&conn).unwrap() > top);
+    assert_eq!(changed(&conn, top), ["丙"]);
+    // A cursor never goes back.
+    set_export_cursor(&conn, "t", 1).unwrap();
+    assert_eq!(export_cursor(&conn, "t").unwrap(), cursor);
+}
+
+/// Schema 10 on a database of schema 9: the source columns refer to
+/// `sources` (a slug it lacked gets a row, rows left by deletions made
+/// without enforcement go), every post keeps its id, its change number
+/// and its place in the search queue, the triggers work again, and a
+/// deleted post's id is not given out again.
+#[test]
+fn source_references_are_declared_and_nothing_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("n.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        for (i, sql) in MIGRATIONS.iter().enumerate().take(9) {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", i as i64 + 1)
+                .unwrap();
+        }
+        // As another tool may have written it: without enforcement.
+        conn.execute_batch(
+            "PRAGMA foreign_keys = OFF;
+                 INSERT INTO sources (slug, name, url) VALUES ('a', 'A', 'http://a/');
+                 INSERT INTO posts (id, source, canonical_url, title, content_text, fetched_at)
+                     VALUES (5, 'a', 'http://x/5', '五', '第五条', '2024-01-01T00:00:00Z'),
+                            (9, 'gone', 'http://x/9', '九', '第九条', '2024-01-01T00:00:00Z');
+                 INSERT INTO post_sources VALUES (5, 'a', 't'), (9, 'gone', 't'), (77, 'a', 't');
+                 INSERT INTO fetches (source, url, started_at, duration_ms, outcome)
+                     VALUES ('elsewhere', 'http://e/', 't', 1, 'ok');
+                 CREATE INDEX theirs ON posts(title);
+                 CREATE TABLE their_log (post_id INTEGER);
+                 CREATE TRIGGER their_trigger AFTER INSERT ON posts BEGIN
+                     INSERT INTO their_log VALUES (new.id);
+                 END;",
+        )
+        .unwrap();
+    }
+    let mut conn = open_connection(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, MIGRATIONS.len() as i64);
+    for table in ["posts", "post_sources", "fetches"] {
+        let refs: Vec<(String, String, String)> = conn
+            .prepare(&format!(
+                "SELECT \"table\", \"from\", \"to\" FROM pragma_foreign_key_list('{table}')"
+            ))
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(
+            refs.contains(&("sources".into(), "source".into(), "slug".into())),
+            "{table}: {refs:?}"
+        );
+    }
+    let slugs: Vec<String> = conn
+        .prepare("SELECT slug || ':' || (removed_at IS NOT NULL) FROM sources ORDER BY slug")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(slugs, ["a:0", "elsewhere:1", "gone:1"]);
+    let count =
+        |conn: &Connection, sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM post_sources"), 2);
+    let ids: String = conn
+        .query_row(
+            "SELECT group_concat(id) FROM (SELECT id FROM posts ORDER BY id)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(ids, "5,9");
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM post_changes"), 2);
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM fts_pending"), 2);
+    assert_eq!(index_all(&mut conn).unwrap(), 2);
+    assert_eq!(matches(&conn, "第九"), 1);
+
+    // The triggers: a new post is queued and in the change feed; the
+    // highest id, deleted, is not used again.
+    conn.execute("DELETE FROM posts WHERE id = 9", []).unwrap();
+    let p = post(Some("NW1"), "http://x/new", "新的", None);
+    save_poll(&mut conn, &poll("a", vec![p])).unwrap();
+    assert_eq!(count(&conn, "SELECT MAX(id) FROM posts"), 10);
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM fts_pending"), 1);
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT post_id FROM post_changes ORDER BY seq DESC LIMIT 1"
+        ),
+        10
+    );
+    // A downstream tool's index and trigger are there again, and work.
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('theirs', 'their_trigger')"
+        ),
+        2
+    );
+    assert_eq!(count(&conn, "SELECT post_id FROM their_log"), 10);
+    // References hold now: a post of an unknown source is refused.
+    assert!(
+        conn.execute(
+            "INSERT INTO posts (source, canonical_url, fetched_at) VALUES ('nobody', 'u', 't')",
+            []
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn health_columns() {
+    let (_d, mut conn) = db();
+    let mut p = poll("a", vec![]);
+    p.fetch.outcome = Outcome::Error;
+    p.fetch.error = Some("HTTP 404".into());
+    save_poll(&mut conn, &p).unwrap();
+    save_poll(&mut conn, &p).unwrap();
+    assert_eq!(source_state(&conn, "a").unwrap().failures, 2);
+    let mut ok = poll("a", vec![]);
+    ok.validators = Some(Validators {
+        etag: Some("\"v1\"".into()),
+        last_modified: None,
+    });
+    save_poll(&mut conn, &ok).unwrap();
+    let st = source_state(&conn, "a").unwrap();
+    assert_eq!(st.failures, 0);
+    assert_eq!(st.validators.etag.as_deref(), Some("\"v1\""));
+    // A new URL for the source forgets the old validators.
+    sync_sources(
+        &mut conn,
+        &[("a".into(), "A".into(), "http://a/new".into())],
+    )
+    .unwrap();
+    assert_eq!(
+        source_state(&conn, "a").unwrap().validators,
+        Validators::default()
+    );
+}
+
+/// The plain-SQL form finds what `match_query` finds, for the queries
+/// it supports (words, "phrases", Chinese of any length).
+#[test]
+fn the_sql_form_agrees_with_match_query() {
+    let db = rusqlite::Connection::open_in_memory().unwrap();
+    db.execute_batch(
+        "CREATE VIRTUAL TABLE f USING fts5(t, tokenize=\"unicode61 remove_diacritics 2\");",
+    )
+    .unwrap();
+    let docs = [
+        "中国人民银行决定下调存款准备金率，央行表示将释放长期资金。",
+        "中央银行行长讨论降低息差压力。",
+        "恒生科技指数涨3.5%，A股市场成交放大",
+        "Fed signals an interest rate cut as inflation cools",
+        "A cut in interest-rate bets; COVID-19 cases fall",
+    ];
+    for d in docs {
+        db.execute(
+            "INSERT INTO f (t) VALUES (?1)",
+            [crate::search::index_text(d)],
+        )
+        .unwrap();
+    }
+    let ids = |expr: &str| -> Vec<i64> {
+        let mut st = db
+            .prepare("SELECT rowid FROM f WHERE f MATCH ?1 ORDER BY rowid")
+            .unwrap();
+        st.query_map([expr], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let sql = format!("SELECT ({})", crate::search::SQL_MATCH);
+    for q in [
+        "央行",
+        "降息",
+        "准备金",
+        "恒生科技",
+        "存款准备金率",
+        "A股市场",
+        "央行 资金",
+        "inflation",
+        "Inflation cools",
+        "\"interest rate cut\"",
+        "\"interest rate\" cut",
+        "COVID-19",
+    ] {
+        let from_sql: String = db
+            .query_row(&sql, rusqlite::named_params! {":q": q}, |r| r.get(0))
+            .unwrap();
+        let ours = crate::search::match_query(q).unwrap();
+        assert_eq!(ids(&from_sql), ids(&ours), "{q}: {from_sql} vs {ours}");
+    }
+    assert_eq!(ids(&crate::search::match_query("央行").unwrap()), vec![1]);
+    assert_eq!(
+        ids(&crate::search::match_query("降息").unwrap()),
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        ids(&crate::search::match_query("\"interest rate cut\"").unwrap()),
+        vec![4]
+    );
+    assert_eq!(
+        ids(&crate::search::match_query("interest rate cut").unwrap()),
+        vec![4, 5]
+    );
+}
