@@ -118,8 +118,8 @@ pub fn extract_json(
     tz: Tz,
     now: DateTime<FixedOffset>,
 ) -> Result<Article, ArticleError> {
-    let value: serde_json::Value =
-        serde_json::from_str(unwrap_jsonp(text)).map_err(|e| ArticleError::Json(e.to_string()))?;
+    let value: serde_json::Value = serde_json::from_str(crate::jsonlist::unwrap_jsonp(text))
+        .map_err(|e| ArticleError::Json(e.to_string()))?;
     let body = pointers
         .iter()
         .find_map(|p| {
@@ -139,29 +139,6 @@ pub fn extract_json(
     }
     article.content_text = article.content_html.as_deref().map(html::to_text);
     Ok(article)
-}
-
-/// `callback({...});` → `{...}`; anything else unchanged.
-pub fn unwrap_jsonp(text: &str) -> &str {
-    let t = text.trim().trim_start_matches('\u{FEFF}');
-    if t.starts_with('{') || t.starts_with('[') {
-        return t;
-    }
-    match (t.find('('), t.rfind(')')) {
-        (Some(open), Some(close)) if open < close => {
-            let name = t[..open].trim();
-            let is_callback = !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '$' | '.'));
-            if is_callback {
-                t[open + 1..close].trim()
-            } else {
-                t
-            }
-        }
-        _ => t,
-    }
 }
 
 /// The media named as the article's source, without brackets and labels:
@@ -452,13 +429,6 @@ mod tests {
             Some("新华社".into())
         );
         assert_eq!(clean_origin("（）"), None);
-    }
-
-    #[test]
-    fn jsonp_is_unwrapped() {
-        assert_eq!(unwrap_jsonp("cb({\"a\":1});"), "{\"a\":1}");
-        assert_eq!(unwrap_jsonp("  jQuery123_456({\"a\":[1]})"), "{\"a\":[1]}");
-        assert_eq!(unwrap_jsonp("{\"a\":\"(x)\"}"), "{\"a\":\"(x)\"}");
     }
 
     #[test]

@@ -193,6 +193,19 @@ pub struct ArticleSelectors {
     pub json: Vec<String>,
 }
 
+/// What a source's URL answers with (`kind`), and so how it is fetched
+/// and its items read. A new kind of source is a variant here and a
+/// module that reads it; the compiler then names every `match` to extend
+/// (the `Accept` header and the parser in `crawl`, the configuration).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceKind {
+    /// RSS 0.9x/1.0/2.0, Atom or JSON Feed (`kind = "feed"`, the default).
+    Feed,
+    /// A JSON or JSONP news list, read by a mapping (`kind = "json"`,
+    /// `[sources.items]`; [`crate::jsonlist`]).
+    JsonList(Box<crate::jsonlist::ItemsMapping>),
+}
+
 /// One configured source.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -206,8 +219,8 @@ pub struct Source {
     pub id_pattern: Arc<Regex>,
     pub follow: Follow,
     pub article: ArticleSelectors,
-    /// `kind = "json"`: how to read items out of a JSON list.
-    pub items: Option<crate::jsonlist::ItemsMapping>,
+    /// What the URL answers with, and so how its items are read.
+    pub kind: SourceKind,
     /// `allow_private_networks`: this source's article links may reach
     /// loopback and private addresses. Only configuration lifts the guard.
     pub allow_private_networks: bool,
@@ -225,7 +238,7 @@ impl PartialEq for Source {
             && self.id_pattern.as_str() == o.id_pattern.as_str()
             && self.follow == o.follow
             && self.article == o.article
-            && self.items == o.items
+            && self.kind == o.kind
             && self.allow_private_networks == o.allow_private_networks
     }
 }
@@ -865,11 +878,11 @@ fn source_config(
             }
         }
     };
-    let items = match (
+    let kind = match (
         raw.kind.as_ref().map(|k| (k.get_ref().as_str(), k.span())),
         raw.items,
     ) {
-        (None | Some(("feed", _)), None) => None,
+        (None | Some(("feed", _)), None) => SourceKind::Feed,
         (None | Some(("feed", _)), Some(i)) => {
             return Err(file.err(
                 &i.span(),
@@ -885,7 +898,9 @@ fn source_config(
                 ),
             ));
         }
-        (Some(("json", _)), Some(i)) => Some(items_mapping(file, &key, i)?),
+        (Some(("json", _)), Some(i)) => {
+            SourceKind::JsonList(Box::new(items_mapping(file, &key, i)?))
+        }
         (Some((other, span)), _) => {
             return Err(file.err(
                 &span,
@@ -900,7 +915,7 @@ fn source_config(
         name,
         slug,
         url,
-        items,
+        kind,
         schedule,
         enabled: raw.enabled.unwrap_or(true),
         id_pattern,

@@ -14,14 +14,14 @@ use url::Url;
 
 use crate::article;
 use crate::config::Follow;
-use crate::config::{Config, Source};
+use crate::config::{Config, Source, SourceKind};
 use crate::decode;
 use crate::dedup;
 use crate::error::{FeedError, FetchError, StoreError};
 use crate::feed::{self, Item};
 use crate::fetch::{self, Body, FEED_ACCEPT, Fetched, Fetcher, Reach, Validators};
 use crate::html;
-use crate::jsonlist::{self, ItemsMapping};
+use crate::jsonlist;
 use crate::store::{
     ArticleFields, ArticleJob, ArticleOutcome, ArticleResult, FetchRecord, NewPost, Outcome,
     PollRecord, SaveSummary, Store,
@@ -121,12 +121,10 @@ pub async fn fetch_feed(
     validators: &Validators,
     crawler: &crate::config::CrawlerConfig,
 ) -> FeedFetch {
-    let items = source.items.as_ref();
     let tz = crawler.timezone;
-    let accept = if items.is_some() {
-        JSON_ACCEPT
-    } else {
-        FEED_ACCEPT
+    let accept = match source.kind {
+        SourceKind::Feed => FEED_ACCEPT,
+        SourceKind::JsonList(_) => JSON_ACCEPT,
     };
     let fetched = match fetcher.get(url, accept, validators, Reach::Any).await {
         Ok(f) => f,
@@ -164,7 +162,7 @@ pub async fn fetch_feed(
     let parsed = tokio::task::spawn_blocking(move || {
         let final_url = body.final_url.clone();
         let validators = body.validators.clone();
-        let mut doc = parse_body(body, tz, source.items.as_ref())?;
+        let mut doc = parse_body(body, tz, &source.kind)?;
         let held = doc.items.len();
         let dropped = feed::keep_newest(&mut doc.items, max_items);
         let cut = (dropped > 0).then(|| {
@@ -237,19 +235,19 @@ fn extract(
 fn parse_body(
     body: Body,
     tz: chrono_tz::Tz,
-    items: Option<&ItemsMapping>,
+    kind: &SourceKind,
 ) -> Result<feed::Document, FeedError> {
     let http_charset = body
         .content_type
         .as_deref()
         .and_then(decode::charset_from_content_type);
     let tld = body.final_url.host_str().and_then(decode::tld_of);
-    let mut doc = match items {
-        Some(mapping) => {
+    let mut doc = match kind {
+        SourceKind::JsonList(mapping) => {
             let text = decode::decode(&body.bytes, http_charset, None, tld).text;
             jsonlist::parse(&text, mapping, &body.final_url, tz)?
         }
-        None => {
+        SourceKind::Feed => {
             let declared = decode::xml_declared(&body.bytes);
             let text = decode::decode(&body.bytes, http_charset, declared, tld).text;
             feed::parse(&text, &body.final_url, tz)?
@@ -373,14 +371,11 @@ fn to_post(
     }
 }
 
-/// How long to wait before the next try of an article that failed `attempts`
-/// times: 10 minutes, doubling, at most 6 hours.
-pub fn article_backoff(attempts: u32) -> std::time::Duration {
-    let base = std::time::Duration::from_secs(600);
-    let cap = std::time::Duration::from_secs(6 * 3600);
-    base.checked_mul(1u32 << attempts.saturating_sub(1).min(16))
-        .map_or(cap, |d| d.min(cap))
-}
+/// An article that failed waits this long before its next try, doubling
+/// with each failure ([`crate::schedule::backoff`]), at most
+/// [`ARTICLE_RETRY_CAP`].
+pub const ARTICLE_RETRY: std::time::Duration = std::time::Duration::from_secs(600);
+pub const ARTICLE_RETRY_CAP: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 
 impl Crawler {
     pub fn new(config: Arc<Config>, fetcher: Arc<Fetcher>, store: Arc<Store>) -> Crawler {
@@ -695,7 +690,8 @@ impl Crawler {
                 if attempts >= self.config.crawler.article_attempts {
                     ArticleOutcome::GiveUp
                 } else {
-                    let next = Utc::now() + article_backoff(attempts);
+                    let next = Utc::now()
+                        + crate::schedule::backoff(ARTICLE_RETRY, attempts, ARTICLE_RETRY_CAP);
                     ArticleOutcome::Retry {
                         next_at: next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     }

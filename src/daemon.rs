@@ -197,7 +197,7 @@ pub async fn run(
     let store = Arc::new(Store::open(&config.database)?);
     info!(database = %config.database.display(), "database opened");
     sync_sources(&store, &config).await?;
-    let export = Target::from_config(&config).map_err(crate::export_error)?;
+    let export = Target::from_config(&config).map_err(Error::from)?;
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;

@@ -10,7 +10,6 @@ use chrono_tz::Tz;
 use serde_json::Value;
 use url::Url;
 
-use crate::article::unwrap_jsonp;
 use crate::date::parse_date;
 use crate::error::FeedError;
 use crate::feed::{Document, Item};
@@ -200,9 +199,39 @@ fn map_item(
     })
 }
 
+/// `callback({...});` → `{...}`; anything else unchanged.
+pub fn unwrap_jsonp(text: &str) -> &str {
+    let t = text.trim().trim_start_matches('\u{FEFF}');
+    if t.starts_with('{') || t.starts_with('[') {
+        return t;
+    }
+    match (t.find('('), t.rfind(')')) {
+        (Some(open), Some(close)) if open < close => {
+            let name = t[..open].trim();
+            let is_callback = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '$' | '.'));
+            if is_callback {
+                t[open + 1..close].trim()
+            } else {
+                t
+            }
+        }
+        _ => t,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jsonp_is_unwrapped() {
+        assert_eq!(unwrap_jsonp("cb({\"a\":1});"), "{\"a\":1}");
+        assert_eq!(unwrap_jsonp("  jQuery123_456({\"a\":[1]})"), "{\"a\":[1]}");
+        assert_eq!(unwrap_jsonp("{\"a\":\"(x)\"}"), "{\"a\":\"(x)\"}");
+    }
 
     fn base() -> Url {
         Url::parse("http://list.example.cn/web/webapi?type=45").unwrap()

@@ -53,8 +53,9 @@ pub fn jitter(slug: &str, interval: Duration) -> Duration {
     Duration::from_millis(h % millis)
 }
 
-/// How long a source that failed `failures` times in a row waits: its
-/// interval, doubling with each further failure, at most `cap`.
+/// How long something that failed `failures` times in a row waits: a
+/// source's poll its interval, an article page 10 minutes, doubling with
+/// each further failure, at most `cap`.
 pub fn backoff(interval: Duration, failures: u32, cap: Duration) -> Duration {
     let factor = 1u32 << failures.saturating_sub(1).min(20);
     interval.checked_mul(factor).unwrap_or(cap).min(cap)

@@ -1,0 +1,98 @@
+//! `newscrawl crawl --once`: every source polled once, the summary, the
+//! continuous export's round, the exit status.
+
+use super::*;
+
+/// `crawl --once`; `progress`: whether a terminal may show a progress line.
+pub(super) async fn crawl(config: Config, args: &CrawlArgs, progress: bool) -> Result<u8, Error> {
+    let sources = select_sources(&config, &args.sources)?;
+    let fetcher =
+        fetch::Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?;
+    let export = crate::export::continuous::Target::from_config(&config).map_err(Error::from)?;
+    let store = store::Store::open_with(&config.database, !args.defer_index)?;
+    info!(database = %config.database.display(), "database opened");
+    daemon::sync_sources(&store, &config).await?;
+
+    let db = config.database.clone();
+    let crawler = Arc::new(crate::crawl::Crawler::new(
+        Arc::new(config),
+        Arc::new(fetcher),
+        Arc::new(store),
+    ));
+    let started = std::time::Instant::now();
+    let mut shown = crate::progress::Progress::start(sources.len(), progress);
+    let reports = crawler.poll_all(sources, |r| shown.source_done(r)).await?;
+    drop(shown);
+    // Everything stored is searchable when the command returns, unless the
+    // caller would rather not wait for it.
+    let (indexed, unindexed) = if args.defer_index {
+        let left = crawler.store.unindexed().await?;
+        if left > 0 {
+            info!(
+                unindexed = left,
+                "posts stored but not yet searchable through posts_fts \
+                 (`newscrawl posts index` indexes them; `posts search` finds them meanwhile)"
+            );
+        }
+        (0, left)
+    } else {
+        (crawler.store.index_all().await?, 0)
+    };
+    let failing: Vec<&str> = reports
+        .iter()
+        .filter(|r| r.outcome == Some(Outcome::Error))
+        .map(|r| r.slug.as_str())
+        .collect();
+    let failed = failing.len();
+    if failed > 0 {
+        // Said at WARN whatever each source's own log said (a repeat failure
+        // logs at DEBUG), so `-q` and the journal name them.
+        tracing::warn!(
+            failed,
+            sources = %failing.join(","),
+            "{failed} of {} sources failed: {}",
+            reports.len(),
+            failing.join(", ")
+        );
+    }
+    let not_modified = reports
+        .iter()
+        .filter(|r| r.outcome == Some(Outcome::NotModified))
+        .count();
+    let new_posts: usize = reports.iter().map(|r| r.saved.new_posts).sum();
+    let items: usize = reports.iter().map(|r| r.items).sum();
+    // The continuous export, once, when everything is stored: a directory
+    // that cannot be written is fatal (the posts are stored; the next run
+    // writes them), a post that cannot be rendered counts as a failure.
+    let mut export_failed = 0;
+    if let Some(target) = export {
+        let round = crate::export::continuous::round(Arc::new(target), &db, &crawler.store)
+            .await
+            .map_err(Error::from)?;
+        let s = round.summary;
+        export_failed = s.failed;
+        info!(
+            written = s.written,
+            unchanged = s.unchanged,
+            category_pages = s.category_pages_written,
+            failed = s.failed,
+            "jekyll export finished"
+        );
+    }
+    info!(
+        sources = reports.len(),
+        failed,
+        not_modified,
+        items,
+        new_posts,
+        indexed,
+        unindexed,
+        secs = format!("{:.2}", started.elapsed().as_secs_f64()),
+        "crawl finished"
+    );
+    Ok(if failed > 0 || export_failed > 0 {
+        EXIT_SOURCE_FAILED
+    } else {
+        EXIT_OK
+    })
+}
