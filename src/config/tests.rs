@@ -1,0 +1,254 @@
+
+use super::load::default_database;
+use super::*;
+use std::path::Path;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn load_err(text: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "newscrawl.toml", text);
+    load(&p).unwrap_err().to_string()
+}
+
+#[test]
+fn durations_and_sizes() {
+    assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+    assert_eq!(parse_duration("10m"), Some(Duration::from_secs(600)));
+    assert_eq!(parse_duration("6h"), Some(Duration::from_secs(21_600)));
+    assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+    assert_eq!(parse_duration("ten"), None);
+    assert_eq!(parse_duration("5 fortnights"), None);
+    assert_eq!(parse_size("16MiB"), Some(16 << 20));
+    assert_eq!(parse_size("512KiB"), Some(512 << 10));
+    assert_eq!(parse_size("2GB"), Some(2_000_000_000));
+    assert_eq!(parse_size("lots"), None);
+    assert_eq!(parse_size("99999999999999999999GiB"), None);
+}
+
+#[test]
+fn the_service_state_directory_holds_the_default_database() {
+    let etc = Path::new("/etc/newscrawl");
+    assert_eq!(
+        default_database(etc, None),
+        Path::new("/etc/newscrawl/newscrawl.db")
+    );
+    assert_eq!(
+        default_database(etc, Some("/var/lib/newscrawl".as_ref())),
+        Path::new("/var/lib/newscrawl/newscrawl.db")
+    );
+    assert_eq!(
+        default_database(etc, Some("/var/lib/newscrawl:/var/lib/other".as_ref())),
+        Path::new("/var/lib/newscrawl/newscrawl.db")
+    );
+    assert_eq!(
+        default_database(etc, Some("".as_ref())),
+        Path::new("/etc/newscrawl/newscrawl.db")
+    );
+}
+
+#[test]
+fn export_directories_resolve_and_category_pages_need_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "etc/newscrawl.toml",
+        "[export.jekyll]\nout = \"../site/_posts\"\ncategory_pages = \"/srv/c\"\n",
+    );
+    let c = load(&p).unwrap();
+    assert_eq!(
+        c.export.jekyll_out,
+        Some(dir.path().join("etc").join("../site/_posts"))
+    );
+    assert_eq!(
+        c.export.jekyll_category_pages,
+        Some(PathBuf::from("/srv/c"))
+    );
+    let e = load_err("[export.jekyll]\ncategory_pages = \"c\"\n");
+    assert!(
+        e.contains("newscrawl.toml:2") && e.contains("goes with export.jekyll.out"),
+        "{e}"
+    );
+    let e = load_err("[export.jekyll]\nout = \" \"\n");
+    assert!(e.contains("export.jekyll.out: must not be empty"), "{e}");
+}
+
+#[test]
+fn defaults_and_relative_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "etc/newscrawl.toml",
+        "database = \"../data/n.db\"\n[[sources]]\nname = \"央视新闻客户端\"\nurl = \"https://example.org/a.xml\"\n",
+    );
+    let c = load(&p).unwrap();
+    assert_eq!(c.database, dir.path().join("etc").join("../data/n.db"));
+    let s = &c.sources[0];
+    assert_eq!(s.slug, "yangshixinwenkehuduan");
+    assert_eq!(s.schedule.expr, "*/10 * * * *");
+    assert_eq!(s.follow, Follow::None);
+    assert!(s.enabled);
+    assert_eq!(c.crawler.timezone, chrono_tz::Asia::Shanghai);
+    assert_eq!(c.crawler.max_body, 16 << 20);
+    assert!(
+        c.crawler
+            .user_agent
+            .starts_with("Mozilla/5.0 (compatible; newscrawl/")
+    );
+}
+
+#[test]
+fn dropins_in_name_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "newscrawl.toml",
+        "[crawler]\nschedule = \"0 */5 * * * *\"\n",
+    );
+    write(
+        dir.path(),
+        "sources.d/b.toml",
+        "[[sources]]\nname = \"B\"\nurl = \"http://b.example/\"\n",
+    );
+    write(
+        dir.path(),
+        "sources.d/a.toml",
+        "[[sources]]\nname = \"A\"\nurl = \"http://a.example/\"\n",
+    );
+    write(dir.path(), "sources.d/ignored.txt", "not toml");
+    let c = load(&p).unwrap();
+    let slugs: Vec<_> = c.sources.iter().map(|s| s.slug.as_str()).collect();
+    assert_eq!(slugs, ["a", "b"]);
+    assert_eq!(c.sources[0].schedule.expr, "0 */5 * * * *");
+    assert!(c.sources[0].defined_at.ends_with("a.toml:1"));
+}
+
+#[test]
+fn unknown_key_names_file_line_and_key() {
+    let e = load_err("[crawler]\nconcurrency = 4\nfrobnicate = 1\n");
+    assert!(e.contains("newscrawl.toml:3:1"), "{e}");
+    assert!(e.contains("frobnicate"), "{e}");
+}
+
+#[test]
+fn bad_values_name_file_line_and_key() {
+    let src = "[[sources]]\nname = \"x\"\nurl = \"http://x.example/\"\n";
+    let cases = [
+        (
+            "schedule = \"every tuesday\"\n",
+            "sources[0].schedule",
+            "cron",
+        ),
+        ("schedule = \"* * * * * * *\"\n", "sources[0].schedule", "7"),
+        (
+            "id_pattern = \"(unclosed\"\n",
+            "sources[0].id_pattern",
+            "regex",
+        ),
+        ("follow = \"sometimes\"\n", "sources[0].follow", "sometimes"),
+        ("slug = \"Not A Slug\"\n", "sources[0].slug", "lowercase"),
+    ];
+    for (extra, key, word) in cases {
+        let e = load_err(&format!("{src}{extra}"));
+        assert!(e.contains("newscrawl.toml:4"), "{extra}: {e}");
+        assert!(e.contains(key) && e.contains(word), "{extra}: {e}");
+    }
+    let e = load_err("[[sources]]\nname = \"x\"\nurl = \"not a url\"\n");
+    assert!(
+        e.contains("newscrawl.toml:3") && e.contains("sources[0].url"),
+        "{e}"
+    );
+    let e = load_err("[[sources]]\nname = \"x\"\nurl = \"ftp://x.example/\"\n");
+    assert!(e.contains("http or https"), "{e}");
+    let e = load_err("[crawler]\ntimezone = \"Mars/Olympus\"\n");
+    assert!(
+        e.contains("newscrawl.toml:2") && e.contains("crawler.timezone"),
+        "{e}"
+    );
+    let e = load_err("[crawler]\ntimeout = \"soon\"\n");
+    assert!(e.contains("crawler.timeout"), "{e}");
+    let e = load_err(
+        "[[sources]]\nname = \"x\"\nurl = \"http://x.example/\"\n[sources.article]\nbody = \"##\"\n",
+    );
+    assert!(
+        e.contains("newscrawl.toml:5") && e.contains("article.body"),
+        "{e}"
+    );
+    let e = load_err(
+        "[[sources]]\nname = \"x\"\nurl = \"http://x.example/\"\n[sources.article]\njson = \"content\"\n",
+    );
+    assert!(
+        e.contains("newscrawl.toml:5") && e.contains("article.json"),
+        "{e}"
+    );
+    let e = load_err(
+        "[[sources]]\nname = \"x\"\nurl = \"http://x.example/\"\nfollow = \"ftp://x/{info_code}\"\n",
+    );
+    assert!(
+        e.contains("newscrawl.toml:4") && e.contains("http(s) URL"),
+        "{e}"
+    );
+}
+
+#[test]
+fn follow_templates() {
+    let t = Follow::Template("http://api.example/content?code={info_code}&from={url}".into());
+    assert_eq!(
+        t.article_url(Some("http://x.example/a?b=1"), Some("2022"), None)
+            .unwrap()
+            .as_str(),
+        "http://api.example/content?code=2022&from=http%3A%2F%2Fx.example%2Fa%3Fb%3D1"
+    );
+    assert_eq!(t.article_url(Some("http://x.example/a"), None, None), None);
+    // Values are encoded, and never read as placeholders themselves.
+    assert_eq!(
+        t.article_url(Some("http://x.example/a"), Some("1&x={url}#"), None)
+            .unwrap()
+            .as_str(),
+        "http://api.example/content?code=1%26x%3D%7Burl%7D%23&from=http%3A%2F%2Fx.example%2Fa"
+    );
+    let g = Follow::Template("http://api.example/text?id={guid}".into());
+    assert_eq!(
+        g.article_url(None, None, Some("NW2022")).unwrap().as_str(),
+        "http://api.example/text?id=NW2022"
+    );
+    assert_eq!(
+        Follow::Link
+            .article_url(Some("https://x.example/p"), None, None)
+            .unwrap()
+            .as_str(),
+        "https://x.example/p"
+    );
+    assert_eq!(
+        Follow::Link.article_url(Some("javascript:alert(1)"), None, None),
+        None
+    );
+    assert_eq!(
+        Follow::None.article_url(Some("https://x.example/p"), Some("1"), None),
+        None
+    );
+}
+
+#[test]
+fn duplicate_slugs_across_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "newscrawl.toml",
+        "[[sources]]\nname = \"新华社\"\nurl = \"http://a.example/\"\n",
+    );
+    write(
+        dir.path(),
+        "sources.d/x.toml",
+        "\n[[sources]]\nname = \"Xinhuashe\"\nurl = \"http://b.example/\"\n",
+    );
+    let e = load(&p).unwrap_err().to_string();
+    assert!(e.contains("x.toml:2"), "{e}");
+    assert!(e.contains("duplicate slug \"xinhuashe\""), "{e}");
+    assert!(e.contains("newscrawl.toml:1"), "{e}");
+}
