@@ -1,4 +1,3 @@
-
 use super::load::default_database;
 use super::*;
 use std::path::Path;

@@ -8,6 +8,9 @@
 //! (kramdown leaves it alone), `{{`/`{%` never reach Liquid, the text that
 //! templates put into Markdown is escaped, every YAML scalar reads back as
 //! itself, and file names are ones no other post can have.
+//!
+//! (Over 600 lines with its tests, about 450 without: each rule above has
+//! its test beside it.)
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

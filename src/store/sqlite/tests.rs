@@ -1,3 +1,6 @@
+//! The SQLite backend's unit tests, in one file (over 600 lines) because
+//! they share their fixtures: a scratch database, a post, a poll.
+
 use super::*;
 use crate::store::Store;
 use std::time::Instant;
