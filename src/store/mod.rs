@@ -11,6 +11,8 @@
 //! Every poll is saved in one transaction: the fetch row, its posts, their
 //! `post_sources` rows and the source's health, or nothing.
 
+#[cfg(test)]
+mod conformance;
 pub mod error;
 pub mod model;
 mod sqlite;

@@ -20,28 +20,7 @@ fn post(code: Option<&str>, url: &str, title: &str, updated: Option<&str>) -> Ne
     }
 }
 
-fn poll(source: &str, posts: Vec<NewPost>) -> PollRecord {
-    PollRecord {
-        source: source.into(),
-        fetch: FetchRecord {
-            url: "http://x/".into(),
-            started_at: crate::date::now_utc(),
-            duration_ms: 1,
-            http_status: Some(200),
-            outcome: Outcome::Ok,
-            bytes: 10,
-            error: None,
-        },
-        validators: None,
-        items: posts.len(),
-        posts,
-        next_poll_at: None,
-        unconditional: false,
-        moved_to: None,
-        hold_until: None,
-        run_started_at: chrono::Utc::now(),
-    }
-}
+use crate::store::conformance::poll;
 
 fn db() -> (tempfile::TempDir, Connection) {
     let dir = tempfile::tempdir().unwrap();
