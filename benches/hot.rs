@@ -111,7 +111,8 @@ fn sqlite_insert_of_a_poll_of_50_posts(bencher: divan::Bencher) {
                     title: Some("国家统计局发布最新数据".into()),
                     content_html: Some("<p>国家统计局今天发布了最新的经济数据。</p>".repeat(20)),
                     content_text: Some("国家统计局今天发布了最新的经济数据。".repeat(20)),
-                    published_at: Some("2022-01-10T16:57:30+08:00".into()),
+                    published_at: chrono::DateTime::parse_from_rfc3339("2022-01-10T16:57:30+08:00")
+                        .ok(),
                     ..NewPost::default()
                 }
             })
@@ -120,7 +121,7 @@ fn sqlite_insert_of_a_poll_of_50_posts(bencher: divan::Bencher) {
             source: "s".into(),
             fetch: FetchRecord {
                 url: "http://s/".into(),
-                started_at: "2022-01-10T08:57:30Z".into(),
+                started_at: chrono::Utc::now(),
                 duration_ms: 1,
                 http_status: Some(200),
                 outcome: Outcome::Ok,

@@ -114,7 +114,9 @@ pub(super) async fn sources_check(config: Config, slugs: &[String]) -> Result<u8
                         "  {:<6} {:<20} {}  {}",
                         if stored { "stored" } else { "new" },
                         post.identity.info_code.as_deref().unwrap_or("-"),
-                        post.published_at.as_deref().unwrap_or("-"),
+                        post.published_at
+                            .as_ref()
+                            .map_or("-".into(), crate::date::to_rfc3339),
                         post.title.as_deref().unwrap_or("(no title)")
                     );
                 }

@@ -75,7 +75,7 @@ impl Crawler {
     }
 
     async fn fetch_article(&self, source: &Source, job: ArticleJob, reach: Reach) -> ArticleResult {
-        let started_at = crate::date::now_utc();
+        let started_at = Utc::now();
         let clock = Instant::now();
         let url = source.follow.article_url(
             job.url.as_deref(),
@@ -131,9 +131,7 @@ impl Crawler {
                 } else {
                     let next = Utc::now()
                         + crate::schedule::backoff(ARTICLE_RETRY, attempts, ARTICLE_RETRY_CAP);
-                    ArticleOutcome::Retry {
-                        next_at: next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    }
+                    ArticleOutcome::Retry { next_at: next }
                 }
             }
         };
@@ -174,7 +172,7 @@ fn extract(
     }
     Ok(ArticleFields {
         title: found.title,
-        published_at: found.published.map(|d| crate::date::to_rfc3339(&d)),
+        published_at: found.published,
         content_html: found.content_html,
         content_text: found.content_text,
         origin: found.origin,

@@ -198,10 +198,8 @@ pub fn to_posts(
     items
         .iter()
         .zip(ids)
-        .zip(titles.into_iter().zip(dates))
-        .map(|((item, identity), (title, published))| {
-            to_post(source, item, identity, title, published, feed_url)
-        })
+        .zip(titles)
+        .map(|((item, identity), title)| to_post(source, item, identity, title, feed_url))
         .collect()
 }
 
@@ -211,7 +209,6 @@ fn to_post(
     item: &Item,
     identity: dedup::Identity,
     title: Option<String>,
-    published: Option<String>,
     feed_url: &Url,
 ) -> NewPost {
     let base = item.link.as_ref().unwrap_or(feed_url);
@@ -246,7 +243,7 @@ fn to_post(
             )
             .is_some(),
         identity,
-        published_at: published,
-        updated_at: item.updated.map(|d| crate::date::to_rfc3339(&d)),
+        published_at: item.published.or(item.updated),
+        updated_at: item.updated,
     }
 }

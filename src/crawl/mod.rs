@@ -169,7 +169,7 @@ impl Crawler {
         };
 
         let slot = self.poll_slots.acquire().await.ok();
-        let started_at = crate::date::now_utc();
+        let started_at = Utc::now();
         let clock = Instant::now();
         let tz = self.config.crawler.timezone;
         let fetched = fetch_feed(
@@ -186,10 +186,7 @@ impl Crawler {
             .cron
             .find_next_occurrence(&Utc::now().with_timezone(&tz), false)
             .ok()
-            .map(|d| {
-                d.with_timezone(&Utc)
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            });
+            .map(|d| d.with_timezone(&Utc));
         let mut fetch = FetchRecord {
             url: shown.clone(),
             started_at,
@@ -238,12 +235,10 @@ impl Crawler {
         }
         let hold_until = fetched.retry_after.map(|d| {
             let d = d.min(fetch::MAX_RETRY_AFTER);
-            let until = chrono::Duration::from_std(d)
+            chrono::Duration::from_std(d)
                 .ok()
                 .and_then(|d| Utc::now().checked_add_signed(d))
-                .unwrap_or_else(Utc::now);
-            // To the millisecond: a 3-second hold is not a 2-second one.
-            until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                .unwrap_or_else(Utc::now)
         });
         let record = PollRecord {
             source: source.slug.clone(),
@@ -323,7 +318,7 @@ impl Crawler {
             source: source.slug.clone(),
             fetch: FetchRecord {
                 url: fetch::redacted(&source.url),
-                started_at: crate::date::now_utc(),
+                started_at: Utc::now(),
                 duration_ms: 0,
                 http_status: None,
                 outcome: Outcome::Error,

@@ -45,6 +45,16 @@ fn on_every_backend(test: impl Fn(&Store, &dyn Fn() -> Reader) + Copy) {
     }
 }
 
+/// A publisher's time, as a feed gives it.
+pub(super) fn t(s: &str) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(s).expect("an RFC 3339 time")
+}
+
+/// A UTC time.
+pub(super) fn u(s: &str) -> chrono::DateTime<Utc> {
+    t(s).with_timezone(&Utc)
+}
+
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .build()
@@ -64,7 +74,7 @@ fn post(code: Option<&str>, url: &str, title: &str) -> NewPost {
         title: Some(title.to_string()),
         content_html: Some(format!("<p>{title}的正文</p>")),
         content_text: Some(format!("{title}的正文")),
-        published_at: Some("2022-01-10T16:57:30+08:00".into()),
+        published_at: Some(t("2022-01-10T16:57:30+08:00")),
         ..NewPost::default()
     }
 }
@@ -75,7 +85,7 @@ pub(super) fn poll(source: &str, posts: Vec<NewPost>) -> PollRecord {
         source: source.to_string(),
         fetch: FetchRecord {
             url: format!("http://{source}.example/feed.xml"),
-            started_at: "2022-01-10T09:00:00Z".into(),
+            started_at: u("2022-01-10T09:00:00Z"),
             duration_ms: 12,
             http_status: Some(200),
             outcome: Outcome::Ok,
@@ -164,13 +174,13 @@ fn a_newer_version_replaces_in_place() {
     on_every_backend(|store, reader| {
         sources(store);
         let mut first = post(Some("NW2"), "http://a.example/2", "初稿");
-        first.updated_at = Some("2022-01-10T17:00:00+08:00".into());
+        first.updated_at = Some(t("2022-01-10T17:00:00+08:00"));
         block_on(store.save_poll(poll("a", vec![first]))).unwrap();
         let id = posts(&reader())[0].id;
         let mut newer = post(Some("NW2"), "http://a.example/2", "更正");
-        newer.updated_at = Some("2022-01-10T18:00:00+08:00".into());
+        newer.updated_at = Some(t("2022-01-10T18:00:00+08:00"));
         let mut older = post(Some("NW2"), "http://a.example/2", "旧版");
-        older.updated_at = Some("2022-01-10T16:00:00+08:00".into());
+        older.updated_at = Some(t("2022-01-10T16:00:00+08:00"));
         let s = block_on(store.save_poll(poll("a", vec![newer]))).unwrap();
         assert_eq!(s.updated_posts, 1);
         block_on(store.save_poll(poll("a", vec![older]))).unwrap();
@@ -223,7 +233,7 @@ fn pruned_posts_stay_gone() {
     on_every_backend(|store, reader| {
         sources(store);
         let mut old = post(Some("NW4"), "http://a.example/4", "旧闻");
-        old.published_at = Some("2020-01-01T08:00:00+08:00".into());
+        old.published_at = Some(t("2020-01-01T08:00:00+08:00"));
         let new = post(Some("NW5"), "http://a.example/5", "新闻");
         block_on(store.save_poll(poll("a", vec![old.clone(), new]))).unwrap();
         let cutoff = Utc.with_ymd_and_hms(2021, 1, 1, 0, 0, 0).unwrap();
@@ -256,7 +266,7 @@ fn posts_come_back_as_stored_and_changes_follow_a_cursor() {
         p.author = Some("记者 张三".into());
         p.summary = Some("摘要😀".into());
         p.origin = Some("央视新闻客户端".into());
-        p.updated_at = Some("2022-01-10T17:00:00+08:00".into());
+        p.updated_at = Some(t("2022-01-10T17:00:00+08:00"));
         block_on(store.save_poll(poll("a", vec![p.clone()]))).unwrap();
         let r = reader();
         let got = &posts(&r)[0];
@@ -275,9 +285,13 @@ fn posts_come_back_as_stored_and_changes_follow_a_cursor() {
             ),
             (&p.summary, &p.content_html, &p.content_text, &p.origin)
         );
+        // Times come back as the publisher wrote them, offset and all.
         assert_eq!(
-            (&got.published_at, &got.updated_at),
-            (&p.published_at, &p.updated_at)
+            (got.published_at.as_deref(), got.updated_at.as_deref()),
+            (
+                Some("2022-01-10T16:57:30+08:00"),
+                Some("2022-01-10T17:00:00+08:00")
+            )
         );
         assert_eq!(got.published_utc.as_deref(), Some("2022-01-10T08:57:30Z"));
         assert_eq!(got.source_name, "A");

@@ -37,7 +37,7 @@ impl Outcome {
 #[derive(Debug, Clone)]
 pub struct FetchRecord {
     pub url: String,
-    pub started_at: String,
+    pub started_at: DateTime<chrono::Utc>,
     pub duration_ms: i64,
     pub http_status: Option<u16>,
     pub outcome: Outcome,
@@ -57,8 +57,9 @@ pub struct NewPost {
     pub content_html: Option<String>,
     pub content_text: Option<String>,
     pub origin: Option<String>,
-    pub published_at: Option<String>,
-    pub updated_at: Option<String>,
+    /// In the source's offset (or the configured time zone's).
+    pub published_at: Option<DateTime<chrono::FixedOffset>>,
+    pub updated_at: Option<DateTime<chrono::FixedOffset>>,
     /// Its article is still to be fetched.
     pub article_pending: bool,
 }
@@ -78,7 +79,7 @@ pub struct ArticleJob {
 #[derive(Debug, Clone, Default)]
 pub struct ArticleFields {
     pub title: Option<String>,
-    pub published_at: Option<String>,
+    pub published_at: Option<DateTime<chrono::FixedOffset>>,
     pub content_html: Option<String>,
     pub content_text: Option<String>,
     pub origin: Option<String>,
@@ -88,9 +89,9 @@ pub struct ArticleFields {
 #[derive(Debug, Clone)]
 pub enum ArticleOutcome {
     Done(ArticleFields),
-    /// Failed; try again at this time (UTC, RFC 3339).
+    /// Failed; try again at this time.
     Retry {
-        next_at: String,
+        next_at: DateTime<chrono::Utc>,
     },
     /// Failed for the last time: the post keeps the feed's text.
     GiveUp,
@@ -113,13 +114,14 @@ pub struct PollRecord {
     pub validators: Option<Validators>,
     pub items: usize,
     pub posts: Vec<NewPost>,
-    pub next_poll_at: Option<String>,
+    pub next_poll_at: Option<DateTime<chrono::Utc>>,
     /// The fetch went out without validators and succeeded.
     pub unconditional: bool,
     /// The feed moved permanently here: the URL in effect from now on.
     pub moved_to: Option<String>,
-    /// No poll before this time (`Retry-After`); `None` clears a hold.
-    pub hold_until: Option<String>,
+    /// No poll before this time (`Retry-After`, kept to the millisecond);
+    /// `None` clears a hold.
+    pub hold_until: Option<DateTime<chrono::Utc>>,
     /// When the run this poll belongs to started (a `crawl --once`, or the
     /// daemon's round for this source): a post another source stored since
     /// then came in the same run, and the owner is decided by configuration

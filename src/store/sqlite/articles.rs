@@ -50,7 +50,7 @@ pub(crate) fn save_articles(
         .execute(params![
             source,
             f.url,
-            f.started_at,
+            utc_text(&f.started_at),
             f.duration_ms,
             f.http_status,
             f.outcome.as_str(),
@@ -67,13 +67,21 @@ pub(crate) fn save_articles(
                         article_attempts = article_attempts + 1, article_next_at = NULL
                      WHERE id = ?1",
                 )?
-                .execute(params![r.post_id, a.title, a.published_at, a.content_html, a.content_text, a.origin, now])?;
+                .execute(params![
+                    r.post_id,
+                    a.title,
+                    a.published_at.as_ref().map(local_text),
+                    a.content_html,
+                    a.content_text,
+                    a.origin,
+                    now
+                ])?;
             }
             ArticleOutcome::Retry { next_at } => {
                 tx.prepare_cached(
                     "UPDATE posts SET article_attempts = article_attempts + 1, article_next_at = ?2 WHERE id = ?1",
                 )?
-                .execute(params![r.post_id, next_at])?;
+                .execute(params![r.post_id, utc_text(next_at)])?;
             }
             ArticleOutcome::GiveUp => {
                 tx.prepare_cached(

@@ -125,6 +125,17 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Option<Connection>, StoreErr
     Ok(Some(conn))
 }
 
+/// A UTC time as the bookkeeping columns keep it: RFC 3339 to the second, `Z`.
+pub(crate) fn utc_text(t: &DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A publisher's time as `published_at`/`updated_at` keep it: RFC 3339 in
+/// its own offset (`Z` for UTC).
+pub(crate) fn local_text(t: &DateTime<chrono::FixedOffset>) -> String {
+    crate::date::to_rfc3339(t)
+}
+
 /// A read-only connection ([`crate::store::Reader`]'s).
 pub(crate) struct ReadConn(Connection);
 

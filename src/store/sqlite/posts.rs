@@ -33,7 +33,7 @@ pub(crate) fn save_poll(
                 if st.owner == poll.source {
                     let same_item = (post.guid.is_some() && post.guid == st.guid)
                         || (post.url.is_some() && post.url == st.url);
-                    if same_item && is_newer(post.updated_at.as_deref(), st.updated_at.as_deref()) {
+                    if same_item && is_newer(post.updated_at.as_ref(), st.updated_at.as_deref()) {
                         update_post(&tx, st.id, post, &now)?;
                         summary.updated_posts += 1;
                     } else {
@@ -70,7 +70,7 @@ pub(crate) fn save_poll(
     .execute(params![
         poll.source,
         f.url,
-        f.started_at,
+        utc_text(&f.started_at),
         f.duration_ms,
         f.http_status,
         f.outcome.as_str(),
@@ -85,14 +85,19 @@ pub(crate) fn save_poll(
                 "UPDATE sources SET last_polled_at = ?2, last_success_at = ?2, failures = 0, last_error = NULL,
                     next_poll_at = ?3 WHERE slug = ?1",
             )?
-            .execute(params![poll.source, now, poll.next_poll_at])?;
+            .execute(params![poll.source, now, poll.next_poll_at.as_ref().map(utc_text)])?;
         }
         Outcome::Error => {
             tx.prepare_cached(
                 "UPDATE sources SET last_polled_at = ?2, failures = failures + 1, last_error = ?3,
                     next_poll_at = ?4 WHERE slug = ?1",
             )?
-            .execute(params![poll.source, now, f.error, poll.next_poll_at])?;
+            .execute(params![
+                poll.source,
+                now,
+                f.error,
+                poll.next_poll_at.as_ref().map(utc_text)
+            ])?;
         }
     }
     if let Some(v) = &poll.validators {
@@ -106,7 +111,9 @@ pub(crate) fn save_poll(
     )?
     .execute(params![
         poll.source,
-        poll.hold_until,
+        // To the millisecond: a 3-second hold is not a 2-second one.
+        poll.hold_until
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
         poll.moved_to,
         poll.unconditional,
         now
@@ -256,7 +263,7 @@ fn fill_nulls(conn: &Connection, id: i64, p: &NewPost) -> Result<(), StoreError>
         p.content_html,
         p.content_text,
         p.origin,
-        p.published_at,
+        p.published_at.as_ref().map(local_text),
         p.identity.info_code,
     ])?;
     Ok(())
@@ -295,18 +302,20 @@ fn take_over(conn: &Connection, id: i64, source: &str, p: &NewPost) -> Result<()
         p.content_html,
         p.content_text,
         p.origin,
-        p.published_at,
-        p.updated_at,
+        p.published_at.as_ref().map(local_text),
+        p.updated_at.as_ref().map(local_text),
         p.identity.canonical_url,
         p.identity.info_code,
     ])?;
     Ok(())
 }
 
-fn is_newer(candidate: Option<&str>, stored: Option<&str>) -> bool {
-    let parse = |s: &str| DateTime::parse_from_rfc3339(s).ok();
-    match (candidate.and_then(parse), stored.and_then(parse)) {
-        (Some(c), Some(s)) => c > s,
+fn is_newer(candidate: Option<&DateTime<chrono::FixedOffset>>, stored: Option<&str>) -> bool {
+    match (
+        candidate,
+        stored.and_then(|s| DateTime::parse_from_rfc3339(s).ok()),
+    ) {
+        (Some(c), Some(s)) => *c > s,
         (Some(_), None) => stored.is_none(),
         _ => false,
     }
@@ -335,8 +344,8 @@ pub(super) fn insert_post(
         p.content_html,
         p.content_text,
         p.origin,
-        p.published_at,
-        p.updated_at,
+        p.published_at.as_ref().map(local_text),
+        p.updated_at.as_ref().map(local_text),
         now,
         p.article_pending.then_some("pending"),
         p.article_pending.then_some(source),
@@ -374,8 +383,8 @@ fn update_post(conn: &Connection, id: i64, p: &NewPost, now: &str) -> Result<(),
         p.content_html,
         p.content_text,
         p.origin,
-        p.published_at,
-        p.updated_at,
+        p.published_at.as_ref().map(local_text),
+        p.updated_at.as_ref().map(local_text),
         now,
         p.article_pending,
     ])?;

@@ -15,12 +15,12 @@ fn post(code: Option<&str>, url: &str, title: &str, updated: Option<&str>) -> Ne
         url: Some(url.to_string()),
         title: Some(title.to_string()),
         content_text: Some(format!("{title} 正文")),
-        updated_at: updated.map(str::to_string),
+        updated_at: updated.map(t),
         ..NewPost::default()
     }
 }
 
-use crate::store::conformance::poll;
+use crate::store::conformance::{poll, t};
 
 fn db() -> (tempfile::TempDir, Connection) {
     let dir = tempfile::tempdir().unwrap();
@@ -369,7 +369,7 @@ fn a_post_waiting_for_its_article_is_indexed_once_with_it() {
         .unwrap();
     let fetch = poll("a", vec![]).fetch;
     let retry = ArticleOutcome::Retry {
-        next_at: "2099-01-01T00:00:00Z".into(),
+        next_at: t("2099-01-01T00:00:00Z").with_timezone(&chrono::Utc),
     };
     let failed = ArticleResult {
         post_id: id,
