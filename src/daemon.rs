@@ -19,14 +19,16 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, error, info, info_span, warn};
 
+use crate::Error;
 use crate::config::{Config, Source};
 use crate::crawl::Crawler;
-use crate::error::{ConfigError, Error, StoreError};
+use crate::error::ConfigError;
 use crate::export::continuous::Target;
 use crate::fetch::Fetcher;
 use crate::metrics::Metrics;
 use crate::schedule;
 use crate::store::Store;
+use crate::store::StoreError;
 
 /// How long in-flight polls get to finish after SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -154,7 +156,7 @@ pub(crate) async fn sync_sources(store: &Store, config: &Config) -> Result<(), S
 fn lock_database(db: &std::path::Path) -> Result<std::fs::File, Error> {
     use std::io::{Read, Seek, Write};
     if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| crate::error::StoreError::Dir {
+        std::fs::create_dir_all(dir).map_err(|source| crate::store::StoreError::Dir {
             path: dir.to_path_buf(),
             source,
         })?;

@@ -71,23 +71,3 @@ pub enum FeedError {
     #[error("not a feed: {0}")]
     Parse(String),
 }
-
-pub use crate::store::error::StoreError;
-
-/// Anything that ends a command early.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("{0}")]
-    Usage(String),
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-    #[error("internal error: {0}")]
-    Internal(String),
-    /// Another daemon holds the database.
-    #[error("{0}")]
-    AlreadyRunning(String),
-}

@@ -37,7 +37,43 @@ use tracing::error;
 use crate::cli::Cli;
 use crate::config::Config;
 use crate::error::ConfigError;
-pub use crate::error::Error;
+use crate::store::StoreError;
+
+/// Anything that ends a command early.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// Another daemon holds the database.
+    #[error("{0}")]
+    AlreadyRunning(String),
+}
+
+/// What an export's failure means for the command: a template of the
+/// user's is bad usage, a file or directory that cannot be written or the
+/// database are fatal.
+impl From<export::ExportError> for Error {
+    fn from(e: export::ExportError) -> Error {
+        use export::ExportError;
+        match e {
+            ExportError::Store(s) => Error::Store(s),
+            ExportError::Template(t) => Error::Usage(format!("export.jekyll.template: {t}")),
+            ExportError::Io { path, source } => Error::Io(std::io::Error::new(
+                source.kind(),
+                format!("{path}: {source}"),
+            )),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
 
 /// Exit status: all went well.
 pub const EXIT_OK: u8 = 0;

@@ -25,11 +25,12 @@ use crate::config::Follow;
 use crate::config::{Config, Source, SourceKind};
 use crate::decode;
 use crate::dedup;
-use crate::error::{FeedError, FetchError, StoreError};
+use crate::error::{FeedError, FetchError};
 use crate::feed::{self, Item};
 use crate::fetch::{self, Body, FEED_ACCEPT, Fetched, Fetcher, Reach, Validators};
 use crate::html;
 use crate::jsonlist;
+use crate::store::StoreError;
 use crate::store::{
     ArticleFields, ArticleJob, ArticleOutcome, ArticleResult, FetchRecord, NewPost, Outcome,
     PollRecord, SaveSummary, Store,

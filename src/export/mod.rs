@@ -9,7 +9,7 @@ pub mod opml;
 
 use std::path::Path;
 
-use crate::error::StoreError;
+use crate::store::StoreError;
 
 /// Why an export stopped.
 #[derive(Debug, thiserror::Error)]
@@ -34,24 +34,6 @@ impl ExportError {
         ExportError::Io {
             path: path.display().to_string(),
             source,
-        }
-    }
-}
-
-/// What an export's failure means for the command: a template of the
-/// user's is bad usage, a file or directory that cannot be written or the
-/// database are fatal.
-impl From<ExportError> for crate::Error {
-    fn from(e: ExportError) -> crate::Error {
-        use crate::Error;
-        match e {
-            ExportError::Store(s) => Error::Store(s),
-            ExportError::Template(t) => Error::Usage(format!("export.jekyll.template: {t}")),
-            ExportError::Io { path, source } => Error::Io(std::io::Error::new(
-                source.kind(),
-                format!("{path}: {source}"),
-            )),
-            other => Error::Internal(other.to_string()),
         }
     }
 }

@@ -32,8 +32,8 @@ pub(crate) use writer::*;
 
 pub(crate) use super::model::*;
 pub(crate) use crate::dedup::{Earlier, Identity};
-pub(crate) use crate::error::StoreError;
 pub(crate) use crate::fetch::Validators;
+pub(crate) use crate::store::StoreError;
 pub(crate) use chrono::DateTime;
 
 /// How long a writer waits for another process's transaction to finish.

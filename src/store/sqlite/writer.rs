@@ -11,7 +11,7 @@ use rusqlite::Connection;
 
 use super::open_connection;
 use super::search::index_pending;
-use crate::error::StoreError;
+use crate::store::StoreError;
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
