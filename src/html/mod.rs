@@ -4,6 +4,8 @@
 //! normalized to one line of block elements with full-width paragraph indents
 //! (U+3000) and whitespace-only text between blocks removed. Also the plain
 //! text of such HTML, one blank line between paragraphs. Pure functions.
+//! (Just over 600 lines: the stretch-at-a-time text functions keep their
+//! character-at-a-time definitions beside them, for the tests.)
 
 pub mod budget;
 

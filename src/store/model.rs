@@ -1,4 +1,10 @@
 //! What the store takes and gives: plain data, the same whatever the backend.
+//! What goes in carries real times (`DateTime<Utc>` for newscrawl's own
+//! bookkeeping, `DateTime<FixedOffset>` for a publisher's dates, whose offset
+//! is kept). What comes out for exports and listings ([`PostRow`],
+//! [`SourceRow`], [`SearchHit`]) carries the times as the database's
+//! documented RFC 3339 text, exactly as stored: exports print them so, and a
+//! row written by another tool comes out as that tool wrote it.
 
 use chrono::DateTime;
 
