@@ -201,8 +201,11 @@ pub struct ArticleSelectors {
 
 /// What a source's URL answers with (`kind`), and so how it is fetched
 /// and its items read. A new kind of source is a variant here and a
-/// module that reads it; the compiler then names every `match` to extend
-/// (the `Accept` header and the parser in `crawl`, the configuration).
+/// module that reads it; the compiler then names every `match` to extend:
+/// [`SourceKind::name`] (which asks for a [`KindName`], whose own matches
+/// follow: its `kind = "…"` spelling, its place in [`KindName::ALL`], and the
+/// configuration's check of the keys that kind takes), then the `Accept`
+/// header and the parser in `crawl`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceKind {
     /// RSS 0.9x/1.0/2.0, Atom or JSON Feed (`kind = "feed"`, the default).
@@ -210,6 +213,46 @@ pub enum SourceKind {
     /// A JSON or JSONP news list, read by a mapping (`kind = "json"`,
     /// `[sources.items]`; [`crate::jsonlist`]).
     JsonList(Box<crate::jsonlist::ItemsMapping>),
+}
+
+impl SourceKind {
+    /// The `kind` key's value for this kind.
+    pub fn name(&self) -> KindName {
+        match self {
+            SourceKind::Feed => KindName::Feed,
+            SourceKind::JsonList(_) => KindName::Json,
+        }
+    }
+}
+
+/// The values of a source's `kind` key, one per [`SourceKind`] variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KindName {
+    Feed,
+    Json,
+}
+
+impl KindName {
+    /// Every kind, in the order the documentation and errors list them.
+    pub const ALL: [KindName; 2] = [KindName::Feed, KindName::Json];
+
+    /// As written in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KindName::Feed => "feed",
+            KindName::Json => "json",
+        }
+    }
+
+    /// Where this kind sits in [`KindName::ALL`]: a match, so that a new
+    /// variant stops the build until it is given a place there (a test checks
+    /// that the places agree).
+    pub const fn position(self) -> usize {
+        match self {
+            KindName::Feed => 0,
+            KindName::Json => 1,
+        }
+    }
 }
 
 /// One configured source.

@@ -177,39 +177,48 @@ pub(super) fn source_config(
             }
         }
     };
-    let kind = match (
-        raw.kind.as_ref().map(|k| (k.get_ref().as_str(), k.span())),
-        raw.items,
-    ) {
-        (None | Some(("feed", _)), None) => SourceKind::Feed,
-        (None | Some(("feed", _)), Some(i)) => {
+    let kind_name = match &raw.kind {
+        None => KindName::Feed,
+        Some(k) => match KindName::ALL.iter().find(|n| n.as_str() == k.get_ref()) {
+            Some(n) => *n,
+            None => {
+                let known: Vec<String> = KindName::ALL
+                    .iter()
+                    .map(|n| format!("{:?}", n.as_str()))
+                    .collect();
+                return Err(file.err(
+                    &k.span(),
+                    format!(
+                        "{}: {:?} is not one of {}",
+                        key("kind"),
+                        k.get_ref(),
+                        known.join(", ")
+                    ),
+                ));
+            }
+        },
+    };
+    let kind = match (kind_name, raw.items) {
+        (KindName::Feed, None) => SourceKind::Feed,
+        (KindName::Feed, Some(i)) => {
             return Err(file.err(
                 &i.span(),
                 format!("{}: only for kind = \"json\"", key("items")),
             ));
         }
-        (Some(("json", span)), None) => {
+        (KindName::Json, None) => {
+            let at = raw.kind.as_ref().map_or_else(|| span.clone(), |k| k.span());
             return Err(file.err(
-                &span,
+                &at,
                 format!(
                     "{}: kind = \"json\" needs a [sources.items] mapping",
                     key("kind")
                 ),
             ));
         }
-        (Some(("json", _)), Some(i)) => {
-            SourceKind::JsonList(Box::new(items_mapping(file, &key, i)?))
-        }
-        (Some((other, span)), _) => {
-            return Err(file.err(
-                &span,
-                format!(
-                    "{}: {other:?} is not one of \"feed\", \"json\"",
-                    key("kind")
-                ),
-            ));
-        }
+        (KindName::Json, Some(i)) => SourceKind::JsonList(Box::new(items_mapping(file, &key, i)?)),
     };
+    debug_assert_eq!(kind.name(), kind_name);
     Ok(Source {
         name,
         slug,

@@ -251,3 +251,18 @@ fn duplicate_slugs_across_files() {
     assert!(e.contains("duplicate slug \"xinhuashe\""), "{e}");
     assert!(e.contains("newscrawl.toml:1"), "{e}");
 }
+
+#[test]
+fn every_kind_is_listed_once_and_named_by_its_key() {
+    for (i, k) in KindName::ALL.iter().enumerate() {
+        assert_eq!(k.position(), i, "{k:?} out of place in KindName::ALL");
+    }
+    let e = load_err("[[sources]]\nname = \"A\"\nurl = \"http://a.example/\"\nkind = \"atom\"\n");
+    assert!(e.contains("newscrawl.toml:4"), "{e}");
+    assert!(
+        e.contains("\"atom\" is not one of \"feed\", \"json\""),
+        "{e}"
+    );
+    let e = load_err("[[sources]]\nname = \"A\"\nurl = \"http://a.example/\"\nkind = \"json\"\n");
+    assert!(e.contains("needs a [sources.items] mapping"), "{e}");
+}
