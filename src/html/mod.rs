@@ -1,5 +1,5 @@
-//! HTML as newscrawl stores it: sanitized by ammonia (only the structure of an
-//! article survives: paragraphs, headings, lists, quotes, tables, figures,
+//! HTML as newscrawl stores it: sanitized ([`sanitize`]: only the structure
+//! of an article survives: paragraphs, headings, lists, quotes, tables, figures,
 //! images and links, `class` on `p`), links and images made absolute, then
 //! normalized to one line of block elements with full-width paragraph indents
 //! (U+3000) and whitespace-only text between blocks removed. Also the plain
@@ -8,48 +8,11 @@
 //! character-at-a-time definitions beside them, for the tests.)
 
 pub mod budget;
-
-use std::collections::{HashMap, HashSet};
+mod sanitize;
 
 use ego_tree::NodeRef;
 use scraper::{Html, Node};
 use url::Url;
-
-const KEEP_TAGS: &[&str] = &[
-    "p",
-    "br",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "ul",
-    "ol",
-    "li",
-    "blockquote",
-    "table",
-    "thead",
-    "tbody",
-    "tfoot",
-    "tr",
-    "th",
-    "td",
-    "caption",
-    "figure",
-    "figcaption",
-    "img",
-    "a",
-    "strong",
-    "em",
-    "b",
-    "i",
-    "pre",
-    "code",
-    "hr",
-    "sub",
-    "sup",
-];
 
 const BLOCK_TAGS: &[&str] = &[
     "p",
@@ -83,8 +46,6 @@ const BLOCK_TAGS: &[&str] = &[
     "footer",
 ];
 
-const VOID_TAGS: &[&str] = &["br", "img", "hr"];
-
 fn is_block(name: &str) -> bool {
     BLOCK_TAGS.contains(&name)
 }
@@ -107,7 +68,7 @@ pub fn clean(html: &str, base: &Url) -> String {
 
 /// Text that an HTML parser would leave as it is: no tags, no entities, and
 /// none of the characters it rewrites (CR, NUL) or other control characters.
-/// Most feed bodies are this, and need neither ammonia nor a parse.
+/// Most feed bodies are this, and need neither the sanitizer nor a parse.
 fn is_plain(s: &str) -> bool {
     !s.bytes()
         .any(|b| matches!(b, b'<' | b'&') || (b < 0x20 && b != b'\n' && b != b'\t'))
@@ -136,50 +97,15 @@ fn clean_markup(html: &str, base: &Url) -> String {
         out.push_str("</p>");
         return out;
     }
-    let sanitized = SANITIZER.clean(html).to_string();
-    normalize(&sanitized, Some(base))
+    normalize(html, Some(base))
 }
-
-/// The one sanitizer, built once: it is the same for every page (relative
-/// URLs pass through it and are resolved while normalizing).
-static SANITIZER: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::LazyLock::new(|| {
-    let mut attrs: HashMap<&str, HashSet<&str>> = HashMap::new();
-    attrs.insert("a", ["href", "title"].into_iter().collect());
-    attrs.insert(
-        "img",
-        ["src", "alt", "title", "width", "height"]
-            .into_iter()
-            .collect(),
-    );
-    attrs.insert("p", ["class"].into_iter().collect());
-    attrs.insert("td", ["colspan", "rowspan"].into_iter().collect());
-    attrs.insert("th", ["colspan", "rowspan"].into_iter().collect());
-    let mut b = ammonia::Builder::empty();
-    b.tags(KEEP_TAGS.iter().copied().collect())
-        .clean_content_tags(
-            [
-                "script", "style", "noscript", "iframe", "form", "textarea", "select", "button",
-                "template", "svg", "object",
-            ]
-            .into_iter()
-            .collect(),
-        )
-        .tag_attributes(attrs)
-        .url_schemes(["http", "https", "mailto"].into_iter().collect())
-        .url_relative(ammonia::UrlRelative::PassThrough)
-        .link_rel(None)
-        .strip_comments(true);
-    b
-});
 
 /// Re-serializes sanitized HTML as one line of blocks (see the module doc);
 /// `href` and `src` are made absolute against `base`, and dropped when they
 /// do not make an http, https or mailto URL.
 pub fn normalize(html: &str, base: Option<&Url>) -> String {
     let doc = Html::parse_fragment(html);
-    let mut out = String::with_capacity(html.len());
-    write_children(*doc.root_element(), &mut out, false, 0, base, None);
-    out.trim().to_string()
+    sanitize::write_clean(&doc, base, html.len(), None)
 }
 
 /// [`clean`] and [`to_text`] of its result, `(html, text)`, with one parse
@@ -197,19 +123,10 @@ pub fn clean_with_text(html: &str, base: &Url) -> (String, String) {
         let text = to_text(&cleaned);
         return (cleaned, text);
     }
-    let sanitized = SANITIZER.clean(html).to_string();
-    let doc = Html::parse_fragment(&sanitized);
-    let mut out = String::with_capacity(sanitized.len());
-    let mut text = TextSink::default();
-    write_children(
-        *doc.root_element(),
-        &mut out,
-        false,
-        0,
-        Some(base),
-        Some(&mut text),
-    );
-    (out.trim().to_string(), text.finish())
+    let doc = Html::parse_fragment(html);
+    let mut text = sanitize::TextSink::default();
+    let out = sanitize::write_clean(&doc, Some(base), html.len(), Some(&mut text));
+    (out, text.finish())
 }
 
 /// Text without tags, for markup too costly to parse; the common entities
@@ -246,128 +163,7 @@ fn strip_tags(html: &str) -> String {
 }
 
 /// Recursion stops here whatever the estimate said: the stack stays small.
-const MAX_TREE_DEPTH: usize = 4 * MAX_DEPTH;
-
-/// The plain text of the HTML [`write_children`] writes, gathered in the
-/// same walk: what [`to_text`] of its output gives, without parsing it again.
-#[derive(Default)]
-struct TextSink {
-    blocks: Vec<String>,
-    current: String,
-}
-
-impl TextSink {
-    fn flush(&mut self) {
-        flush(&mut self.blocks, &mut self.current);
-    }
-
-    fn finish(mut self) -> String {
-        self.flush();
-        self.blocks.join("\n\n")
-    }
-}
-
-fn write_children(
-    node: NodeRef<'_, Node>,
-    out: &mut String,
-    in_pre: bool,
-    depth: usize,
-    base: Option<&Url>,
-    mut text_out: Option<&mut TextSink>,
-) {
-    if depth > MAX_TREE_DEPTH {
-        return;
-    }
-    let parent_is_block = match node.value() {
-        Node::Element(e) => is_block(e.name()) || e.name() == "html",
-        _ => true,
-    };
-    let children: Vec<_> = node.children().collect();
-    for (i, child) in children.iter().enumerate() {
-        match child.value() {
-            Node::Text(t) => {
-                let text: &str = t;
-                if in_pre {
-                    escape_text(text, out);
-                    if let Some(t) = text_out.as_deref_mut() {
-                        t.current.push_str(text);
-                    }
-                    continue;
-                }
-                let prev_block =
-                    i == 0 || children.get(i.wrapping_sub(1)).is_some_and(is_block_node);
-                let next_block = children.get(i + 1).is_none_or(is_block_node);
-                let mut s = collapse(text);
-                if parent_is_block && prev_block {
-                    s = s.trim_start_matches(is_space).to_string();
-                }
-                if parent_is_block && next_block {
-                    s = s.trim_end_matches(is_space).to_string();
-                }
-                escape_text(&s, out);
-                if let Some(t) = text_out.as_deref_mut() {
-                    t.current.push_str(&s);
-                }
-            }
-            Node::Element(e) => {
-                let name = e.name();
-                // As `text_walk` sees the element when it parses the output.
-                let block = is_block(name);
-                let hidden = matches!(name, "script" | "style" | "noscript" | "template");
-                out.push('<');
-                out.push_str(name);
-                // Sorted, so the same content always serializes the same way.
-                let mut attrs: Vec<(&str, &str)> = e.attrs().collect();
-                attrs.sort_unstable();
-                for (k, v) in attrs {
-                    let is_url = matches!((name, k), ("a", "href") | ("img", "src"));
-                    let resolved;
-                    let v = if is_url {
-                        resolved = base
-                            .map_or_else(|| Url::parse(v), |b| b.join(v))
-                            .ok()
-                            .filter(|u| matches!(u.scheme(), "http" | "https" | "mailto"));
-                        match &resolved {
-                            Some(u) => u.as_str(),
-                            None => continue,
-                        }
-                    } else {
-                        v
-                    };
-                    out.push(' ');
-                    out.push_str(k);
-                    out.push_str("=\"");
-                    escape_attr(v, out);
-                    out.push('"');
-                }
-                out.push('>');
-                if block && let Some(t) = text_out.as_deref_mut() {
-                    t.flush();
-                }
-                if VOID_TAGS.contains(&name) {
-                    continue;
-                }
-                let inner = if hidden {
-                    None
-                } else {
-                    text_out.as_deref_mut()
-                };
-                write_children(*child, out, in_pre || name == "pre", depth + 1, base, inner);
-                if block && let Some(t) = text_out.as_deref_mut() {
-                    t.flush();
-                }
-                out.push_str("</");
-                out.push_str(name);
-                out.push('>');
-            }
-            _ => {}
-        }
-    }
-}
-
-fn is_block_node(n: &NodeRef<'_, Node>) -> bool {
-    matches!(n.value(), Node::Element(e) if is_block(e.name()))
-}
+pub(crate) const MAX_TREE_DEPTH: usize = 4 * MAX_DEPTH;
 
 /// Whitespace as HTML renders it, plus the ideographic space used for indents.
 fn is_space(c: char) -> bool {
