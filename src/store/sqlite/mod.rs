@@ -37,7 +37,7 @@ pub(crate) use crate::store::StoreError;
 pub(crate) use chrono::DateTime;
 
 /// How long a writer waits for another process's transaction to finish.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Opens `path` (creating its directory and the file) and migrates it.
 pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
@@ -86,7 +86,8 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(open_err)?;
     // Checkpoint the WAL into the database every 10,000 pages (40 MB), not
-    // every 1,000: the writer checkpoints on the commit that crosses the
+    // every 1,000 (the store's writer hands its checkpoints to a thread of
+    // their own at the same mark, see `writer`; this is for the others): the writer checkpoints on the commit that crosses the
     // mark, copying pages that later commits often change again, and syncs
     // the file each time. A cold crawl of 1,000 feeds (266 MB of text) took
     // 3.7 s instead of 4.4; 40,000 pages gained little more (3.5 s) for a
