@@ -118,6 +118,7 @@ fn sqlite_insert_of_a_poll_of_50_posts(bencher: divan::Bencher) {
             })
             .collect();
         let poll = PollRecord {
+            blocked: Vec::new(),
             source: "s".into(),
             fetch: FetchRecord {
                 url: "http://s/".into(),

@@ -270,14 +270,11 @@ pub async fn run(
                 }
             }
             _ = status_tick.tick() => notify(&[NotifyState::Status(&run.status())]),
-            _ = retention_tick.tick(), if current.retention.is_some() => {
-                if let Some(age) = current.retention.and_then(|a| chrono::Duration::from_std(a).ok()) {
-                    let cutoff = Utc::now() - age;
-                    match store.prune(cutoff).await {
-                        Ok(p) if p.posts + p.fetches > 0 => info!(posts = p.posts, fetches = p.fetches, "retention: pruned"),
-                        Ok(_) => {}
-                        Err(e) => error!("retention: {e}"),
-                    }
+            _ = retention_tick.tick(), if has_retention(&current) => {
+                match store.prune(retention_cutoffs(&current, Utc::now())).await {
+                    Ok(p) if p.posts + p.fetches > 0 => info!(posts = p.posts, fetches = p.fetches, "retention: pruned"),
+                    Ok(_) => {}
+                    Err(e) => error!("retention: {e}"),
                 }
             }
         }
@@ -304,6 +301,25 @@ pub async fn run(
     }
     info!("stopped");
     Ok(crate::EXIT_OK)
+}
+
+/// Whether the daemon prunes at all: `[retention]`, or a source's own.
+fn has_retention(config: &Config) -> bool {
+    config.retention.is_some() || config.sources.iter().any(|s| s.retention.is_some())
+}
+
+/// The cutoffs of `[retention] older_than` and of each source's
+/// `retention`, at `now`.
+fn retention_cutoffs(config: &Config, now: chrono::DateTime<Utc>) -> crate::store::Cutoffs {
+    let at = |age: Duration| chrono::Duration::from_std(age).ok().map(|a| now - a);
+    crate::store::Cutoffs {
+        default: config.retention.and_then(at),
+        per_source: config
+            .sources
+            .iter()
+            .filter_map(|s| Some((s.slug.clone(), at(s.retention?)?)))
+            .collect(),
+    }
 }
 
 fn exit_now() -> bool {

@@ -5,8 +5,9 @@
 //! streamed and cut at `max_body`, counted after decompression, so a gzip
 //! bomb costs at most `max_body` of memory.
 //!
-//! (Over 600 lines with its tests, about 500 without: the two clients share
-//! their limits, redirect policy and body reader, kept in one place.)
+//! (Over 600 lines with its tests, about 600 without: the clients share
+//! their limits, redirect policy, per-source options and body reader, kept
+//! in one place.)
 //!
 //! Two clients share one configuration: the open one, for the feeds the
 //! operator configured, and the guarded one, for links found in feeds, which
@@ -14,6 +15,10 @@
 //! name resolution (through its own resolver, so a name cannot be re-pointed
 //! between the check and the connection) and on every redirect. Requests sent
 //! through an HTTP proxy from the environment are the proxy's to police.
+//!
+//! A source's own options ([`FetchOptions`]: user agent, headers, timeout,
+//! Basic credentials, proxy) go with each of its requests; credentials only
+//! to its own host. Sources with a proxy share a client per proxy.
 //!
 //! User info in a URL (`https://user:secret@host/feed.xml`) is for the
 //! request to that host: the fetcher hands back final and moved URLs
@@ -29,7 +34,7 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
-use crate::config::CrawlerConfig;
+use crate::config::{CrawlerConfig, FetchOptions};
 use crate::error::FetchError;
 
 pub const FEED_ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5";
@@ -85,6 +90,10 @@ pub enum Reach {
 pub struct Fetcher {
     client: reqwest::Client,
     guarded: reqwest::Client,
+    /// One pair of clients per proxy that sources name, built when first
+    /// used and kept: `(proxy, guarded)` to client.
+    proxied: Mutex<HashMap<(String, bool), reqwest::Client>>,
+    user_agent: String,
     global: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<HostGate>>>,
     per_host: usize,
@@ -102,29 +111,16 @@ struct HostGate {
 
 impl Fetcher {
     pub fn new(cfg: &CrawlerConfig) -> Result<Fetcher, FetchError> {
-        let build = |guarded: bool| {
-            let mut b = reqwest::Client::builder()
-                .user_agent(cfg.user_agent.clone())
-                .connect_timeout(Duration::from_secs(10))
-                .timeout(cfg.timeout)
-                // Redirects are followed by hand: each hop is checked, and a
-                // permanent move is noticed.
-                .redirect(reqwest::redirect::Policy::none())
-                .gzip(true)
-                .brotli(true)
-                .deflate(true)
-                .pool_idle_timeout(Duration::from_secs(30));
-            if guarded {
-                b = b.dns_resolver(PublicOnlyResolver);
-            }
-            b.build().map_err(|e| FetchError::Transport {
-                url: String::new(),
-                message: format!("cannot build the HTTP client: {e}"),
-            })
-        };
         Ok(Fetcher {
-            client: build(false)?,
-            guarded: build(!cfg.allow_private_networks)?,
+            client: build_client(&cfg.user_agent, cfg.timeout, false, None)?,
+            guarded: build_client(
+                &cfg.user_agent,
+                cfg.timeout,
+                !cfg.allow_private_networks,
+                None,
+            )?,
+            proxied: Mutex::new(HashMap::new()),
+            user_agent: cfg.user_agent.clone(),
             global: Arc::new(Semaphore::new(cfg.concurrency)),
             hosts: Mutex::new(HashMap::new()),
             per_host: cfg.per_host,
@@ -133,6 +129,25 @@ impl Fetcher {
             timeout: cfg.timeout,
             allow_private: cfg.allow_private_networks,
         })
+    }
+
+    /// The client for `reach` through `proxy`, or without one.
+    fn client(&self, proxy: Option<&str>, reach: Reach) -> Result<reqwest::Client, FetchError> {
+        let guarded = reach == Reach::PublicOnly && !self.allow_private;
+        let Some(proxy) = proxy else {
+            return Ok(if reach == Reach::PublicOnly {
+                self.guarded.clone()
+            } else {
+                self.client.clone()
+            });
+        };
+        let mut clients = self.proxied.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = clients.get(&(proxy.to_string(), guarded)) {
+            return Ok(c.clone());
+        }
+        let c = build_client(&self.user_agent, self.timeout, guarded, Some(proxy))?;
+        clients.insert((proxy.to_string(), guarded), c.clone());
+        Ok(c)
     }
 
     /// Waits for a place under both the per-host and the global limit, and
@@ -179,14 +194,19 @@ impl Fetcher {
         accept: &str,
         validators: &Validators,
         reach: Reach,
+        opts: &FetchOptions,
     ) -> Result<Fetched, FetchError> {
         let u = redacted(url);
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::Scheme { url: u });
         }
         let _permits = self.permits(url).await;
-        match tokio::time::timeout(self.timeout, self.exchange(url, accept, validators, reach))
-            .await
+        let timeout = opts.timeout.unwrap_or(self.timeout);
+        match tokio::time::timeout(
+            timeout,
+            self.exchange(url, accept, validators, reach, opts, timeout),
+        )
+        .await
         {
             Ok(result) => result,
             Err(_) => Err(FetchError::Timeout { url: u }),
@@ -199,17 +219,22 @@ impl Fetcher {
         accept: &str,
         validators: &Validators,
         reach: Reach,
+        opts: &FetchOptions,
+        timeout: Duration,
     ) -> Result<Fetched, FetchError> {
         let u = redacted(url);
         let guarded = reach == Reach::PublicOnly && !self.allow_private;
-        let client = if reach == Reach::PublicOnly {
-            &self.guarded
-        } else {
-            &self.client
-        };
+        let client = self.client(opts.proxy.as_ref().map(|p| p.expose()), reach)?;
         let mut headers = HeaderMap::new();
         if let Ok(v) = HeaderValue::from_str(accept) {
             headers.insert(header::ACCEPT, v);
+        }
+        if let Some(ua) = opts
+            .user_agent
+            .as_deref()
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            headers.insert(header::USER_AGENT, ua);
         }
         if let Some(etag) = validators
             .etag
@@ -242,12 +267,17 @@ impl Fetcher {
                     }
                 });
             }
-            let resp = client
+            let mut request = client
                 .get(current.clone())
                 .headers(headers.clone())
-                .send()
-                .await
-                .map_err(|e| transport(&u, &e))?;
+                .headers(configured_headers(opts, &current))
+                .timeout(timeout);
+            if let Some((user, password)) = &opts.basic
+                && opts.credentials_for(&current)
+            {
+                request = request.basic_auth(user, Some(password.expose()));
+            }
+            let resp = request.send().await.map_err(|e| transport(&u, &e))?;
             let status = resp.status();
             if !status.is_redirection() || status.as_u16() == 304 {
                 break resp;
@@ -334,6 +364,60 @@ impl Fetcher {
             moved_to,
         }))
     }
+}
+
+/// A client: rustls, compressed bodies, no redirects of its own (they are
+/// followed by hand: each hop is checked, and a permanent move is noticed).
+/// `guarded`: names resolve to public addresses only, unless a proxy
+/// resolves them.
+fn build_client(
+    user_agent: &str,
+    timeout: Duration,
+    guarded: bool,
+    proxy: Option<&str>,
+) -> Result<reqwest::Client, FetchError> {
+    let mut b = reqwest::Client::builder()
+        .user_agent(user_agent)
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .gzip(true)
+        .brotli(true)
+        .deflate(true)
+        .pool_idle_timeout(Duration::from_secs(30));
+    match proxy {
+        // The proxy's URL is not shown: it may hold its password.
+        Some(p) => {
+            let proxy = reqwest::Proxy::all(p).map_err(|_| FetchError::Transport {
+                url: String::new(),
+                message: "cannot use the configured proxy".into(),
+            })?;
+            b = b.no_proxy().proxy(proxy);
+        }
+        None if guarded => b = b.dns_resolver(PublicOnlyResolver),
+        None => {}
+    }
+    b.build().map_err(|e| FetchError::Transport {
+        url: String::new(),
+        message: format!("cannot build the HTTP client: {}", scrub(&e.to_string())),
+    })
+}
+
+/// A source's configured headers for a request to `url`: credentials only
+/// when `url` is on the source's own host. Values are marked sensitive.
+fn configured_headers(opts: &FetchOptions, url: &Url) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    let credentials = opts.credentials_for(url);
+    for h in opts.headers.iter().filter(|h| credentials || !h.credential) {
+        if let (Ok(name), Ok(mut value)) = (
+            header::HeaderName::from_bytes(h.name.as_bytes()),
+            HeaderValue::from_str(h.value.expose()),
+        ) {
+            value.set_sensitive(true);
+            out.insert(name, value);
+        }
+    }
+    out
 }
 
 /// The longest a `Retry-After` holds a source back: a server cannot park

@@ -25,6 +25,7 @@ pub mod jsonlist;
 mod logging;
 pub mod metrics;
 pub mod progress;
+pub mod rules;
 pub mod schedule;
 pub mod search;
 pub mod slug;

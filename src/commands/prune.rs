@@ -13,10 +13,10 @@ pub(super) async fn prune(config: &Config, args: &PruneArgs) -> Result<u8, Error
         .map_err(|_| Error::Usage("--older-than: too large".into()))?;
     let cutoff = chrono::Utc::now() - age;
     let s = if args.dry_run {
-        open_for_export(config)?.prune_preview(cutoff)?
+        open_for_export(config)?.prune_preview(&store::Cutoffs::all(cutoff))?
     } else {
         store::Store::open_with(&config.database, false)?
-            .prune(cutoff)
+            .prune(store::Cutoffs::all(cutoff))
             .await?
     };
     let verb = if args.dry_run {

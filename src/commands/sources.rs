@@ -87,6 +87,7 @@ pub(super) async fn sources_check(config: Config, slugs: &[String]) -> Result<u8
         match fetched.result {
             Ok(Some(crate::crawl::Parsed {
                 posts,
+                blocked,
                 skipped,
                 cut,
                 ..
@@ -99,10 +100,15 @@ pub(super) async fn sources_check(config: Config, slugs: &[String]) -> Result<u8
                 }
                 let _ = writeln!(
                     out,
-                    "{}: {} items from {}",
+                    "{}: {} items from {}{}",
                     source.slug,
-                    posts.len(),
-                    fetch::redacted(&source.url)
+                    posts.len() + blocked.len(),
+                    fetch::redacted(&source.url),
+                    if blocked.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {} blocked by rules", blocked.len())
+                    }
                 );
                 for post in &posts {
                     let stored = match &db {
@@ -113,6 +119,18 @@ pub(super) async fn sources_check(config: Config, slugs: &[String]) -> Result<u8
                         out,
                         "  {:<6} {:<20} {}  {}",
                         if stored { "stored" } else { "new" },
+                        post.identity.info_code.as_deref().unwrap_or("-"),
+                        post.published_at
+                            .as_ref()
+                            .map_or("-".into(), crate::date::to_rfc3339),
+                        post.title.as_deref().unwrap_or("(no title)")
+                    );
+                }
+                for (post, rule) in &blocked {
+                    let _ = writeln!(
+                        out,
+                        "  {:<6} {:<20} {}  {}\n         by {rule}",
+                        "blocked",
                         post.identity.info_code.as_deref().unwrap_or("-"),
                         post.published_at
                             .as_ref()

@@ -52,6 +52,14 @@ impl SourceFile {
         })
     }
 
+    /// The directory of the file: paths the file names are relative to it.
+    pub(super) fn dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
     pub(super) fn location(&self, span: &Range<usize>) -> String {
         let upto = self.text.get(..span.start).unwrap_or(&self.text);
         let line = upto.matches('\n').count() + 1;
@@ -140,12 +148,13 @@ pub(super) fn load_from(main_file: SourceFile, dropins: bool) -> Result<Config, 
         None => default_database(&base, std::env::var_os("STATE_DIRECTORY").as_deref()),
     };
 
+    let global_rules = super::rules::rules(&main_file, "rules", &raw.rules)?;
     let mut sources = Vec::new();
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut add = |file: &SourceFile, raws: Vec<Spanned<RawSource>>| -> Result<(), ConfigError> {
         for (i, raw) in raws.into_iter().enumerate() {
             let span = raw.span();
-            let source = source_config(file, i, raw.into_inner(), &span, &crawler)?;
+            let source = source_config(file, i, raw.into_inner(), &span, &crawler, &global_rules)?;
             if let Some(first) = seen.get(&source.slug) {
                 return Err(file.err(
                     &span,
@@ -329,7 +338,21 @@ pub(super) fn crawler_config(
             )
         })?,
     };
+    let fetch = FetchOptions {
+        headers: super::fetch::headers(file, "crawler.headers", &raw.headers)?,
+        proxy: super::fetch::proxy(file, "crawler.proxy", &raw.proxy)?,
+        ..FetchOptions::default()
+    };
+    if let Some(ua) = &raw.user_agent
+        && (ua.trim().is_empty() || reqwest::header::HeaderValue::from_str(ua.trim()).is_err())
+    {
+        return Err(file.err(
+            &(0..0),
+            "crawler.user_agent: must be a non-empty header value",
+        ));
+    }
     Ok(CrawlerConfig {
+        fetch,
         user_agent: raw.user_agent.unwrap_or_else(default_user_agent),
         concurrency: positive(&raw.concurrency, "concurrency", 16)?,
         per_host: positive(&raw.per_host, "per_host", 2)?,

@@ -6,8 +6,10 @@
 //! reads the files and checks the main table and `[crawler]`, [`source`]
 //! checks a `[[sources]]` table, [`units`] reads durations, ages, sizes.
 
+mod fetch;
 mod load;
 mod raw;
+mod rules;
 mod source;
 #[cfg(test)]
 mod tests;
@@ -21,6 +23,7 @@ use chrono_tz::Tz;
 use regex::Regex;
 use url::Url;
 
+pub use fetch::{FetchOptions, Header, Secret};
 pub use load::{DEFAULT_MAX_ITEMS, default_path, default_user_agent, load, parse_text};
 pub use units::{parse_age, parse_duration, parse_size};
 
@@ -51,6 +54,9 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CrawlerConfig {
     pub user_agent: String,
+    /// `[crawler] headers` and `proxy`: every source's defaults (each
+    /// source's [`Source::fetch`] holds them merged with its own).
+    pub fetch: FetchOptions,
     pub concurrency: usize,
     pub per_host: usize,
     pub timeout: Duration,
@@ -255,6 +261,47 @@ impl KindName {
     }
 }
 
+/// What a rule does to the items it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleAction {
+    /// Items that match are dropped.
+    Block,
+    /// Only items that match (one of the keep rules) are kept.
+    Keep,
+}
+
+/// The item field a rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleField {
+    Title,
+    /// The body's text (the feed's: articles are fetched after the rules).
+    Content,
+    Author,
+    /// The item's link.
+    Url,
+    /// The media the item names as its source.
+    Origin,
+    /// Every field above.
+    Any,
+}
+
+/// A checked rule (`[[rules]]`, `[[sources.rules]]`; see [`crate::rules`]).
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub action: RuleAction,
+    pub field: RuleField,
+    /// `pattern`, or `keyword` escaped and matched whatever the case.
+    pub regex: Arc<Regex>,
+    /// Where and what: `newscrawl.toml:12: block title ~ "广告"`.
+    pub label: String,
+}
+
+impl PartialEq for Rule {
+    fn eq(&self, o: &Self) -> bool {
+        self.label == o.label && self.regex.as_str() == o.regex.as_str()
+    }
+}
+
 /// One configured source.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -273,6 +320,14 @@ pub struct Source {
     /// `allow_private_networks`: this source's article links may reach
     /// loopback and private addresses. Only configuration lifts the guard.
     pub allow_private_networks: bool,
+    /// How its requests are made: `user_agent`, `headers`, `timeout`,
+    /// `proxy`, credentials ([`FetchOptions`]).
+    pub fetch: FetchOptions,
+    /// `retention`: this source's posts are pruned past this age, whatever
+    /// `[retention] older_than` says.
+    pub retention: Option<Duration>,
+    /// `[[rules]]` then its own `[[sources.rules]]`.
+    pub rules: Vec<Rule>,
     /// `file:line` of the `[[sources]]` table, for messages.
     pub defined_at: String,
 }
@@ -288,6 +343,9 @@ impl PartialEq for Source {
             && self.follow == o.follow
             && self.article == o.article
             && self.kind == o.kind
+            && self.fetch == o.fetch
+            && self.retention == o.retention
+            && self.rules == o.rules
             && self.allow_private_networks == o.allow_private_networks
     }
 }

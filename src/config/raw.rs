@@ -18,6 +18,17 @@ pub(super) struct RawMain {
     pub(super) retention: RawRetention,
     #[serde(default)]
     pub(super) sources: Vec<Spanned<RawSource>>,
+    #[serde(default)]
+    pub(super) rules: Vec<Spanned<RawRule>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRule {
+    pub(super) action: Spanned<String>,
+    pub(super) field: Option<Spanned<String>>,
+    pub(super) pattern: Option<Spanned<String>>,
+    pub(super) keyword: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -55,6 +66,8 @@ pub(super) struct RawCrawler {
     pub(super) host_delay: Option<Spanned<String>>,
     pub(super) max_backoff: Option<Spanned<String>>,
     pub(super) max_items: Option<Spanned<i64>>,
+    pub(super) headers: Option<Spanned<std::collections::BTreeMap<String, String>>>,
+    pub(super) proxy: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -87,6 +100,17 @@ pub(super) struct RawSource {
     pub(super) kind: Option<Spanned<String>>,
     pub(super) items: Option<Spanned<RawItems>>,
     pub(super) allow_private_networks: Option<bool>,
+    pub(super) user_agent: Option<Spanned<String>>,
+    pub(super) headers: Option<Spanned<std::collections::BTreeMap<String, String>>>,
+    pub(super) headers_file: Option<Spanned<String>>,
+    pub(super) timeout: Option<Spanned<String>>,
+    pub(super) proxy: Option<Spanned<String>>,
+    pub(super) username: Option<Spanned<String>>,
+    pub(super) password_file: Option<Spanned<String>>,
+    pub(super) password_env: Option<Spanned<String>>,
+    pub(super) retention: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) rules: Vec<Spanned<RawRule>>,
 }
 
 #[derive(Deserialize)]

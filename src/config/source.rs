@@ -17,6 +17,7 @@ pub(super) fn source_config(
     raw: RawSource,
     span: &Range<usize>,
     crawler: &CrawlerConfig,
+    crawler_rules: &[Rule],
 ) -> Result<Source, ConfigError> {
     let key = |k: &str| format!("sources[{index}].{k}");
     let name = raw.name.get_ref().trim().to_string();
@@ -71,6 +72,22 @@ pub(super) fn source_config(
             ),
         ));
     }
+    let fetch = super::fetch::source_options(file, &key, &raw, &crawler.fetch, &url)?;
+    let mut rules = crawler_rules.to_vec();
+    rules.extend(super::rules::rules(file, &key("rules"), &raw.rules)?);
+    let retention = match &raw.retention {
+        None => None,
+        Some(r) => Some(parse_age(r.get_ref()).filter(|d| !d.is_zero()).ok_or_else(|| {
+            file.err(
+                &r.span(),
+                format!(
+                    "{}: {:?} is not an age like \"30d\", \"12w\" or \"6mo\" (a bare number is not)",
+                    key("retention"),
+                    r.get_ref()
+                ),
+            )
+        })?),
+    };
     let schedule = match &raw.schedule {
         None => crawler.schedule.clone(),
         Some(s) => Schedule::parse(s.get_ref())
@@ -230,6 +247,9 @@ pub(super) fn source_config(
         follow,
         article,
         allow_private_networks: raw.allow_private_networks.unwrap_or(false),
+        fetch,
+        retention,
+        rules,
         defined_at: file.location(span),
     })
 }

@@ -266,3 +266,149 @@ fn every_kind_is_listed_once_and_named_by_its_key() {
     let e = load_err("[[sources]]\nname = \"A\"\nurl = \"http://a.example/\"\nkind = \"json\"\n");
     assert!(e.contains("needs a [sources.items] mapping"), "{e}");
 }
+
+#[test]
+fn fetch_options_are_checked_and_never_shown() {
+    let src = "[[sources]]\nname = \"A\"\nurl = \"http://a.example/feed.xml\"\n";
+    let e = load_err(&format!("{src}username = \"u\"\n"));
+    assert!(e.contains("newscrawl.toml:4"), "{e}");
+    assert!(e.contains("needs `password_file` or `password_env`"), "{e}");
+    let e = load_err(&format!(
+        "{src}username = \"u\"\npassword_env = \"NEWSCRAWL_TEST_SURELY_UNSET\"\n"
+    ));
+    assert!(e.contains("newscrawl.toml:5"), "{e}");
+    assert!(
+        e.contains("the environment has no \"NEWSCRAWL_TEST_SURELY_UNSET\""),
+        "{e}"
+    );
+    let e = load_err(&format!("{src}password_file = \"p\"\n"));
+    assert!(e.contains("needs a `username`"), "{e}");
+    let e = load_err(&format!(
+        "{src}headers = {{ Cookie = \"a=SECRET\\r\\nX: y\" }}\n"
+    ));
+    assert!(e.contains("not a valid header value"), "{e}");
+    assert!(!e.contains("SECRET"), "{e}");
+    let e = load_err(&format!("{src}headers = {{ Host = \"b.example\" }}\n"));
+    assert!(e.contains("set by newscrawl itself"), "{e}");
+    let e = load_err(&format!(
+        "{src}proxy = \"ftp://user:SECRET@p.example:21\"\n"
+    ));
+    assert!(e.contains("sources[0].proxy: the scheme must be"), "{e}");
+    assert!(!e.contains("SECRET"), "{e}");
+    let e = load_err("[crawler]\nproxy = \"not a url\"\n");
+    assert!(
+        e.contains("newscrawl.toml:2") && e.contains("crawler.proxy: not a URL"),
+        "{e}"
+    );
+    let e = load_err(&format!("{src}timeout = \"0s\"\n"));
+    assert!(e.contains("sources[0].timeout"), "{e}");
+
+    // A headers file: its line is named, its content is not.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "h/cookie.txt", "# a comment\nCookie SECRET-1\n");
+    let p = write(
+        dir.path(),
+        "newscrawl.toml",
+        &format!("{src}headers_file = \"h/cookie.txt\"\n"),
+    );
+    let e = load(&p).unwrap_err().to_string();
+    assert!(e.contains("cookie.txt:2"), "{e}");
+    assert!(
+        e.contains("not a `Name: value` line") && !e.contains("SECRET"),
+        "{e}"
+    );
+
+    // Read, merged with [crawler]'s, and printed as ***.
+    write(dir.path(), "h/cookie.txt", "Cookie: sid=SECRET-2\n");
+    write(dir.path(), "h/pw", "SECRET-3\n");
+    let p = write(
+        dir.path(),
+        "newscrawl.toml",
+        &format!(
+            "[crawler]\nheaders = {{ Referer = \"https://r.example/\", X-A = \"crawler\" }}\n\
+             proxy = \"http://proxy:SECRET-4@p.example:3128\"\n\
+             {src}headers = {{ X-A = \"source\" }}\nheaders_file = \"h/cookie.txt\"\n\
+             username = \"u\"\npassword_file = \"h/pw\"\ntimeout = \"5s\"\nuser_agent = \"UA/1\"\n"
+        ),
+    );
+    let c = load(&p).unwrap();
+    let f = &c.sources[0].fetch;
+    let h: Vec<(&str, &str, bool)> = f
+        .headers
+        .iter()
+        .map(|h| (h.name.as_str(), h.value.expose(), h.credential))
+        .collect();
+    assert_eq!(
+        h,
+        [
+            ("referer", "https://r.example/", false),
+            ("x-a", "source", false),
+            ("cookie", "sid=SECRET-2", true)
+        ]
+    );
+    assert_eq!(
+        f.basic.as_ref().map(|(u, p)| (u.as_str(), p.expose())),
+        Some(("u", "SECRET-3"))
+    );
+    assert_eq!(f.timeout, Some(Duration::from_secs(5)));
+    assert_eq!(f.user_agent.as_deref(), Some("UA/1"));
+    assert_eq!(
+        f.proxy.as_ref().map(Secret::expose),
+        Some("http://proxy:SECRET-4@p.example:3128/")
+    );
+    assert!(f.credentials_for(&Url::parse("http://a.example/x").unwrap()));
+    assert!(!f.credentials_for(&Url::parse("http://b.example/x").unwrap()));
+    let shown = format!("{c:?}");
+    assert!(!shown.contains("SECRET"), "{shown}");
+}
+
+#[test]
+fn rules_name_file_line_and_key() {
+    let src = "[[sources]]\nname = \"A\"\nurl = \"http://a.example/feed.xml\"\n";
+    let e = load_err("[[rules]]\naction = \"drop\"\nkeyword = \"x\"\n");
+    assert!(
+        e.contains("newscrawl.toml:2") && e.contains("rules[0].action"),
+        "{e}"
+    );
+    let e = load_err(&format!(
+        "{src}[[sources.rules]]\naction = \"block\"\nfield = \"body\"\nkeyword = \"x\"\n"
+    ));
+    assert!(
+        e.contains("newscrawl.toml:6") && e.contains("sources[0].rules[0].field"),
+        "{e}"
+    );
+    let e = load_err(&format!(
+        "{src}[[sources.rules]]\naction = \"keep\"\npattern = \"(unclosed\"\n"
+    ));
+    assert!(
+        e.contains("newscrawl.toml:6") && e.contains("sources[0].rules[0]"),
+        "{e}"
+    );
+    let e = load_err(&format!("{src}[[sources.rules]]\naction = \"keep\"\n"));
+    assert!(e.contains("needs a `pattern`"), "{e}");
+    // [[rules]] come first, then the source's own.
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "newscrawl.toml",
+        &format!(
+            "[[rules]]\naction = \"block\"\nkeyword = \"AD\"\n{src}[[sources.rules]]\naction = \"keep\"\nfield = \"any\"\npattern = \"^x\"\n"
+        ),
+    );
+    let c = load(&p).unwrap();
+    let labels: Vec<&str> = c.sources[0]
+        .rules
+        .iter()
+        .map(|r| r.label.as_str())
+        .collect();
+    assert_eq!(labels.len(), 2);
+    assert!(
+        labels[0].ends_with("newscrawl.toml:1: block title contains \"AD\""),
+        "{labels:?}"
+    );
+    assert!(
+        labels[1].ends_with("newscrawl.toml:7: keep any ~ /^x/"),
+        "{labels:?}"
+    );
+    assert!(c.sources[0].rules[0].regex.is_match("an ad here"));
+}

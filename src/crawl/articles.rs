@@ -97,7 +97,13 @@ impl Crawler {
             None => Err("no article URL for this item".to_string()),
             Some(url) => match self
                 .fetcher
-                .get(&url, ARTICLE_ACCEPT, &Validators::default(), reach)
+                .get(
+                    &url,
+                    ARTICLE_ACCEPT,
+                    &Validators::default(),
+                    reach,
+                    &source.fetch,
+                )
                 .await
             {
                 Ok(Fetched::Body(body)) => {

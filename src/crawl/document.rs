@@ -19,6 +19,8 @@ pub struct FeedFetch {
 /// A body that parsed, its items made into posts.
 pub struct Parsed {
     pub posts: Vec<NewPost>,
+    /// Items the source's rules blocked, with the rule.
+    pub blocked: Vec<(NewPost, String)>,
     /// Items of a JSON list that could not be mapped, one message each.
     pub skipped: Vec<String>,
     /// What `crawler.max_items` left out, when it did.
@@ -42,7 +44,10 @@ pub async fn fetch_feed(
         SourceKind::Feed => FEED_ACCEPT,
         SourceKind::JsonList(_) => JSON_ACCEPT,
     };
-    let fetched = match fetcher.get(url, accept, validators, Reach::Any).await {
+    let fetched = match fetcher
+        .get(url, accept, validators, Reach::Any, &source.fetch)
+        .await
+    {
         Ok(f) => f,
         Err(e) => {
             return FeedFetch {
@@ -86,8 +91,11 @@ pub async fn fetch_feed(
         });
         let mut not_articles = doc.site_links.clone();
         not_articles.extend([url.clone(), final_url.clone()]);
+        let posts = to_posts(&source, &doc.items, &final_url, &not_articles, &tracking);
+        let (posts, blocked) = crate::rules::apply(&source.rules, posts);
         Ok(Parsed {
-            posts: to_posts(&source, &doc.items, &final_url, &not_articles, &tracking),
+            posts,
+            blocked,
             skipped: doc.skipped,
             cut,
             validators,

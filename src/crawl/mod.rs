@@ -32,8 +32,8 @@ use crate::html;
 use crate::jsonlist;
 use crate::store::StoreError;
 use crate::store::{
-    ArticleFields, ArticleJob, ArticleOutcome, ArticleResult, FetchRecord, NewPost, Outcome,
-    PollRecord, SaveSummary, Store,
+    ArticleFields, ArticleJob, ArticleOutcome, ArticleResult, BlockedItem, FetchRecord, NewPost,
+    Outcome, PollRecord, SaveSummary, Store,
 };
 
 /// What the crawler shares between polls.
@@ -197,10 +197,10 @@ impl Crawler {
             bytes: fetched.bytes,
             error: None,
         };
-        let (validators, items, posts) = match fetched.result {
+        let (validators, items, posts, blocked) = match fetched.result {
             Ok(None) => {
                 fetch.outcome = Outcome::NotModified;
-                (None, 0, Vec::new())
+                (None, 0, Vec::new(), Vec::new())
             }
             Ok(Some(parsed)) => {
                 // Skipped items are noted in the fetch row; the poll worked.
@@ -223,12 +223,26 @@ impl Crawler {
                     }
                     fetch.error = Some(msg);
                 }
-                (Some(parsed.validators), parsed.posts.len(), parsed.posts)
+                let blocked: Vec<BlockedItem> = parsed
+                    .blocked
+                    .into_iter()
+                    .map(|(p, rule)| BlockedItem {
+                        identity: p.identity,
+                        title: p.title,
+                        rule,
+                    })
+                    .collect();
+                (
+                    Some(parsed.validators),
+                    parsed.posts.len() + blocked.len(),
+                    parsed.posts,
+                    blocked,
+                )
             }
             Err(e) => {
                 fetch.outcome = Outcome::Error;
                 fetch.error = Some(e.to_string());
-                (None, 0, Vec::new())
+                (None, 0, Vec::new(), Vec::new())
             }
         };
         if let Some(to) = &fetched.moved_to {
@@ -252,6 +266,7 @@ impl Crawler {
             moved_to: fetched.moved_to.as_ref().map(Url::to_string),
             hold_until,
             run_started_at,
+            blocked,
         };
         let any_posts = !record.posts.is_empty();
         let saved = self.store.save_poll(record).await?;
@@ -333,6 +348,7 @@ impl Crawler {
             unconditional: false,
             moved_to: None,
             hold_until: None,
+            blocked: Vec::new(),
             run_started_at,
         };
         self.store.save_poll(record).await?;

@@ -82,6 +82,7 @@ fn post(code: Option<&str>, url: &str, title: &str) -> NewPost {
 /// A successful poll of `source` that found `posts` (the backend tests use it too).
 pub(super) fn poll(source: &str, posts: Vec<NewPost>) -> PollRecord {
     PollRecord {
+        blocked: Vec::new(),
         source: source.to_string(),
         fetch: FetchRecord {
             url: format!("http://{source}.example/feed.xml"),
@@ -237,9 +238,9 @@ fn pruned_posts_stay_gone() {
         let new = post(Some("NW5"), "http://a.example/5", "新闻");
         block_on(store.save_poll(poll("a", vec![old.clone(), new]))).unwrap();
         let cutoff = Utc.with_ymd_and_hms(2021, 1, 1, 0, 0, 0).unwrap();
-        let preview = reader().prune_preview(cutoff).unwrap();
+        let preview = reader().prune_preview(&Cutoffs::all(cutoff)).unwrap();
         assert_eq!(preview.posts, 1);
-        let pruned = block_on(store.prune(cutoff)).unwrap();
+        let pruned = block_on(store.prune(Cutoffs::all(cutoff))).unwrap();
         assert_eq!(pruned, preview);
         let s = block_on(store.save_poll(poll("a", vec![old]))).unwrap();
         assert_eq!((s.new_posts, s.pruned), (0, 1));
@@ -248,6 +249,69 @@ fn pruned_posts_stay_gone() {
             .filter_map(|p| p.title)
             .collect();
         assert_eq!(titles, ["新闻"]);
+    });
+}
+
+/// Per-source retention: a source's own cutoff for its posts and fetch
+/// records, the default for the others, nothing for a source with neither.
+#[test]
+fn each_source_is_pruned_by_its_own_cutoff() {
+    on_every_backend(|store, reader| {
+        sources(store);
+        let dated = |code: &str, url: &str, title: &str, when: &str| {
+            let mut p = post(Some(code), url, title);
+            p.published_at = Some(t(when));
+            p
+        };
+        block_on(store.save_poll(poll(
+            "a",
+            vec![
+                dated(
+                    "NW10",
+                    "http://a.example/10",
+                    "甲旧",
+                    "2020-01-01T08:00:00+08:00",
+                ),
+                dated(
+                    "NW11",
+                    "http://a.example/11",
+                    "甲较新",
+                    "2020-06-01T08:00:00+08:00",
+                ),
+            ],
+        )))
+        .unwrap();
+        block_on(store.save_poll(poll(
+            "b",
+            vec![dated(
+                "NW12",
+                "http://b.example/12",
+                "乙旧",
+                "2020-01-01T08:00:00+08:00",
+            )],
+        )))
+        .unwrap();
+        // Only a's own cutoff: b is kept whatever its age.
+        let mut only_a = Cutoffs::default();
+        only_a.per_source.insert(
+            "a".into(),
+            Utc.with_ymd_and_hms(2020, 3, 1, 0, 0, 0).unwrap(),
+        );
+        assert_eq!(reader().prune_preview(&only_a).unwrap().posts, 1);
+        // With a default earlier than b's post, b stays too; later, b goes.
+        let mut both = only_a.clone();
+        both.default = Some(Utc.with_ymd_and_hms(2019, 1, 1, 0, 0, 0).unwrap());
+        assert_eq!(reader().prune_preview(&both).unwrap().posts, 1);
+        both.default = Some(Utc.with_ymd_and_hms(2021, 1, 1, 0, 0, 0).unwrap());
+        let preview = reader().prune_preview(&both).unwrap();
+        assert_eq!(preview.posts, 2);
+        assert_eq!(block_on(store.prune(both)).unwrap(), preview);
+        let mut titles: Vec<_> = posts(&reader())
+            .into_iter()
+            .filter_map(|p| p.title)
+            .collect();
+        titles.sort();
+        assert_eq!(titles, ["甲较新"]);
     });
 }
 

@@ -107,8 +107,8 @@ impl Store {
 
     /// Deletes posts published (else fetched) before `cutoff`, keeping their
     /// keys as tombstones, and older fetch records.
-    pub async fn prune(&self, cutoff: DateTime<Utc>) -> Result<PruneSummary, StoreError> {
-        self.writer.call(move |c| sqlite::prune(c, cutoff)).await
+    pub async fn prune(&self, cutoffs: Cutoffs) -> Result<PruneSummary, StoreError> {
+        self.writer.call(move |c| sqlite::prune(c, &cutoffs)).await
     }
 
     /// Posts stored but not yet searchable through the index alone.
@@ -207,8 +207,8 @@ impl Reader {
     }
 
     /// What [`Store::prune`] would delete before `cutoff`, deleting nothing.
-    pub fn prune_preview(&self, cutoff: DateTime<Utc>) -> Result<PruneSummary, StoreError> {
-        sqlite::prune_preview(self.inner.conn(), cutoff)
+    pub fn prune_preview(&self, cutoffs: &Cutoffs) -> Result<PruneSummary, StoreError> {
+        sqlite::prune_preview(self.inner.conn(), cutoffs)
     }
 }
 

@@ -133,6 +133,17 @@ pub struct PollRecord {
     /// then came in the same run, and the owner is decided by configuration
     /// order.
     pub run_started_at: DateTime<chrono::Utc>,
+    /// Items a rule blocked: not stored as posts, remembered with the rule.
+    pub blocked: Vec<BlockedItem>,
+}
+
+/// An item a rule blocked.
+#[derive(Debug, Clone)]
+pub struct BlockedItem {
+    pub identity: Identity,
+    pub title: Option<String>,
+    /// The rule, as the configuration states it.
+    pub rule: String,
 }
 
 /// What saving a poll did.
@@ -143,6 +154,8 @@ pub struct SaveSummary {
     pub repeats: usize,
     /// Items whose post was pruned: not stored again.
     pub pruned: usize,
+    /// Items a rule blocked for the first time.
+    pub blocked: usize,
 }
 
 /// A configured source's row, for `sources list`.
@@ -222,6 +235,35 @@ pub struct PostFilter {
     /// first number and at most the second: what a continuous export has
     /// not written yet.
     pub changed: Option<(i64, i64)>,
+}
+
+/// Which posts (and fetch records) are old enough to prune: a source's
+/// own before its cutoff, every other source's before `default` (none of
+/// them when `None`). A post belongs to the source that first delivered it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cutoffs {
+    pub default: Option<DateTime<chrono::Utc>>,
+    pub per_source: std::collections::HashMap<String, DateTime<chrono::Utc>>,
+}
+
+impl Cutoffs {
+    /// One cutoff for every source.
+    pub fn all(cutoff: DateTime<chrono::Utc>) -> Cutoffs {
+        Cutoffs {
+            default: Some(cutoff),
+            per_source: Default::default(),
+        }
+    }
+
+    /// The cutoff for `source`'s posts.
+    pub fn of(&self, source: &str) -> Option<DateTime<chrono::Utc>> {
+        self.per_source.get(source).copied().or(self.default)
+    }
+
+    /// Nothing to prune, whatever the posts.
+    pub fn is_empty(&self) -> bool {
+        self.default.is_none() && self.per_source.is_empty()
+    }
 }
 
 /// What a prune removes or would remove.

@@ -541,7 +541,8 @@ fn an_old_database_gains_the_merged_items_and_duplicates_none() {
         .collect();
     env.db()
         .execute_batch(&format!(
-            "DROP TRIGGER posts_changed_insert; DROP TRIGGER posts_changed_update;
+            "DROP TABLE blocked_items; ALTER TABLE fetches DROP COLUMN blocked;
+             DROP TRIGGER posts_changed_insert; DROP TRIGGER posts_changed_update;
              DROP TABLE post_changes; DROP TABLE export_cursors;
              DELETE FROM posts WHERE source = 'p' AND id NOT IN (SELECT MIN(id) FROM posts WHERE source = 'p' GROUP BY url);
              UPDATE posts SET canonical_url = url WHERE source = 'p';
@@ -565,7 +566,7 @@ fn an_old_database_gains_the_merged_items_and_duplicates_none() {
 
     let out = env.run(&["crawl", "--once"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(env.count("PRAGMA user_version"), 10);
+    assert_eq!(env.count("PRAGMA user_version"), 11);
     assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 30);
     // Every post, old or new, is in the change feed once.
     assert_eq!(

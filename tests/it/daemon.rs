@@ -510,6 +510,44 @@ fn retention_prunes_at_start_up() {
 }
 
 #[test]
+fn a_sources_own_retention_prunes_its_posts_alone() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.serve_fixture("/feed.json", "feed.json", "application/feed+json");
+    let sources = format!(
+        "{}{}",
+        env.source("财经", "rss", "/rss.xml"),
+        env.source("快讯", "json", "/feed.json")
+    );
+    env.write_config(&sources);
+    assert_eq!(crate::harness::code(&env.run(&["crawl", "--once"])), 0);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts WHERE source = 'rss'"),
+        4
+    );
+    let json = env.count("SELECT COUNT(*) FROM posts WHERE source = 'json'");
+    assert!(json > 0);
+    // Both feeds' posts are from 2022; only `rss` keeps 90 days, and there
+    // is no [retention]: `json`'s posts stay.
+    env.write_config(&sources.replace("slug = \"rss\"\n", "slug = \"rss\"\nretention = \"90d\"\n"));
+    let log = env.dir.path().join("daemon.log");
+    let mut d = Daemon::start(&env, None);
+    wait_for("the prune", LIMIT, &log, || {
+        env.count("SELECT COUNT(*) FROM tombstones") == 4
+    });
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts WHERE source = 'rss'"),
+        0
+    );
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts WHERE source = 'json'"),
+        json
+    );
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)), Some(0));
+}
+
+#[test]
 fn a_panicking_poll_leaves_its_source_scheduled_and_the_others_polling() {
     let env = Env::new();
     env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");

@@ -25,6 +25,7 @@ async fn get(f: &Fetcher, url: &str, reach: Reach) -> Result<(), FetchError> {
         "*/*",
         &Validators::default(),
         reach,
+        &Default::default(),
     )
     .await
     .map(|_| ())

@@ -8,7 +8,7 @@ use crate::harness::{Env, code, stderr, stdout};
 use crate::server::Response;
 
 /// Every text a user or a downstream tool can see after a crawl.
-fn everything_shown(env: &Env) -> String {
+pub(crate) fn everything_shown(env: &Env) -> String {
     let mut all = String::new();
     // Every text column of every table.
     let db = env.db();
@@ -61,6 +61,21 @@ fn everything_shown(env: &Env) -> String {
     all
 }
 
+/// None of `secrets` is in `shown`; the lines that hold one otherwise.
+pub(crate) fn assert_none_shown(shown: &str, secrets: &[&str]) {
+    for secret in secrets {
+        assert!(
+            !shown.contains(secret),
+            "{secret:?} shown:\n{}",
+            shown
+                .lines()
+                .filter(|l| l.contains(secret))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
 #[test]
 fn credentials_in_a_feed_url_reach_nothing_but_its_request() {
     let env = Env::new();
@@ -96,17 +111,10 @@ fn credentials_in_a_feed_url_reach_nothing_but_its_request() {
         [format!("{}/a/1.html", env.base())]
     );
     let shown = log + &everything_shown(&env);
-    for secret in ["s3cr3t", "hunter2", "user:", "admin:", "user@", "admin@"] {
-        assert!(
-            !shown.contains(secret),
-            "{secret:?} shown:\n{}",
-            shown
-                .lines()
-                .filter(|l| l.contains(secret))
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
-    }
+    assert_none_shown(
+        &shown,
+        &["s3cr3t", "hunter2", "user:", "admin:", "user@", "admin@"],
+    );
     // Where a URL with user info is shown at all, it says so, redacted.
     assert!(shown.contains("http://***@127.0.0.1:1/feed.xml"), "{shown}");
 }

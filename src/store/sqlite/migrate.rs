@@ -20,6 +20,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/008_utc_removed_kind.sql"),
     include_str!("migrations/009_post_changes.sql"),
     include_str!("migrations/010_source_references.sql"),
+    include_str!("migrations/011_rules.sql"),
 ];
 
 /// Tables a migration makes anew (version, tables): the migration creates

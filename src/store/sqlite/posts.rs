@@ -62,10 +62,25 @@ pub(crate) fn save_poll(
             }
         }
     }
+    for b in &poll.blocked {
+        summary.blocked += tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO blocked_items (source, canonical_url, info_code, title, rule, first_blocked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                poll.source,
+                b.identity.canonical_url,
+                b.identity.info_code,
+                b.title,
+                b.rule,
+                now
+            ])?;
+    }
     let f = &poll.fetch;
     tx.prepare_cached(
-        "INSERT INTO fetches (source, url, started_at, duration_ms, http_status, outcome, bytes, items, new_posts, error, kind)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'feed')",
+        "INSERT INTO fetches (source, url, started_at, duration_ms, http_status, outcome, bytes, items, new_posts, error, kind, blocked)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'feed', ?11)",
     )?
     .execute(params![
         poll.source,
@@ -77,7 +92,8 @@ pub(crate) fn save_poll(
         f.bytes as i64,
         poll.items as i64,
         summary.new_posts as i64,
-        f.error
+        f.error,
+        summary.blocked as i64
     ])?;
     match f.outcome {
         Outcome::Ok | Outcome::NotModified => {

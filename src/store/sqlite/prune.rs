@@ -4,17 +4,13 @@ use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::*;
 
-/// Deletes posts published (else fetched) before `cutoff`, keeping their
-/// infoCode and canonical URL as tombstones so they are never stored again,
-/// and `fetches` rows older than `cutoff`.
-pub(crate) fn prune(
-    conn: &mut Connection,
-    cutoff: DateTime<chrono::Utc>,
-) -> Result<PruneSummary, StoreError> {
+/// Deletes posts published (else fetched) before their source's cutoff,
+/// keeping their infoCode and canonical URL as tombstones so they are never
+/// stored again, and `fetches` rows older than their source's cutoff.
+pub(crate) fn prune(conn: &mut Connection, cutoffs: &Cutoffs) -> Result<PruneSummary, StoreError> {
     let now = crate::date::now_utc();
-    let cutoff_text = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (old, summary) = prunable(&tx, cutoff)?;
+    let (old, old_fetches, summary) = prunable(&tx, cutoffs)?;
     {
         let mut tomb = tx.prepare(
             "INSERT OR IGNORE INTO tombstones (info_code, canonical_url, pruned_at)
@@ -26,7 +22,12 @@ pub(crate) fn prune(
             del.execute([id])?;
         }
     }
-    tx.execute("DELETE FROM fetches WHERE started_at < ?1", [&cutoff_text])?;
+    {
+        let mut del = tx.prepare("DELETE FROM fetches WHERE id = ?1")?;
+        for id in &old_fetches {
+            del.execute([id])?;
+        }
+    }
     tx.commit()?;
     // Their search index entries go too (and whatever else is queued is
     // indexed), so that the pages they held are freed below.
@@ -42,40 +43,55 @@ pub(crate) fn prune(
     Ok(summary)
 }
 
-/// What [`prune`] would delete before `cutoff`, deleting nothing.
+/// What [`prune`] would delete, deleting nothing.
 pub(crate) fn prune_preview(
     conn: &Connection,
-    cutoff: DateTime<chrono::Utc>,
+    cutoffs: &Cutoffs,
 ) -> Result<PruneSummary, StoreError> {
-    Ok(prunable(conn, cutoff)?.1)
+    Ok(prunable(conn, cutoffs)?.2)
 }
 
-/// The posts published (else fetched) before `cutoff`, and the counts.
+/// The posts published (else fetched) before their source's cutoff, the
+/// fetch records started before theirs, and the counts.
 fn prunable(
     conn: &Connection,
-    cutoff: DateTime<chrono::Utc>,
-) -> Result<(Vec<i64>, PruneSummary), StoreError> {
-    let cutoff_text = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let old: Vec<i64> = {
-        let mut stmt = conn.prepare("SELECT id, COALESCE(published_at, fetched_at) FROM posts")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    cutoffs: &Cutoffs,
+) -> Result<(Vec<i64>, Vec<i64>, PruneSummary), StoreError> {
+    if cutoffs.is_empty() {
+        return Ok((
+            Vec::new(),
+            Vec::new(),
+            PruneSummary {
+                posts: 0,
+                fetches: 0,
+            },
+        ));
+    }
+    let before = |sql: &str| -> Result<Vec<i64>, StoreError> {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
         let mut ids = Vec::new();
         for row in rows {
-            let (id, when) = row?;
-            if DateTime::parse_from_rfc3339(&when).is_ok_and(|w| w < cutoff) {
+            let (id, source, when) = row?;
+            if let Some(cutoff) = cutoffs.of(&source)
+                && DateTime::parse_from_rfc3339(&when).is_ok_and(|w| w < cutoff)
+            {
                 ids.push(id);
             }
         }
-        ids
+        Ok(ids)
     };
-    let fetches: usize = conn.query_row(
-        "SELECT COUNT(*) FROM fetches WHERE started_at < ?1",
-        [&cutoff_text],
-        |r| r.get::<_, i64>(0),
-    )? as usize;
+    let old = before("SELECT id, source, COALESCE(published_at, fetched_at) FROM posts")?;
+    let fetches = before("SELECT id, source, started_at FROM fetches")?;
     let summary = PruneSummary {
         posts: old.len(),
-        fetches,
+        fetches: fetches.len(),
     };
-    Ok((old, summary))
+    Ok((old, fetches, summary))
 }
