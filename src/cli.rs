@@ -196,6 +196,10 @@ pub enum SourcesCommand {
     Check {
         /// Sources to check (default: every enabled source)
         slugs: Vec<String>,
+        /// Also fetch and extract the first N articles (default 3) as the
+        /// crawl would: title, date, origin, the first lines of the body
+        #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "3")]
+        articles: Option<usize>,
     },
     /// Print [[sources]] TOML for every feed in an OPML file
     ImportOpml {
@@ -204,4 +208,39 @@ pub enum SourcesCommand {
     },
     /// Print the configured sources as OPML 2.0
     ExportOpml,
+    /// Add a source: a feed's URL, or a page whose feeds are found
+    ///
+    /// A page's announced feeds (<link rel="alternate">) are tried, else
+    /// the common paths (/feed, /rss.xml, /atom.xml, …); one feed found is
+    /// taken, several are listed (take one with --pick). The source is
+    /// written to sources.d/50-<slug>.toml and a running daemon reloads.
+    Add {
+        /// The feed, or a page of the site
+        url: String,
+        /// The source's name (default: the feed's title)
+        #[arg(long)]
+        name: Option<String>,
+        /// The source's slug (default: the name in toneless pinyin)
+        #[arg(long)]
+        slug: Option<String>,
+        /// A cron schedule (default: crawler.schedule)
+        #[arg(long)]
+        schedule: Option<String>,
+        /// "none", "link" or an article URL template
+        #[arg(long)]
+        follow: Option<String>,
+        /// Of several feeds found, take this one (1 is the first listed)
+        #[arg(long, value_name = "N")]
+        pick: Option<usize>,
+    },
+    /// Stop polling a source: sets enabled = false where it is defined
+    Disable {
+        /// The source's slug
+        slug: String,
+    },
+    /// Poll a disabled source again: sets enabled = true where it is defined
+    Enable {
+        /// The source's slug
+        slug: String,
+    },
 }

@@ -190,6 +190,33 @@ fn lock_database(db: &std::path::Path) -> Result<std::fs::File, Error> {
     }
 }
 
+/// The pid of the daemon running on `db`, if one is: it holds the lock.
+pub fn running_pid(db: &std::path::Path) -> Option<i32> {
+    use std::io::Read;
+    let mut path = db.as_os_str().to_owned();
+    path.push(".daemon.lock");
+    let mut file = std::fs::File::open(&path).ok()?;
+    match file.try_lock_shared() {
+        // Nobody holds it: no daemon. (Let go at once.)
+        Ok(()) => None,
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            file.read_to_string(&mut pid).ok()?;
+            pid.trim().parse().ok()
+        }
+        Err(std::fs::TryLockError::Error(_)) => None,
+    }
+}
+
+/// Asks the daemon running on `db`, if any, to read its configuration
+/// again (SIGHUP); its pid when it was asked.
+pub fn ask_reload(db: &std::path::Path) -> Option<i32> {
+    let pid = running_pid(db)?;
+    let target = rustix::process::Pid::from_raw(pid)?;
+    rustix::process::kill_process(target, rustix::process::Signal::HUP).ok()?;
+    Some(pid)
+}
+
 pub async fn run(
     config: Config,
     reload: impl Fn() -> Result<Config, ConfigError>,

@@ -32,7 +32,9 @@ use self::export::{export_jekyll, export_jsonl};
 use self::generate::{completions, man_pages};
 use self::posts::{posts_index, posts_search, posts_show};
 use self::prune::prune;
-use self::sources::{import_opml, sources_check, sources_list};
+use self::sources::{
+    AddOptions, import_opml, sources_add, sources_check, sources_enable, sources_list,
+};
 
 pub(crate) async fn dispatch(cli: Cli) -> u8 {
     let result = async {
@@ -52,12 +54,37 @@ pub(crate) async fn dispatch(cli: Cli) -> u8 {
             Command::Crawl(args) => crawl(config, args, !cli.quiet).await,
             Command::Sources { command } => match command {
                 SourcesCommand::List { json } => sources_list(&config, *json),
-                SourcesCommand::Check { slugs } => sources_check(config, slugs).await,
+                SourcesCommand::Check { slugs, articles } => {
+                    sources_check(config, slugs, *articles).await
+                }
                 SourcesCommand::ImportOpml { file } => import_opml(&config, file),
                 SourcesCommand::ExportOpml => {
                     print_out(&crate::export::opml::export(&config.sources))?;
                     Ok(EXIT_OK)
                 }
+                SourcesCommand::Add {
+                    url,
+                    name,
+                    slug,
+                    schedule,
+                    follow,
+                    pick,
+                } => {
+                    sources_add(
+                        &config,
+                        url,
+                        AddOptions {
+                            name: name.as_deref(),
+                            slug: slug.as_deref(),
+                            schedule: schedule.as_deref(),
+                            follow: follow.as_deref(),
+                            pick: *pick,
+                        },
+                    )
+                    .await
+                }
+                SourcesCommand::Disable { slug } => sources_enable(&config, slug, false),
+                SourcesCommand::Enable { slug } => sources_enable(&config, slug, true),
             },
             Command::Export { command } => match command {
                 ExportCommand::Jekyll {

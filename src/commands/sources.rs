@@ -65,7 +65,11 @@ pub(super) fn sources_list(config: &Config, json: bool) -> Result<u8, Error> {
     Ok(EXIT_OK)
 }
 
-pub(super) async fn sources_check(config: Config, slugs: &[String]) -> Result<u8, Error> {
+pub(super) async fn sources_check(
+    config: Config,
+    slugs: &[String],
+    articles: Option<usize>,
+) -> Result<u8, Error> {
     let sources = select_sources(&config, slugs)?;
     let fetcher =
         fetch::Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?;
@@ -125,6 +129,33 @@ pub(super) async fn sources_check(config: Config, slugs: &[String]) -> Result<u8
                             .map_or("-".into(), crate::date::to_rfc3339),
                         post.title.as_deref().unwrap_or("(no title)")
                     );
+                }
+                for post in posts.iter().take(articles.unwrap_or(0)) {
+                    let shown = match crate::crawl::preview_article(&fetcher, &config, source, post)
+                        .await
+                    {
+                        Ok((url, a)) => {
+                            let body: Vec<&str> = a
+                                .content_text
+                                .as_deref()
+                                .unwrap_or_default()
+                                .lines()
+                                .filter(|l| !l.trim().is_empty())
+                                .take(3)
+                                .collect();
+                            format!(
+                                "  article {url}\n    title:  {}\n    date:   {}\n    origin: {}\n    body:   {}",
+                                a.title.as_deref().unwrap_or("-"),
+                                a.published_at
+                                    .as_ref()
+                                    .map_or("-".into(), crate::date::to_rfc3339),
+                                a.origin.as_deref().unwrap_or("-"),
+                                body.join("\n            ")
+                            )
+                        }
+                        Err(e) => format!("  article FAILED: {e}"),
+                    };
+                    let _ = writeln!(out, "{shown}");
                 }
                 for (post, rule) in &blocked {
                     let _ = writeln!(
@@ -194,5 +225,240 @@ pub(super) fn import_opml(config: &Config, file: &std::path::Path) -> Result<u8,
     out.push_str(&notes);
     out.push_str(&crate::export::opml::to_toml(&new, &taken));
     print_out(&out)?;
+    Ok(EXIT_OK)
+}
+
+/// `sources add`'s choices besides the URL.
+pub(super) struct AddOptions<'a> {
+    pub(super) name: Option<&'a str>,
+    pub(super) slug: Option<&'a str>,
+    pub(super) schedule: Option<&'a str>,
+    pub(super) follow: Option<&'a str>,
+    pub(super) pick: Option<usize>,
+}
+
+/// A fetched document: its final URL, its type, its text.
+struct Page {
+    url: url::Url,
+    content_type: Option<String>,
+    bytes: Vec<u8>,
+}
+
+async fn get_page(fetcher: &fetch::Fetcher, url: &url::Url) -> Result<Page, String> {
+    match fetcher
+        .get(
+            url,
+            fetch::FEED_ACCEPT,
+            &fetch::Validators::default(),
+            fetch::Reach::Any,
+            &Default::default(),
+        )
+        .await
+    {
+        Ok(fetch::Fetched::Body(b)) => Ok(Page {
+            url: b.final_url,
+            content_type: b.content_type,
+            bytes: b.bytes,
+        }),
+        Ok(fetch::Fetched::NotModified { .. }) => {
+            Err(format!("{url}: answered 304 to a plain GET"))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The page's text, decoded as the crawl decodes it.
+fn page_text(page: &Page) -> String {
+    let charset = page
+        .content_type
+        .as_deref()
+        .and_then(crate::decode::charset_from_content_type);
+    let tld = page.url.host_str().and_then(crate::decode::tld_of);
+    let declared = crate::decode::xml_declared(&page.bytes);
+    crate::decode::decode(&page.bytes, charset, declared, tld).text
+}
+
+/// The feed's title when `page` is a feed with items, `Some(None)` for a
+/// feed without a title, `None` when it is not a feed.
+fn as_feed(page: &Page, tz: chrono_tz::Tz) -> Option<Option<String>> {
+    if crate::discover::is_html(page.content_type.as_deref(), &page.bytes) {
+        return None;
+    }
+    let text = page_text(page);
+    let doc = crate::feed::parse(&text, &page.url, tz).ok()?;
+    if doc.items.is_empty() {
+        return None;
+    }
+    Some(crate::discover::feed_title(&text))
+}
+
+pub(super) async fn sources_add(
+    config: &Config,
+    url: &str,
+    opts: AddOptions<'_>,
+) -> Result<u8, Error> {
+    let given = url::Url::parse(url.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .ok_or_else(|| Error::Usage(format!("{url:?} is not an http or https URL")))?;
+    let fetcher =
+        fetch::Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?;
+    let tz = config.crawler.timezone;
+    let first = get_page(&fetcher, &given)
+        .await
+        .map_err(|e| Error::Usage(format!("cannot add {}: {e}", fetch::redacted(&given))))?;
+    // (feed URL, its title), and the page it was found on.
+    let mut found: Vec<(url::Url, Option<String>)> = Vec::new();
+    let mut found_on = None;
+    if let Some(title) = as_feed(&first, tz) {
+        found.push((first.url.clone(), title));
+    } else {
+        let announced = crate::discover::announced(&page_text(&first), &first.url);
+        let tried: Vec<(url::Url, Option<String>)> = if announced.is_empty() {
+            crate::discover::COMMON_PATHS
+                .iter()
+                .filter_map(|p| first.url.join(p).ok().map(|u| (u, None)))
+                .collect()
+        } else {
+            announced
+        };
+        for (candidate, link_title) in tried {
+            let Ok(page) = get_page(&fetcher, &candidate).await else {
+                continue;
+            };
+            if let Some(title) = as_feed(&page, tz)
+                && !found.iter().any(|(u, _)| *u == page.url)
+            {
+                found.push((page.url, title.or(link_title)));
+            }
+        }
+        found_on = Some(first.url.clone());
+    }
+    // Feeds already configured are not offered again; when they are all
+    // there is, the first one is refused below.
+    let configured = |u: &url::Url| {
+        let c = crate::dedup::canonical_url(u, &config.crawler.tracking_params);
+        config
+            .sources
+            .iter()
+            .find(|s| crate::dedup::canonical_url(&s.url, &config.crawler.tracking_params) == c)
+    };
+    if found.iter().any(|(u, _)| configured(u).is_none()) {
+        found.retain(|(u, _)| configured(u).is_none());
+    } else {
+        found.truncate(1);
+    }
+    let (feed, title) = match (found.len(), opts.pick) {
+        (0, _) => {
+            return Err(Error::Usage(format!(
+                "no feed found at {}: it announces none that parses, and none of {} holds one",
+                fetch::redacted(&given),
+                crate::discover::COMMON_PATHS.join(", ")
+            )));
+        }
+        (_, Some(n)) if n >= 1 && n <= found.len() => found.swap_remove(n - 1),
+        (1, None) => found.swap_remove(0),
+        (n, _) => {
+            let list: Vec<String> = found
+                .iter()
+                .enumerate()
+                .map(|(i, (u, t))| {
+                    format!(
+                        "  {}. {}{}",
+                        i + 1,
+                        fetch::redacted(u),
+                        t.as_deref().map(|t| format!("  ({t})")).unwrap_or_default()
+                    )
+                })
+                .collect();
+            return Err(Error::Usage(format!(
+                "{n} feeds found at {}; take one with --pick N:\n{}",
+                fetch::redacted(&given),
+                list.join("\n")
+            )));
+        }
+    };
+    if let Some(s) = configured(&feed) {
+        return Err(Error::Usage(format!(
+            "{} is already configured: source {:?} ({})",
+            fetch::redacted(&feed),
+            s.slug,
+            s.defined_at
+        )));
+    }
+    let name = opts
+        .name
+        .map(str::to_string)
+        .or(title)
+        .or_else(|| feed.host_str().map(str::to_string))
+        .unwrap_or_else(|| feed.to_string());
+    let slug = match opts.slug {
+        Some(s) => s.to_string(),
+        None => crate::slug::slugify(&name),
+    };
+    if slug.is_empty() {
+        return Err(Error::Usage(format!(
+            "no slug can be made of {name:?}: set --slug"
+        )));
+    }
+    if let Some(s) = config.sources.iter().find(|s| s.slug == slug) {
+        return Err(Error::Usage(format!(
+            "the slug {slug:?} is taken ({}): set --slug",
+            s.defined_at
+        )));
+    }
+    let url_text = fetch::without_credentials(&feed).to_string();
+    let found_text = found_on.as_ref().map(fetch::redacted);
+    let file = config::edit::add_source(
+        config,
+        &config::edit::NewSource {
+            name: &name,
+            slug: &slug,
+            url: &url_text,
+            schedule: opts.schedule,
+            follow: opts.follow,
+            found_at: found_text.as_deref(),
+        },
+    )?;
+    print_out(&format!(
+        "added {slug} ({}) in {}\n{}\n",
+        fetch::redacted(&feed),
+        file.display(),
+        reload_note(config)
+    ))?;
+    Ok(EXIT_OK)
+}
+
+/// Tells a running daemon to reload, and says so.
+fn reload_note(config: &Config) -> String {
+    match daemon::ask_reload(&config.database) {
+        Some(pid) => format!("the daemon (pid {pid}) reloads its configuration"),
+        None => format!(
+            "no daemon runs on {}: the next crawl picks the change up",
+            config.database.display()
+        ),
+    }
+}
+
+pub(super) fn sources_enable(config: &Config, slug: &str, enabled: bool) -> Result<u8, Error> {
+    let source = config
+        .sources
+        .iter()
+        .find(|s| s.slug == slug)
+        .ok_or_else(|| Error::Usage(format!("no source {slug:?} in the configuration")))?;
+    let state = if enabled { "enabled" } else { "disabled" };
+    if source.enabled == enabled {
+        print_out(&format!(
+            "{slug} is already {state} ({})\n",
+            source.defined_at
+        ))?;
+        return Ok(EXIT_OK);
+    }
+    let file = config::edit::set_enabled(config, source, enabled)?;
+    print_out(&format!(
+        "{slug} {state} in {}\n{}\n",
+        file.display(),
+        reload_note(config)
+    ))?;
     Ok(EXIT_OK)
 }

@@ -6,6 +6,7 @@
 //! reads the files and checks the main table and `[crawler]`, [`source`]
 //! checks a `[[sources]]` table, [`units`] reads durations, ages, sizes.
 
+pub mod edit;
 mod fetch;
 mod load;
 mod raw;

@@ -41,13 +41,7 @@ impl Crawler {
             return Ok(summary);
         }
         let _slot = self.article_slots.acquire().await.ok();
-        // Only configuration lifts the guard: never where the publisher's
-        // feed lives or what its names resolve to.
-        let reach = if self.config.crawler.allow_private_networks || source.allow_private_networks {
-            Reach::Any
-        } else {
-            Reach::PublicOnly
-        };
+        let reach = reach(&self.config, source);
         // Saved in small batches as they complete: memory stays bounded
         // however many articles a poll has, and a crash loses little.
         let mut batches = futures_util::stream::iter(jobs)
@@ -95,17 +89,7 @@ impl Crawler {
         };
         let result: Result<ArticleFields, String> = match url {
             None => Err("no article URL for this item".to_string()),
-            Some(url) => match self
-                .fetcher
-                .get(
-                    &url,
-                    ARTICLE_ACCEPT,
-                    &Validators::default(),
-                    reach,
-                    &source.fetch,
-                )
-                .await
-            {
+            Some(url) => match get_article(&self.fetcher, &url, reach, source).await {
                 Ok(Fetched::Body(body)) => {
                     fetch.http_status = Some(body.status);
                     fetch.bytes = body.bytes.len() as u64;
@@ -147,6 +131,64 @@ impl Crawler {
             outcome,
         }
     }
+}
+
+/// Where a source's article links may lead. Only configuration lifts the
+/// guard: never where the publisher's feed lives or what its names resolve
+/// to.
+fn reach(config: &crate::config::Config, source: &Source) -> Reach {
+    if config.crawler.allow_private_networks || source.allow_private_networks {
+        Reach::Any
+    } else {
+        Reach::PublicOnly
+    }
+}
+
+/// GET an article page with the source's fetch options.
+async fn get_article(
+    fetcher: &crate::fetch::Fetcher,
+    url: &Url,
+    reach: Reach,
+    source: &Source,
+) -> Result<Fetched, crate::error::FetchError> {
+    fetcher
+        .get(
+            url,
+            ARTICLE_ACCEPT,
+            &Validators::default(),
+            reach,
+            &source.fetch,
+        )
+        .await
+}
+
+/// Fetches and extracts `post`'s article as a crawl would, storing
+/// nothing (`sources check --articles`).
+pub async fn preview_article(
+    fetcher: &crate::fetch::Fetcher,
+    config: &crate::config::Config,
+    source: &Source,
+    post: &crate::store::NewPost,
+) -> Result<(Url, ArticleFields), String> {
+    let url = source
+        .follow
+        .article_url(
+            post.url.as_deref(),
+            post.identity.info_code.as_deref(),
+            post.guid.as_deref(),
+        )
+        .ok_or("no article URL for this item (follow = \"none\", or the template needs what the item lacks)")?;
+    let body = match get_article(fetcher, &url, reach(config, source), source).await {
+        Ok(Fetched::Body(body)) => body,
+        Ok(Fetched::NotModified { .. }) => return Err(format!("{url}: 304 to a plain GET")),
+        Err(e) => return Err(e.to_string()),
+    };
+    let sel = source.article.clone();
+    let tz = config.crawler.timezone;
+    let fields = tokio::task::spawn_blocking(move || extract(body, &sel, tz))
+        .await
+        .unwrap_or_else(|e| Err(format!("extraction crashed: {e}")))?;
+    Ok((url, fields))
 }
 
 /// Page (or endpoint answer) → the post's article columns; an empty

@@ -8,7 +8,7 @@
 mod articles;
 mod document;
 
-pub use articles::{ARTICLE_ACCEPT, ARTICLE_RETRY, ARTICLE_RETRY_CAP};
+pub use articles::{ARTICLE_ACCEPT, ARTICLE_RETRY, ARTICLE_RETRY_CAP, preview_article};
 pub use document::{FeedFetch, JSON_ACCEPT, Parsed, fetch_feed, to_posts};
 
 use std::sync::Arc;

@@ -548,6 +548,70 @@ fn a_sources_own_retention_prunes_its_posts_alone() {
 }
 
 #[test]
+fn sources_add_and_disable_reach_the_running_daemon() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.serve_fixture("/feed.json", "feed.json", "application/feed+json");
+    env.write_config(&format!(
+        "[crawler]\nschedule = \"* * * * * *\"\n{}",
+        env.source("财经", "rss", "/rss.xml")
+    ));
+    let log = env.dir.path().join("daemon.log");
+    let mut d = Daemon::start(&env, None);
+    wait_for("the first poll", LIMIT, &log, || {
+        env.try_count("SELECT COUNT(*) FROM fetches WHERE source = 'rss'")
+            .is_some_and(|n| n >= 1)
+    });
+    let out = env.run(&[
+        "sources",
+        "add",
+        &format!("{}/feed.json", env.base()),
+        "--slug",
+        "kuaixun",
+    ]);
+    assert_eq!(code(&out), 0, "{}", crate::harness::stderr(&out));
+    let said = crate::harness::stdout(&out);
+    assert!(
+        said.contains(&format!("the daemon (pid {}) reloads", d.child.id())),
+        "{said}"
+    );
+    wait_for("the added source polled", LIMIT, &log, || {
+        env.try_count("SELECT COUNT(*) FROM fetches WHERE source = 'kuaixun'")
+            .is_some_and(|n| n >= 1)
+    });
+    // Disabled: the daemon stops polling it.
+    let out = env.run(&["sources", "disable", "kuaixun"]);
+    assert_eq!(code(&out), 0, "{}", crate::harness::stderr(&out));
+    wait_for("the reload that drops it", LIMIT, &log, || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("configuration reloaded")
+            .count()
+            >= 2
+    });
+    // One poll of the other source lets a poll of the disabled one that was
+    // under way at the reload finish; after two more, none of it since.
+    let others = env.count("SELECT COUNT(*) FROM fetches WHERE source = 'rss'");
+    wait_for(
+        "a poll of the other source after the reload",
+        LIMIT,
+        &log,
+        || env.count("SELECT COUNT(*) FROM fetches WHERE source = 'rss'") > others,
+    );
+    let polled = env.count("SELECT COUNT(*) FROM fetches WHERE source = 'kuaixun'");
+    let others = env.count("SELECT COUNT(*) FROM fetches WHERE source = 'rss'");
+    wait_for("two more polls of the other source", LIMIT, &log, || {
+        env.count("SELECT COUNT(*) FROM fetches WHERE source = 'rss'") >= others + 2
+    });
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM fetches WHERE source = 'kuaixun'"),
+        polled
+    );
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)), Some(0));
+}
+
+#[test]
 fn a_panicking_poll_leaves_its_source_scheduled_and_the_others_polling() {
     let env = Env::new();
     env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");

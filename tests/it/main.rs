@@ -19,4 +19,5 @@ mod rules;
 mod search;
 mod secrets;
 mod server;
+mod sources_edit;
 mod tools;
