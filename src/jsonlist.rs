@@ -196,6 +196,7 @@ fn map_item(
         updated: None,
         origin: get(&map.origin, "origin")?,
         fingerprint: None,
+        enclosures: Vec::new(),
     })
 }
 

@@ -146,6 +146,13 @@ fn parse_body(
         if let Some(link) = item.link.as_mut().filter(|l| fetch::has_credentials(l)) {
             *link = fetch::without_credentials(link);
         }
+        for e in item
+            .enclosures
+            .iter_mut()
+            .filter(|e| fetch::has_credentials(&e.url))
+        {
+            e.url = fetch::without_credentials(&e.url);
+        }
     }
     if doc.items.is_empty()
         && let Some(first) = doc.skipped.first()
@@ -251,6 +258,7 @@ fn to_post(
             )
             .is_some(),
         identity,
+        enclosures: item.enclosures.clone(),
         published_at: item.published.or(item.updated),
         updated_at: item.updated,
     }

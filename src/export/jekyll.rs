@@ -71,6 +71,18 @@ pub struct PostVars<'a> {
     pub source_name: String,
     pub published_at: &'a str,
     pub updated_at: &'a str,
+    /// The post's enclosures: `url` (braces percent-encoded), `type`,
+    /// `length` (either may be none).
+    pub enclosures: Vec<EnclosureVars>,
+}
+
+/// One enclosure, for templates.
+#[derive(Debug, Serialize)]
+pub struct EnclosureVars {
+    pub url: String,
+    #[serde(rename = "type")]
+    pub mime: Option<String>,
+    pub length: Option<i64>,
 }
 
 /// A template environment with newscrawl's filters: `yaml_str` (a
@@ -231,6 +243,15 @@ pub fn render(
         source_name: markdown_text(&post.source_name),
         published_at: post.published_at.as_deref().unwrap_or(""),
         updated_at: post.updated_at.as_deref().unwrap_or(""),
+        enclosures: post
+            .enclosures
+            .iter()
+            .map(|e| EnclosureVars {
+                url: e.url.replace('{', "%7B").replace('}', "%7D"),
+                mime: e.mime.clone(),
+                length: e.length,
+            })
+            .collect(),
     };
     let text = env
         .get_template("post")
@@ -477,6 +498,7 @@ mod tests {
             article_via: Some("yaowen".into()),
             published_utc: Some("2022-01-10T08:57:30Z".into()),
             sources: vec!["yaowen".into()],
+            enclosures: Vec::new(),
         }
     }
 
@@ -583,6 +605,37 @@ mod tests {
             text,
             "---\nlayout: post\ntitle: \"标题\"\ndate: 2022-01-10 16:57:30 +0800\ncategories: yangshixinwenkehuduan\ntags: 央视新闻客户端新闻\n---\n<p>正文</p>\n\n<http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202201102242232593>\n\n[返回央视新闻客户端新闻](//finews.withounder.com/category/yangshixinwenkehuduan.html)｜[返回首页](//finews.withounder.com/)"
         );
+    }
+
+    #[test]
+    fn templates_see_enclosures_and_the_default_shape_does_not_change() {
+        let mut p = post();
+        p.enclosures = vec![
+            crate::store::EnclosureRow {
+                url: "https://media.example.cn/a/{{site.time}}.mp3".into(),
+                mime: Some("audio/mpeg".into()),
+                length: Some(31001234),
+            },
+            crate::store::EnclosureRow {
+                url: "https://media.example.cn/b.jpg".into(),
+                mime: None,
+                length: None,
+            },
+        ];
+        let env = environment(
+            "{% for e in enclosures %}[{{ e.url }}|{{ e.type or '-' }}|{{ e.length or '-' }}]{% endfor %}",
+        )
+        .unwrap();
+        let (_, text) = render(&env, &p, "", chrono_tz::Asia::Shanghai, &|_| false).unwrap();
+        assert_eq!(
+            text,
+            "[https://media.example.cn/a/%7B%7Bsite.time%7D%7D.mp3|audio/mpeg|31001234]\
+             [https://media.example.cn/b.jpg|-|-]"
+        );
+        let seed = environment(DEFAULT_TEMPLATE).unwrap();
+        let with = render(&seed, &p, "", chrono_tz::Asia::Shanghai, &|_| false).unwrap();
+        let without = render(&seed, &post(), "", chrono_tz::Asia::Shanghai, &|_| false).unwrap();
+        assert_eq!(with, without);
     }
 
     #[test]

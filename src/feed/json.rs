@@ -69,8 +69,26 @@ pub fn parse(
             updated: date(string(it.get("date_modified"))),
             origin: None,
             fingerprint: None,
+            enclosures: Vec::new(),
         };
         let mut item = item;
+        for a in it
+            .get("attachments")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .take(super::MAX_ENCLOSURES * 4)
+        {
+            let size = a
+                .get("size_in_bytes")
+                .and_then(Value::as_u64)
+                .map(|n| n.to_string());
+            item.add_enclosure(
+                join(string(a.get("url"))),
+                string(a.get("mime_type")).as_deref(),
+                size.as_deref(),
+            );
+        }
         if item.is_bare() {
             item.fingerprint = Some(Value::Object(it.clone()).to_string());
         }

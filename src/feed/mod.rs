@@ -39,6 +39,49 @@ pub struct Item {
     /// For an item with no title, date or text (an author, a category, a
     /// place): its source text, so that two such items stay two posts.
     pub fingerprint: Option<String>,
+    /// Media attached to the item (RSS `enclosure`, `media:content`, Atom
+    /// `link rel="enclosure"`, JSON Feed `attachments`): http(s) only, each
+    /// URL once, at most [`MAX_ENCLOSURES`].
+    pub enclosures: Vec<Enclosure>,
+}
+
+/// The most enclosures kept per item: a hostile feed can attach thousands.
+pub const MAX_ENCLOSURES: usize = 16;
+
+/// A file attached to an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enclosure {
+    pub url: Url,
+    /// The media type the feed gives (`audio/mpeg`), if any.
+    pub mime: Option<String>,
+    /// The size in bytes the feed gives, if any.
+    pub length: Option<u64>,
+}
+
+impl Item {
+    /// Adds an enclosure: http(s) only, each URL once, at most
+    /// [`MAX_ENCLOSURES`]; a media type is kept only if it looks like one.
+    pub fn add_enclosure(&mut self, url: Option<Url>, mime: Option<&str>, length: Option<&str>) {
+        let Some(url) = url.filter(|u| matches!(u.scheme(), "http" | "https")) else {
+            return;
+        };
+        if self.enclosures.len() >= MAX_ENCLOSURES || self.enclosures.iter().any(|e| e.url == url) {
+            return;
+        }
+        let mime = mime
+            .map(str::trim)
+            .filter(|m| {
+                m.len() <= 100
+                    && m.contains('/')
+                    && m.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"/+-.;= ".contains(&b))
+            })
+            .map(str::to_ascii_lowercase);
+        let length = length
+            .and_then(|l| l.trim().parse::<u64>().ok())
+            .filter(|l| *l > 0 && *l <= i64::MAX as u64);
+        self.enclosures.push(Enclosure { url, mime, length });
+    }
 }
 
 impl Item {
@@ -235,6 +278,85 @@ mod tests {
         parse(text, &base(), chrono_tz::Asia::Shanghai)
             .unwrap()
             .items
+    }
+
+    /// Enclosures in every form feeds give them, bounded and checked.
+    #[test]
+    fn enclosures_of_every_shape() {
+        let many: String = (0..40)
+            .map(|i| format!("<enclosure url=\"/m/{i}.mp3\" type=\"audio/mpeg\"/>"))
+            .collect();
+        let items = p(&format!(
+            r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>t</title>
+<item><title>a</title><link>/a</link>
+  <enclosure url="/audio/1.mp3" length="31001234" type="audio/mpeg"/>
+  <enclosure url="/audio/1.mp3" length="1" type="audio/mpeg"/>
+  <enclosure url="javascript:alert(1)" type="audio/mpeg"/>
+  <media:content url="https://img.example.cn/1.jpg" type="image/jpeg" fileSize="2048" medium="image"/>
+  <media:group><media:content url="https://v.example.cn/1.mp4" type="video/mp4"/></media:group>
+  <atom:link rel="enclosure" href="https://cdn.example.cn/1.pdf" type="application/pdf" length="x"/>
+  <enclosure url="/audio/2.mp3" type="audio/mpeg&quot;&gt;&lt;script&gt;" length="-5"/>
+</item>
+<item><title>b</title><link>/b</link>{many}</item>
+</channel></rss>"#
+        ));
+        let got: Vec<(String, Option<String>, Option<u64>)> = items[0]
+            .enclosures
+            .iter()
+            .map(|e| (e.url.to_string(), e.mime.clone(), e.length))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "https://news.example.cn/audio/1.mp3".to_string(),
+                    Some("audio/mpeg".to_string()),
+                    Some(31001234)
+                ),
+                (
+                    "https://img.example.cn/1.jpg".to_string(),
+                    Some("image/jpeg".to_string()),
+                    Some(2048)
+                ),
+                (
+                    "https://v.example.cn/1.mp4".to_string(),
+                    Some("video/mp4".to_string()),
+                    None
+                ),
+                (
+                    "https://cdn.example.cn/1.pdf".to_string(),
+                    Some("application/pdf".to_string()),
+                    None
+                ),
+                (
+                    "https://news.example.cn/audio/2.mp3".to_string(),
+                    None,
+                    None
+                ),
+            ]
+        );
+        assert_eq!(items[1].enclosures.len(), MAX_ENCLOSURES);
+        let atom = p(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+<entry><id>e1</id><title>x</title><link href="/x"/><link rel="enclosure" href="/x.m4a" type="audio/mp4" length="10"/></entry></feed>"#,
+        );
+        assert_eq!(
+            atom[0].enclosures[0].url.as_str(),
+            "https://news.example.cn/x.m4a"
+        );
+        assert_eq!(atom[0].enclosures[0].length, Some(10));
+        let json = p(
+            r#"{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [
+            {"id": "1", "url": "/j", "title": "j", "attachments": [
+                {"url": "/j.mp3", "mime_type": "audio/mpeg", "size_in_bytes": 99},
+                {"url": "ftp://x/y"}, "not an object"]}]}"#,
+        );
+        assert_eq!(json[0].enclosures.len(), 1);
+        assert_eq!(
+            json[0].enclosures[0].url.as_str(),
+            "https://news.example.cn/j.mp3"
+        );
+        assert_eq!(json[0].enclosures[0].length, Some(99));
     }
 
     #[test]

@@ -246,6 +246,18 @@ impl Cx<'_, '_> {
                 (Ns::Xhtml, "body") | (Ns::Atom, "content") => {
                     set_once(&mut alt_content, self.text_construct(n))
                 }
+                (Ns::Core, "enclosure") => out.add_enclosure(
+                    n.attr(None, "url").and_then(|u| self.join(n, u)),
+                    n.attr(None, "type"),
+                    n.attr(None, "length"),
+                ),
+                (Ns::Media, "content") => self.media_content(&mut out, n),
+                (Ns::Media, "group") => {
+                    for c in self.tree.children(n).filter(|c| c.is(Ns::Media, "content")) {
+                        self.media_content(&mut out, c);
+                    }
+                }
+                (Ns::Atom, "link") if is_enclosure(n) => self.atom_enclosure(&mut out, n),
                 _ => {}
             }
         }
@@ -291,6 +303,7 @@ impl Cx<'_, '_> {
                 "content" if n.attr(None, "src").is_none() => {
                     set_once(&mut out.content, self.text_construct(n))
                 }
+                "link" if is_enclosure(n) => self.atom_enclosure(&mut out, n),
                 _ => {}
             }
         }
@@ -323,6 +336,24 @@ impl Cx<'_, '_> {
             }
         }
         out
+    }
+
+    /// `<media:content url type fileSize>`.
+    fn media_content(&self, out: &mut Item, n: &Node) {
+        out.add_enclosure(
+            n.attr(None, "url").and_then(|u| self.join(n, u)),
+            n.attr(None, "type"),
+            n.attr(None, "fileSize"),
+        );
+    }
+
+    /// `<link rel="enclosure" href type length>`.
+    fn atom_enclosure(&self, out: &mut Item, n: &Node) {
+        out.add_enclosure(
+            n.attr(None, "href").and_then(|h| self.join(n, h)),
+            n.attr(None, "type"),
+            n.attr(None, "length"),
+        );
     }
 
     fn atom_person(&self, n: &Node) -> Option<String> {
@@ -368,6 +399,11 @@ impl Cx<'_, '_> {
 fn is_alternate(n: &Node) -> bool {
     n.attr(None, "rel")
         .is_none_or(|r| r.trim().is_empty() || r.trim().eq_ignore_ascii_case("alternate"))
+}
+
+fn is_enclosure(n: &Node) -> bool {
+    n.attr(None, "rel")
+        .is_some_and(|r| r.trim().eq_ignore_ascii_case("enclosure"))
 }
 
 fn set_once(slot: &mut Option<String>, value: String) {

@@ -331,9 +331,37 @@ fn posts_come_back_as_stored_and_changes_follow_a_cursor() {
         p.summary = Some("摘要😀".into());
         p.origin = Some("央视新闻客户端".into());
         p.updated_at = Some(t("2022-01-10T17:00:00+08:00"));
+        p.enclosures = vec![
+            crate::feed::Enclosure {
+                url: url::Url::parse("https://media.example.cn/6.mp3").unwrap(),
+                mime: Some("audio/mpeg".into()),
+                length: Some(31001234),
+            },
+            crate::feed::Enclosure {
+                url: url::Url::parse("https://img.example.cn/6.jpg").unwrap(),
+                mime: None,
+                length: None,
+            },
+        ];
         block_on(store.save_poll(poll("a", vec![p.clone()]))).unwrap();
         let r = reader();
         let got = &posts(&r)[0];
+        let enclosures: Vec<(&str, Option<&str>, Option<i64>)> = got
+            .enclosures
+            .iter()
+            .map(|e| (e.url.as_str(), e.mime.as_deref(), e.length))
+            .collect();
+        assert_eq!(
+            enclosures,
+            [
+                (
+                    "https://media.example.cn/6.mp3",
+                    Some("audio/mpeg"),
+                    Some(31001234)
+                ),
+                ("https://img.example.cn/6.jpg", None, None)
+            ]
+        );
         assert_eq!(got.info_code.as_deref(), Some("NW6"));
         assert_eq!(got.canonical_url, p.identity.canonical_url);
         assert_eq!(

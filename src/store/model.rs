@@ -63,6 +63,8 @@ pub struct NewPost {
     pub content_html: Option<String>,
     pub content_text: Option<String>,
     pub origin: Option<String>,
+    /// Files attached to the item, in the feed's order.
+    pub enclosures: Vec<crate::feed::Enclosure>,
     /// In the source's offset (or the configured time zone's).
     pub published_at: Option<DateTime<chrono::FixedOffset>>,
     pub updated_at: Option<DateTime<chrono::FixedOffset>>,
@@ -217,6 +219,17 @@ pub struct PostRow {
     pub published_utc: Option<String>,
     /// Every source that delivered the post, sorted.
     pub sources: Vec<String>,
+    /// Its enclosures, in the feed's order.
+    pub enclosures: Vec<EnclosureRow>,
+}
+
+/// An enclosure as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EnclosureRow {
+    pub url: String,
+    #[serde(rename = "type")]
+    pub mime: Option<String>,
+    pub length: Option<i64>,
 }
 
 /// Which posts an export reads.

@@ -51,6 +51,26 @@ fn podcast_episodes_that_all_link_the_homepage_are_each_a_post() {
         env.strings("SELECT title FROM posts WHERE guid = 'tag:example.com,2019:podcast/7'"),
         ["Episode 7: Shipping rates"]
     );
+    // Each episode's audio, stored and exported.
+    assert_eq!(env.count("SELECT COUNT(*) FROM enclosures"), 12);
+    assert_eq!(
+        env.strings(
+            "SELECT e.url || ' ' || e.type || ' ' || e.length FROM enclosures e JOIN posts p ON p.id = e.post_id
+             WHERE p.guid = 'tag:example.com,2019:podcast/7'"
+        ),
+        ["http://media.example.com/podcast/ep007.mp3 audio/mpeg 31008638"]
+    );
+    let out = env.run(&["export", "jsonl"]);
+    let line = crate::harness::stdout(&out)
+        .lines()
+        .find(|l| l.contains("Episode 7:"))
+        .unwrap()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(
+        v["enclosures"],
+        serde_json::json!([{"url": "http://media.example.com/podcast/ep007.mp3", "type": "audio/mpeg", "length": 31008638}])
+    );
     crawl_again_adds_nothing(&env);
 }
 
@@ -541,7 +561,7 @@ fn an_old_database_gains_the_merged_items_and_duplicates_none() {
         .collect();
     env.db()
         .execute_batch(&format!(
-            "DROP TABLE blocked_items; ALTER TABLE fetches DROP COLUMN blocked;
+            "DROP TABLE enclosures; DROP TABLE blocked_items; ALTER TABLE fetches DROP COLUMN blocked;
              DROP TRIGGER posts_changed_insert; DROP TRIGGER posts_changed_update;
              DROP TABLE post_changes; DROP TABLE export_cursors;
              DELETE FROM posts WHERE source = 'p' AND id NOT IN (SELECT MIN(id) FROM posts WHERE source = 'p' GROUP BY url);
@@ -566,7 +586,7 @@ fn an_old_database_gains_the_merged_items_and_duplicates_none() {
 
     let out = env.run(&["crawl", "--once"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(env.count("PRAGMA user_version"), 11);
+    assert_eq!(env.count("PRAGMA user_version"), 12);
     assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 30);
     // Every post, old or new, is in the change feed once.
     assert_eq!(

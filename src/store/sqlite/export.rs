@@ -56,7 +56,9 @@ pub(crate) fn for_each_post<E: From<StoreError>>(
         "SELECT p.id, p.source, COALESCE(s.name, p.source), p.info_code, p.url, p.canonical_url, p.guid, p.title,
                 p.author, p.summary, p.content_html, p.content_text, p.origin, p.published_at, p.updated_at,
                 p.fetched_at, (SELECT group_concat(ps.source, char(31)) FROM post_sources ps WHERE ps.post_id = p.id),
-                p.article_state, p.article_attempts, p.article_next_at, p.article_via, p.published_utc
+                p.article_state, p.article_attempts, p.article_next_at, p.article_via, p.published_utc,
+                (SELECT json_group_array(json_object('url', e.url, 'type', e.type, 'length', e.length))
+                   FROM (SELECT * FROM enclosures WHERE post_id = p.id ORDER BY position) e)
          FROM posts p LEFT JOIN sources s ON s.slug = p.source",
     );
     let mut clauses: Vec<String> = Vec::new();
@@ -128,6 +130,10 @@ pub(crate) fn for_each_post<E: From<StoreError>>(
                 article_via: r.get(20)?,
                 published_utc: r.get(21)?,
                 sources,
+                enclosures: r
+                    .get::<_, Option<String>>(22)?
+                    .and_then(|j| serde_json::from_str(&j).ok())
+                    .unwrap_or_default(),
             })
         };
         let post = get(r).map_err(StoreError::from)?;

@@ -282,6 +282,7 @@ fn fill_nulls(conn: &Connection, id: i64, p: &NewPost) -> Result<(), StoreError>
         p.published_at.as_ref().map(local_text),
         p.identity.info_code,
     ])?;
+    save_enclosures(conn, id, &p.enclosures, false)?;
     Ok(())
 }
 
@@ -371,6 +372,42 @@ pub(super) fn insert_post(
         "INSERT INTO post_sources (post_id, source, first_seen_at) VALUES (?1, ?2, ?3)",
     )?
     .execute(params![id, source, now])?;
+    save_enclosures(conn, id, &p.enclosures, false)?;
+    Ok(())
+}
+
+/// Stores a post's enclosures: all of them in place of the old ones with
+/// `replace`, else only when it has none yet.
+fn save_enclosures(
+    conn: &Connection,
+    id: i64,
+    enclosures: &[crate::feed::Enclosure],
+    replace: bool,
+) -> Result<(), StoreError> {
+    if enclosures.is_empty() && !replace {
+        return Ok(());
+    }
+    if replace {
+        conn.prepare_cached("DELETE FROM enclosures WHERE post_id = ?1")?
+            .execute([id])?;
+    } else if conn
+        .prepare_cached("SELECT 1 FROM enclosures WHERE post_id = ?1")?
+        .exists([id])?
+    {
+        return Ok(());
+    }
+    for (i, e) in enclosures.iter().enumerate() {
+        conn.prepare_cached(
+            "INSERT INTO enclosures (post_id, position, url, type, length) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            id,
+            i as i64,
+            e.url.as_str(),
+            e.mime,
+            e.length.and_then(|l| i64::try_from(l).ok())
+        ])?;
+    }
     Ok(())
 }
 
@@ -404,6 +441,7 @@ fn update_post(conn: &Connection, id: i64, p: &NewPost, now: &str) -> Result<(),
         now,
         p.article_pending,
     ])?;
+    save_enclosures(conn, id, &p.enclosures, true)?;
     Ok(())
 }
 
