@@ -36,10 +36,20 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 /// What the daemon is running now.
 struct Running {
     crawler: Arc<Crawler>,
-    /// Signalled by every crawler's saves; the continuous export waits on it.
+    /// Signalled by every crawler's saves; passed on to each of `listeners`.
     saved: Arc<tokio::sync::Notify>,
+    /// Who hears of saves: the continuous export (first), then each hook.
+    listeners: Arc<std::sync::Mutex<Vec<Arc<tokio::sync::Notify>>>>,
+    export_saved: Arc<tokio::sync::Notify>,
     /// The continuous export running now, and how to stop it.
     export: Option<(Arc<Target>, CancellationToken)>,
+    /// The hooks running now: each with its signal and how to stop it.
+    hooks: Vec<(
+        crate::config::Hook,
+        Arc<tokio::sync::Notify>,
+        CancellationToken,
+    )>,
+    hook_client: reqwest::Client,
     tasks: HashMap<String, (Source, CancellationToken)>,
     metrics: Arc<Metrics>,
     root: CancellationToken,
@@ -82,10 +92,38 @@ impl Running {
             Arc::clone(&target),
             db.to_path_buf(),
             Arc::clone(store),
-            Arc::clone(&self.saved),
+            Arc::clone(&self.export_saved),
             token.clone(),
         ));
         self.export = Some((target, token));
+    }
+
+    /// Runs `hooks`, each in a task of its own, stopping those that were
+    /// running (when they differ).
+    fn hooks(&mut self, hooks: &[crate::config::Hook], db: &std::path::Path, store: &Arc<Store>) {
+        if self.hooks.iter().map(|(h, _, _)| h).eq(hooks.iter()) {
+            return;
+        }
+        for (_, _, token) in self.hooks.drain(..) {
+            token.cancel();
+        }
+        let mut listeners = vec![Arc::clone(&self.export_saved)];
+        for hook in hooks {
+            let signal = Arc::new(tokio::sync::Notify::new());
+            let token = self.root.child_token();
+            info!(hook = %hook.name, "running a hook on new and updated posts");
+            self.tracker.spawn(crate::hooks::run(
+                Arc::new(hook.clone()),
+                self.hook_client.clone(),
+                db.to_path_buf(),
+                Arc::clone(store),
+                Arc::clone(&signal),
+                token.clone(),
+            ));
+            listeners.push(Arc::clone(&signal));
+            self.hooks.push((hook.clone(), signal, token));
+        }
+        *self.listeners.lock().unwrap_or_else(|p| p.into_inner()) = listeners;
     }
 
     fn stop(&mut self, slug: &str) {
@@ -232,16 +270,41 @@ pub async fn run(
     let mut int = signal(SignalKind::interrupt())?;
 
     let saved = Arc::new(tokio::sync::Notify::new());
+    let export_saved = Arc::new(tokio::sync::Notify::new());
     let mut run = Running {
         crawler: new_crawler(&config, &store, None, &saved)?,
         saved,
+        listeners: Arc::new(std::sync::Mutex::new(vec![Arc::clone(&export_saved)])),
+        export_saved,
         export: None,
+        hooks: Vec::new(),
+        hook_client: crate::hooks::client(&config.crawler.user_agent),
         tasks: HashMap::new(),
         metrics: Arc::new(Metrics::default()),
         root: CancellationToken::new(),
         tracker: TaskTracker::new(),
         last_reload: None,
     };
+    // Every save is passed on to each listener (a Notify wakes one waiter).
+    {
+        let (saved, listeners, stop) = (
+            Arc::clone(&run.saved),
+            Arc::clone(&run.listeners),
+            run.root.child_token(),
+        );
+        run.tracker.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = saved.notified() => {
+                        for l in listeners.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                            l.notify_one();
+                        }
+                    }
+                    _ = stop.cancelled() => return,
+                }
+            }
+        });
+    }
     if let Some(addr) = config.metrics_listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -251,6 +314,8 @@ pub async fn run(
         run.tracker.spawn(crate::metrics::serve(listener, m, stop));
     }
     run.export(export, &config.database, &store);
+    crate::hooks::start_cursors(&config.hooks, &config.database, &store).await?;
+    run.hooks(&config.hooks, &config.database, &store);
     for source in config.sources.iter().filter(|s| s.enabled) {
         run.spawn(source.clone(), true);
     }
@@ -376,6 +441,8 @@ async fn apply(
         Err(e) => error!("export.jekyll: {e}; the export goes on as before"),
     }
     sync_sources(store, new).await?;
+    crate::hooks::start_cursors(&new.hooks, &old.database, store).await?;
+    run.hooks(&new.hooks, &old.database, store);
     let crawler_changed = new.crawler != old.crawler;
     let fetcher = (!crawler_changed).then(|| Arc::clone(&run.crawler.fetcher));
     run.crawler = new_crawler(new, store, fetcher, &run.saved)?;

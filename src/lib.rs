@@ -21,6 +21,7 @@ pub mod error;
 pub mod export;
 pub mod feed;
 pub mod fetch;
+pub mod hooks;
 pub mod html;
 pub mod jsonlist;
 mod logging;

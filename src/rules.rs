@@ -8,44 +8,74 @@
 //! ([`crate::config::Rule`]).
 
 use crate::config::{Rule, RuleAction, RuleField};
-use crate::store::NewPost;
+use crate::store::{NewPost, PostRow};
+
+/// What rules look at: an item on its way in, or a stored post (hooks).
+pub trait Fields {
+    fn title(&self) -> Option<&str>;
+    /// The body's text, else the summary.
+    fn content(&self) -> Option<&str>;
+    fn author(&self) -> Option<&str>;
+    fn url(&self) -> &str;
+    fn origin(&self) -> Option<&str>;
+}
+
+/// The same accessors for both: they differ only in where the canonical
+/// URL is kept.
+macro_rules! fields {
+    ($t:ty, |$p:ident| $canonical:expr) => {
+        impl Fields for $t {
+            fn title(&self) -> Option<&str> {
+                self.title.as_deref()
+            }
+            fn content(&self) -> Option<&str> {
+                self.content_text.as_deref().or(self.summary.as_deref())
+            }
+            fn author(&self) -> Option<&str> {
+                self.author.as_deref()
+            }
+            fn url(&self) -> &str {
+                let $p = self;
+                self.url.as_deref().unwrap_or($canonical)
+            }
+            fn origin(&self) -> Option<&str> {
+                self.origin.as_deref()
+            }
+        }
+    };
+}
+
+fields!(NewPost, |p| &p.identity.canonical_url);
+fields!(PostRow, |p| &p.canonical_url);
 
 /// The text of `field` in `post`; `Any` is every field, one per line.
-fn field_text(post: &NewPost, field: RuleField) -> String {
-    let content = || {
-        post.content_text
-            .as_deref()
-            .or(post.summary.as_deref())
-            .unwrap_or_default()
-    };
+fn field_text(post: &impl Fields, field: RuleField) -> String {
+    let or_empty = |s: Option<&str>| s.unwrap_or_default().to_string();
     match field {
-        RuleField::Title => post.title.clone().unwrap_or_default(),
-        RuleField::Content => content().to_string(),
-        RuleField::Author => post.author.clone().unwrap_or_default(),
-        RuleField::Url => post
-            .url
-            .clone()
-            .unwrap_or_else(|| post.identity.canonical_url.clone()),
-        RuleField::Origin => post.origin.clone().unwrap_or_default(),
+        RuleField::Title => or_empty(post.title()),
+        RuleField::Content => or_empty(post.content()),
+        RuleField::Author => or_empty(post.author()),
+        RuleField::Url => post.url().to_string(),
+        RuleField::Origin => or_empty(post.origin()),
         RuleField::Any => [
-            post.title.as_deref().unwrap_or_default(),
-            content(),
-            post.author.as_deref().unwrap_or_default(),
-            post.url.as_deref().unwrap_or(&post.identity.canonical_url),
-            post.origin.as_deref().unwrap_or_default(),
+            post.title().unwrap_or_default(),
+            post.content().unwrap_or_default(),
+            post.author().unwrap_or_default(),
+            post.url(),
+            post.origin().unwrap_or_default(),
         ]
         .join("\n"),
     }
 }
 
-fn matches(rule: &Rule, post: &NewPost) -> bool {
+fn matches(rule: &Rule, post: &impl Fields) -> bool {
     rule.regex.is_match(&field_text(post, rule.field))
 }
 
 /// Why `post` is blocked by `rules` (the rule, as the configuration states
 /// it), or `None` when it is kept: a block rule that matches blocks it;
 /// else, when there are keep rules, it is kept only if one matches.
-pub fn blocked_by(rules: &[Rule], post: &NewPost) -> Option<String> {
+pub fn blocked_by(rules: &[Rule], post: &impl Fields) -> Option<String> {
     if let Some(r) = rules
         .iter()
         .find(|r| r.action == RuleAction::Block && matches(r, post))

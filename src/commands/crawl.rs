@@ -1,5 +1,5 @@
 //! `newscrawl crawl --once`: every source polled once, the summary, the
-//! continuous export's round, the exit status.
+//! continuous export's round and the hooks', the exit status.
 
 use super::*;
 
@@ -12,6 +12,10 @@ pub(super) async fn crawl(config: Config, args: &CrawlArgs, progress: bool) -> R
     let store = store::Store::open_with(&config.database, !args.defer_index)?;
     info!(database = %config.database.display(), "database opened");
     daemon::sync_sources(&store, &config).await?;
+    // A hook seen for the first time starts with what this run stores.
+    crate::hooks::start_cursors(&config.hooks, &config.database, &store).await?;
+    let hooks = config.hooks.clone();
+    let hook_client = crate::hooks::client(&config.crawler.user_agent);
 
     let db = config.database.clone();
     let crawler = Arc::new(crate::crawl::Crawler::new(
@@ -79,6 +83,9 @@ pub(super) async fn crawl(config: Config, args: &CrawlArgs, progress: bool) -> R
             "jekyll export finished"
         );
     }
+    // Then the hooks, once each: a failing one is said, and its posts wait
+    // for the next run; it does not change the exit status.
+    crate::hooks::once(&hooks, &hook_client, &db, &crawler.store).await;
     info!(
         sources = reports.len(),
         failed,

@@ -14,7 +14,6 @@ use toml::Spanned;
 use url::Url;
 
 use super::load::SourceFile;
-use super::parse_duration;
 use super::raw::RawSource;
 use crate::error::ConfigError;
 
@@ -248,20 +247,7 @@ pub(super) fn source_options(
     };
     let timeout = match &raw.timeout {
         None => None,
-        Some(t) => Some(
-            parse_duration(t.get_ref())
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| {
-                    file.err(
-                        &t.span(),
-                        format!(
-                            "{}: {:?} is not a duration like \"30s\" or \"2m\"",
-                            key("timeout"),
-                            t.get_ref()
-                        ),
-                    )
-                })?,
-        ),
+        Some(t) => Some(super::load::positive_duration(file, &key("timeout"), t)?),
     };
     let mut merged = defaults.headers.clone();
     for h in headers(file, &key("headers"), &raw.headers)? {

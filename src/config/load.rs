@@ -262,8 +262,29 @@ pub(super) fn load_from(main_file: SourceFile, dropins: bool) -> Result<Config, 
             jekyll_out,
             jekyll_category_pages,
         },
+        hooks: super::hooks::hooks(&main_file, &raw.hooks, &sources)?,
         sources,
     })
+}
+
+/// A duration that must not be zero (`30s`, `2m`), or an error naming
+/// `key` and the file and line.
+pub(super) fn positive_duration(
+    file: &SourceFile,
+    key: &str,
+    t: &Spanned<String>,
+) -> Result<Duration, ConfigError> {
+    parse_duration(t.get_ref())
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            file.err(
+                &t.span(),
+                format!(
+                    "{key}: {:?} is not a duration like \"30s\" or \"2m\"",
+                    t.get_ref()
+                ),
+            )
+        })
 }
 
 pub(super) fn crawler_config(
@@ -297,17 +318,7 @@ pub(super) fn crawler_config(
         };
     let timeout = match &raw.timeout {
         None => Duration::from_secs(30),
-        Some(t) => parse_duration(t.get_ref())
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                file.err(
-                    &t.span(),
-                    format!(
-                        "crawler.timeout: {:?} is not a duration like \"30s\" or \"2m\"",
-                        t.get_ref()
-                    ),
-                )
-            })?,
+        Some(t) => positive_duration(file, "crawler.timeout", t)?,
     };
     let max_body = match &raw.max_body {
         None => 16 * 1024 * 1024,

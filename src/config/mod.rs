@@ -4,10 +4,13 @@
 //! and CSS selectors. Every error names `file:line` and the key at fault.
 //! Here the checked types; [`raw`] is the text as written (serde), [`load`]
 //! reads the files and checks the main table and `[crawler]`, [`source`]
-//! checks a `[[sources]]` table, [`units`] reads durations, ages, sizes.
+//! checks a `[[sources]]` table, [`units`] reads durations, ages, sizes;
+//! [`fetch`] a source's request options, [`rules`] and [`hooks`] their
+//! tables, and [`edit`] changes the files from the command line.
 
 pub mod edit;
 mod fetch;
+mod hooks;
 mod load;
 mod raw;
 mod rules;
@@ -50,6 +53,36 @@ pub struct Config {
     /// `[retention] older_than`: the daemon prunes posts older than this, daily.
     pub retention: Option<Duration>,
     pub sources: Vec<Source>,
+    /// `[[hooks]]`: run on each new or updated post.
+    pub hooks: Vec<Hook>,
+}
+
+/// Where a hook delivers a post.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HookTarget {
+    /// Run this program with these arguments, the post as JSON on stdin.
+    Command(Vec<String>),
+    /// POST the post as JSON here.
+    Url(Secret),
+}
+
+/// A checked `[[hooks]]` table (see [`crate::hooks`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hook {
+    /// Its cursor in `export_cursors` is `hook:<name>`.
+    pub name: String,
+    pub target: HookTarget,
+    /// Only posts of these sources (all when empty).
+    pub sources: Vec<String>,
+    pub on_new: bool,
+    pub on_updated: bool,
+    /// Which posts it gets (as a source's rules decide which items are kept).
+    pub rules: Vec<Rule>,
+    /// The most one delivery may take.
+    pub timeout: Duration,
+    /// Deliveries tried per post before it is given up (and said at WARN).
+    pub attempts: u32,
+    pub defined_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

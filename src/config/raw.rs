@@ -20,6 +20,22 @@ pub(super) struct RawMain {
     pub(super) sources: Vec<Spanned<RawSource>>,
     #[serde(default)]
     pub(super) rules: Vec<Spanned<RawRule>>,
+    #[serde(default)]
+    pub(super) hooks: Vec<Spanned<RawHook>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHook {
+    pub(super) name: Spanned<String>,
+    pub(super) command: Option<Spanned<Vec<String>>>,
+    pub(super) url: Option<Spanned<String>>,
+    pub(super) sources: Option<Spanned<Vec<String>>>,
+    pub(super) events: Option<Spanned<Vec<String>>>,
+    pub(super) timeout: Option<Spanned<String>>,
+    pub(super) attempts: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) rules: Vec<Spanned<RawRule>>,
 }
 
 #[derive(Deserialize)]

@@ -412,3 +412,46 @@ fn rules_name_file_line_and_key() {
     );
     assert!(c.sources[0].rules[0].regex.is_match("an ad here"));
 }
+
+#[test]
+fn hooks_name_file_line_and_key() {
+    let src = "[[sources]]\nname = \"A\"\nslug = \"a\"\nurl = \"http://a.example/feed.xml\"\n";
+    let e = load_err(&format!("{src}[[hooks]]\nname = \"h\"\n"));
+    assert!(
+        e.contains("newscrawl.toml:5") && e.contains("needs a `command` or a `url`"),
+        "{e}"
+    );
+    let e = load_err(&format!(
+        "{src}[[hooks]]\nname = \"h\"\nurl = \"ftp://x/?token=SECRET\"\n"
+    ));
+    assert!(
+        e.contains("hooks[0].url: not an http or https URL") && !e.contains("SECRET"),
+        "{e}"
+    );
+    let e = load_err(&format!(
+        "{src}[[hooks]]\nname = \"h\"\ncommand = [\"true\"]\nsources = [\"b\"]\n"
+    ));
+    assert!(e.contains("hooks[0].sources: no source \"b\""), "{e}");
+    let e = load_err(&format!(
+        "{src}[[hooks]]\nname = \"h\"\ncommand = [\"true\"]\nevents = [\"deleted\"]\n"
+    ));
+    assert!(e.contains("hooks[0].events"), "{e}");
+    let e = load_err(&format!(
+        "{src}[[hooks]]\nname = \"h\"\ncommand = [\"true\"]\n[[hooks]]\nname = \"h\"\nurl = \"http://x/\"\n"
+    ));
+    assert!(e.contains("hooks[1].name: \"h\" is taken"), "{e}");
+    let e = load_err(&format!("{src}[[hooks]]\nname = \"h\"\ncommand = []\n"));
+    assert!(e.contains("hooks[0].command: needs a program"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "newscrawl.toml",
+        &format!(
+            "{src}[[hooks]]\nname = \"h\"\nurl = \"https://x.example/h?token=SECRET\"\nevents = [\"updated\"]\n"
+        ),
+    );
+    let c = load(&p).unwrap();
+    let h = &c.hooks[0];
+    assert_eq!((h.on_new, h.on_updated, h.attempts), (false, true, 3));
+    assert!(!format!("{c:?}").contains("SECRET"));
+}

@@ -201,6 +201,22 @@ impl Reader {
         sqlite::last_change(self.inner.conn())
     }
 
+    /// The changes after `after`, oldest first, at most `limit`: each a
+    /// change number and the post it changed (`post_changes`).
+    pub fn changes_after(&self, after: i64, limit: usize) -> Result<Vec<(i64, i64)>, StoreError> {
+        sqlite::changes_after(self.inner.conn(), after, limit)
+    }
+
+    /// The highest post id given out so far (0 before the first post).
+    pub fn max_post_id(&self) -> Result<i64, StoreError> {
+        sqlite::max_post_id(self.inner.conn())
+    }
+
+    /// The cursor `name`, or `None` when there is none.
+    pub fn find_export_cursor(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        sqlite::find_export_cursor(self.inner.conn(), name)
+    }
+
     /// How far the continuous export `name` got (0 when it never ran).
     pub fn export_cursor(&self, name: &str) -> Result<i64, StoreError> {
         sqlite::export_cursor(self.inner.conn(), name)

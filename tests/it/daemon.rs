@@ -612,6 +612,35 @@ fn sources_add_and_disable_reach_the_running_daemon() {
 }
 
 #[test]
+fn the_daemon_runs_hooks_beside_the_export() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    let out = env.dir.path().join("hook.out");
+    let posts = env.dir.path().join("site/_posts");
+    env.write_config(&format!(
+        "[export.jekyll]\nout = \"{}\"\n{}[[hooks]]\nname = \"log\"\ncommand = [\"sh\", \"-c\", \"cat >> \\\"$0\\\"\", \"{}\"]\n",
+        posts.display(),
+        env.source("财经", "rss", "/rss.xml"),
+        out.display()
+    ));
+    let log = env.dir.path().join("daemon.log");
+    let mut d = Daemon::start(&env, None);
+    // Both hear of the poll's posts: the hook and the export.
+    wait_for("the hook's four posts", LIMIT, &log, || {
+        std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .lines()
+            .count()
+            == 4
+    });
+    wait_for("the export's four files", LIMIT, &log, || {
+        std::fs::read_dir(&posts).map(|d| d.count()).unwrap_or(0) == 4
+    });
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(Duration::from_secs(10)), Some(0));
+}
+
+#[test]
 fn a_panicking_poll_leaves_its_source_scheduled_and_the_others_polling() {
     let env = Env::new();
     env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");

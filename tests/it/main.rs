@@ -13,6 +13,7 @@ mod fetch_options;
 mod fetching;
 mod guard;
 mod harness;
+mod hooks;
 mod hostile;
 mod json_sources;
 mod rules;

@@ -16,6 +16,8 @@ pub struct Request {
     /// The request target as sent: path and query.
     pub target: String,
     pub headers: HashMap<String, String>,
+    /// The body, when a `Content-Length` announced one.
+    pub body: Vec<u8>,
     /// When the request line arrived.
     pub at: std::time::Instant,
 }
@@ -192,10 +194,21 @@ fn serve(
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
+    let mut body = vec![
+        0;
+        headers
+            .get("content-length")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    ];
+    if reader.read_exact(&mut body).is_err() {
+        body.clear();
+    }
     let req = Request {
         path,
         target,
         headers,
+        body,
         at,
     };
     log.lock().unwrap().push(req.clone());

@@ -15,6 +15,41 @@ pub(crate) fn last_change(conn: &Connection) -> Result<i64, StoreError> {
     )
 }
 
+/// The changes after `after`, in order, at most `limit`: (seq, post id).
+pub(crate) fn changes_after(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, post_id FROM post_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The highest post id given out (`sqlite_sequence`: AUTOINCREMENT ids
+/// only grow, a deleted post's id included).
+pub(crate) fn max_post_id(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'posts'), 0),
+                        COALESCE((SELECT MAX(id) FROM posts), 0))",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// A cursor, or `None` when there is none of that name.
+pub(crate) fn find_export_cursor(conn: &Connection, name: &str) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT seq FROM export_cursors WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 /// How far the continuous export `name` got: the change number it has
 /// written up to (0 when it never ran).
 pub(crate) fn export_cursor(conn: &Connection, name: &str) -> Result<i64, StoreError> {
