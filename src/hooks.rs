@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -212,21 +212,33 @@ async fn deliver(hook: &Hook, client: &reqwest::Client, body: &[u8]) -> Result<(
                 .kill_on_drop(true)
                 .spawn()
                 .map_err(|e| format!("cannot run {program}: {e}"))?;
-            if let Some(mut stdin) = child.stdin.take() {
-                // A program that does not read its input is its own business.
-                let _ = stdin.write_all(body).await;
-            }
-            let out = child
-                .wait_with_output()
-                .await
-                .map_err(|e| format!("{program}: {e}"))?;
-            if out.status.success() {
+            let stdin = child.stdin.take();
+            let stderr = child.stderr.take();
+            // Its input written while its error output is read (a program
+            // may write before it has read everything), the latter only up
+            // to STDERR_KEPT: a chatty program costs no memory (the rest is
+            // not read; it may stop on a broken pipe, its own business, as is
+            // a program that does not read its input).
+            let write = async move {
+                if let Some(mut stdin) = stdin {
+                    let _ = stdin.write_all(body).await;
+                }
+            };
+            let read = async move {
+                let mut kept = Vec::new();
+                if let Some(e) = stderr {
+                    let _ = e.take(STDERR_KEPT as u64).read_to_end(&mut kept).await;
+                }
+                kept
+            };
+            let ((), kept) = tokio::join!(write, read);
+            let status = child.wait().await.map_err(|e| format!("{program}: {e}"))?;
+            if status.success() {
                 return Ok(());
             }
-            let err = String::from_utf8_lossy(out.stderr.get(..STDERR_KEPT).unwrap_or(&out.stderr));
+            let err = String::from_utf8_lossy(&kept);
             Err(format!(
-                "{program} exited with {}: {}",
-                out.status,
+                "{program} exited with {status}: {}",
                 crate::fetch::scrub(err.trim())
             ))
         }

@@ -139,3 +139,21 @@ fn a_failing_hook_keeps_its_posts_until_it_works() {
     assert_eq!(code(&run), 0);
     assert_eq!(lines(&out).len(), 4);
 }
+
+/// A command that floods its error output is heard up to 2 KB of it.
+#[test]
+fn a_hooks_error_output_is_kept_to_two_kilobytes() {
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.write_config(&format!(
+        "{}[[hooks]]\nname = \"loud\"\nattempts = 1\n\
+         command = [\"sh\", \"-c\", \"head -c 20000000 /dev/zero | tr '\\\\000' x >&2; exit 1\"]\n",
+        env.source("财经", "rss", "/rss.xml")
+    ));
+    let run = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&run), 0, "{}", stderr(&run));
+    let log = stderr(&run);
+    let line = log.lines().find(|l| l.contains("hook failing")).unwrap();
+    assert!(line.contains("xxxx"), "{line}");
+    assert!(line.len() < 3000, "{} bytes", line.len());
+}
