@@ -293,9 +293,11 @@ pub async fn once(hooks: &[Hook], client: &reqwest::Client, db: &Path, store: &S
     }
 }
 
-/// The daemon's task for one hook: a round at start, then one whenever
-/// `saved` is signalled or a minute after a failed round, until `stop`.
-/// A failing hook is said once at WARN, and at INFO when it works again.
+/// The daemon's task for one hook: a round at start, then one after the
+/// polls that store, or a minute after a failed round ([`after_saves`]),
+/// until `stop`.
+///
+/// [`after_saves`]: crate::schedule::after_saves
 pub async fn run(
     hook: Arc<Hook>,
     client: reqwest::Client,
@@ -304,36 +306,23 @@ pub async fn run(
     saved: Arc<Notify>,
     stop: CancellationToken,
 ) {
-    let mut failing = false;
-    loop {
-        let failed = match round(&hook, &client, &db, &store).await {
-            Ok(r) => {
-                if std::mem::take(&mut failing) {
-                    tracing::info!(hook = %hook.name, "hook works again");
-                }
-                if r.delivered > 0 {
-                    tracing::debug!(hook = %hook.name, delivered = r.delivered, skipped = r.skipped, "hook ran");
-                }
-                false
+    let what = format!("hook {:?}", hook.name);
+    crate::schedule::after_saves(&what, &saved, &stop, Some(RETRY_ROUND), || {
+        let (hook, client, db, store) = (
+            Arc::clone(&hook),
+            client.clone(),
+            db.clone(),
+            Arc::clone(&store),
+        );
+        async move {
+            let r = round(&hook, &client, &db, &store)
+                .await
+                .map_err(|e| e.to_string())?;
+            if r.delivered > 0 {
+                tracing::debug!(hook = %hook.name, delivered = r.delivered, skipped = r.skipped, "hook ran");
             }
-            Err(e) => {
-                if !std::mem::replace(&mut failing, true) {
-                    tracing::warn!(hook = %hook.name, error = %e, "hook failing; its posts wait and are tried again");
-                }
-                true
-            }
-        };
-        let retry = async {
-            if failed {
-                tokio::time::sleep(RETRY_ROUND).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        };
-        tokio::select! {
-            _ = saved.notified() => {}
-            _ = retry => {}
-            _ = stop.cancelled() => return,
+            Ok(())
         }
-    }
+    })
+    .await;
 }

@@ -86,6 +86,51 @@ pub fn next_due(
     base + chrono::Duration::from_std(jitter(slug, every)).unwrap_or_default()
 }
 
+/// What follows the stores: runs `round` at once, then whenever `saved` is
+/// signalled (signals during a round make one more round) and, after a
+/// failed round, `retry` later at the latest, until `stop`. A failing round
+/// is said once at WARN (`what`, its error), and at INFO when rounds work
+/// again. The daemon's continuous export and each hook run so.
+pub async fn after_saves<F, Fut>(
+    what: &str,
+    saved: &tokio::sync::Notify,
+    stop: &tokio_util::sync::CancellationToken,
+    retry: Option<Duration>,
+    mut round: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let mut failing = false;
+    loop {
+        let failed = match round().await {
+            Ok(()) => {
+                if std::mem::take(&mut failing) {
+                    tracing::info!("{what} works again");
+                }
+                false
+            }
+            Err(e) => {
+                if !std::mem::replace(&mut failing, true) {
+                    tracing::warn!(error = %e, "{what} failing; tried again after the next poll");
+                }
+                true
+            }
+        };
+        let later = async {
+            match (failed, retry) {
+                (true, Some(d)) => tokio::time::sleep(d).await,
+                _ => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = saved.notified() => {}
+            _ = later => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

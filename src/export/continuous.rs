@@ -137,9 +137,10 @@ pub async fn round(target: Arc<Target>, db: &Path, store: &Store) -> Result<Roun
 }
 
 /// The daemon's exporter: a round at start (what an earlier run stored and
-/// did not export), then one whenever `saved` is signalled (many signals
-/// during a round make one more round), until `stop`. A failing round is
-/// said once at WARN, and again at INFO when rounds work again.
+/// did not export), then one after the polls that store ([`after_saves`]),
+/// until `stop`.
+///
+/// [`after_saves`]: crate::schedule::after_saves
 pub async fn run(
     target: Arc<Target>,
     db: PathBuf,
@@ -147,33 +148,25 @@ pub async fn run(
     saved: Arc<Notify>,
     stop: CancellationToken,
 ) {
-    let mut failing = false;
-    loop {
-        match round(Arc::clone(&target), &db, &store).await {
-            Ok(r) => {
-                if std::mem::take(&mut failing) {
-                    tracing::info!(out = %target.out.display(), "jekyll export works again");
-                }
-                let s = r.summary;
-                if s.written + s.failed + s.category_pages_written > 0 {
-                    tracing::debug!(
-                        written = s.written,
-                        unchanged = s.unchanged,
-                        category_pages = s.category_pages_written,
-                        failed = s.failed,
-                        "jekyll export"
-                    );
-                }
+    let what = format!("jekyll export to {}", target.out.display());
+    crate::schedule::after_saves(&what, &saved, &stop, None, || {
+        let (target, db, store) = (Arc::clone(&target), db.clone(), Arc::clone(&store));
+        async move {
+            let s = round(target, &db, &store)
+                .await
+                .map_err(|e| e.to_string())?
+                .summary;
+            if s.written + s.failed + s.category_pages_written > 0 {
+                tracing::debug!(
+                    written = s.written,
+                    unchanged = s.unchanged,
+                    category_pages = s.category_pages_written,
+                    failed = s.failed,
+                    "jekyll export"
+                );
             }
-            Err(e) => {
-                if !std::mem::replace(&mut failing, true) {
-                    tracing::warn!(out = %target.out.display(), error = %e, "jekyll export failing; retried after the next poll");
-                }
-            }
+            Ok(())
         }
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = saved.notified() => {}
-        }
-    }
+    })
+    .await;
 }

@@ -222,6 +222,10 @@ fn serve(
     if !resp.delay.is_zero() {
         std::thread::sleep(resp.delay);
     }
+    // No longer in flight once the answer starts: the client may read it
+    // and send its next request before this thread runs again (on a loaded
+    // machine), which must not count as one more in flight.
+    in_flight.fetch_sub(1, Ordering::SeqCst);
     let mut out = stream;
     let mut head = format!("HTTP/1.1 {} X\r\nConnection: close\r\n", resp.status);
     for (k, v) in &resp.headers {
@@ -245,7 +249,6 @@ fn serve(
         }
     }
     let _ = out.flush();
-    in_flight.fetch_sub(1, Ordering::SeqCst);
     // Drain so the client sees a clean close.
     let _ = out.shutdown(std::net::Shutdown::Write);
     let mut sink = [0u8; 64];
