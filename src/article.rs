@@ -100,11 +100,16 @@ pub fn extract_page(
                 .and_then(|d| parse_date(d, tz, now));
         }
     }
-    if article.published.is_none() {
-        article.published = page_date(&doc, tz, now).or_else(|| date_near_headline(&doc, tz, now));
-    }
     if article.title.is_none() {
         article.title = first_text(&doc, &TITLE_FALLBACK);
+    }
+    // The page's own date tags, then the line under the headline, then an
+    // element whose class says "date" anywhere on the page (a sidebar's
+    // item has one too: it comes last).
+    if article.published.is_none() {
+        article.published = page_date(&doc, &PAGE_DATE, tz, now)
+            .or_else(|| date_near_headline(&doc, article.title.as_deref(), tz, now))
+            .or_else(|| page_date(&doc, &CLASS_DATE, tz, now));
     }
     article.content_text = article.content_html.as_deref().map(html::to_text);
     Ok(article)
@@ -268,11 +273,19 @@ static PAGE_DATE: LazyLock<Vec<Selector>> = LazyLock::new(|| {
         r#"meta[itemprop="dateCreated"]"#,
         "time[datetime]",
         "[itemprop=datePublished]",
-        "#pubtime, #pub_date, .pubtime, .pub_time, .publish-time, .post-time, .date, .time",
     ]
     .iter()
     .filter_map(|s| Selector::parse(s).ok())
     .collect()
+});
+
+/// Elements whose id or class says they hold the date: on the article, or
+/// on a sidebar's item, so tried after the line under the headline.
+static CLASS_DATE: LazyLock<Vec<Selector>> = LazyLock::new(|| {
+    ["#pubtime, #pub_date, .pubtime, .pub_time, .publish-time, .post-time, .date, .time"]
+        .iter()
+        .filter_map(|s| Selector::parse(s).ok())
+        .collect()
 });
 
 static TITLE_FALLBACK: LazyLock<Vec<Selector>> = LazyLock::new(|| {
@@ -282,9 +295,14 @@ static TITLE_FALLBACK: LazyLock<Vec<Selector>> = LazyLock::new(|| {
         .collect()
 });
 
-/// The page's own date, from the usual meta tags and elements.
-fn page_date(doc: &Html, tz: Tz, now: DateTime<FixedOffset>) -> Option<DateTime<FixedOffset>> {
-    PAGE_DATE
+/// The page's own date, from the first of `selectors` that gives one.
+fn page_date(
+    doc: &Html,
+    selectors: &[Selector],
+    tz: Tz,
+    now: DateTime<FixedOffset>,
+) -> Option<DateTime<FixedOffset>> {
+    selectors
         .iter()
         .flat_map(|s| doc.select(s))
         .find_map(|e| element_date(e, tz, now))
@@ -451,26 +469,84 @@ fn prune_boilerplate(content: &str) -> String {
     doc.root_element().inner_html()
 }
 
-/// A date near the headline: in the elements that follow the first `h1`
-/// (where news pages put "2022年01月12日 09:20 来源：…").
+/// Whether `e`'s text, whitespace collapsed and trimmed, is `want`: read
+/// only as far as it matches, and never more than a bounded number of
+/// characters (nested elements each holding the page must not make the
+/// search quadratic).
+fn text_is(e: ElementRef<'_>, want: &str) -> bool {
+    let mut budget = 4 * want.len() + 1024;
+    let mut expected = want.chars().peekable();
+    let mut pending_space = false;
+    let mut started = false;
+    for piece in e.text() {
+        for c in piece.chars() {
+            budget = match budget.checked_sub(1) {
+                Some(b) => b,
+                None => return false,
+            };
+            if c.is_whitespace() {
+                pending_space = started;
+                continue;
+            }
+            if pending_space {
+                if expected.next() != Some(' ') {
+                    return false;
+                }
+                pending_space = false;
+            }
+            if expected.next() != Some(c) {
+                return false;
+            }
+            started = true;
+        }
+    }
+    expected.peek().is_none()
+}
+
+/// A date near the headline (where news pages put "2022年01月12日 09:20
+/// 来源：…"): in the elements that follow it, and those that follow its
+/// parent. The headline is the element whose text is the article's title
+/// (an `h1`…`h5`, or a `div` or `p` with a class: many sites use those),
+/// else the first `h1`. An element counts when its text is short once its
+/// whitespace is collapsed (indented markup pads it to hundreds of
+/// characters).
 fn date_near_headline(
     doc: &Html,
+    title: Option<&str>,
     tz: Tz,
     now: DateTime<FixedOffset>,
 ) -> Option<DateTime<FixedOffset>> {
+    static CANDIDATES: LazyLock<Selector> = LazyLock::new(|| {
+        Selector::parse(
+            "h1, h2, h3, h4, h5, div[class], p[class], span[class], [itemprop=headline]",
+        )
+        .expect("static selector")
+    });
     static H1: LazyLock<Selector> =
         LazyLock::new(|| Selector::parse("h1").expect("static selector"));
-    let h1 = doc.select(&H1).next()?;
-    let after_h1 = h1.next_siblings().filter_map(ElementRef::wrap).take(4);
-    let after_parent = h1
+    // Text nodes joined as they are, then whitespace collapsed: `01</em>/<em>12`
+    // stays `01/12`.
+    let collapsed = |e: ElementRef<'_>| {
+        let text: String = e.text().collect();
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    let headline = title
+        .filter(|t| t.chars().count() >= 4)
+        .and_then(|t| doc.select(&CANDIDATES).take(2000).find(|e| text_is(*e, t)))
+        .or_else(|| doc.select(&H1).next())?;
+    let after_headline = headline
+        .next_siblings()
+        .filter_map(ElementRef::wrap)
+        .take(4);
+    let after_parent = headline
         .parent()
         .into_iter()
         .flat_map(|p| p.next_siblings())
         .filter_map(ElementRef::wrap)
         .take(2);
-    after_h1
+    after_headline
         .chain(after_parent)
-        .map(|e| e.text().collect::<String>())
+        .map(collapsed)
         .filter(|t| t.chars().count() < 200)
         .find_map(|t| find_date(&t, tz, now))
 }
@@ -619,6 +695,59 @@ mod tests {
         );
     }
 
+    /// The date under a headline that is not an `h1`, in markup whose
+    /// indentation pads the line past 200 characters; a sidebar's dated
+    /// item (a `.publish-time` before the article) does not win over it.
+    #[test]
+    fn the_date_under_the_headline_wherever_the_headline_is() {
+        let pad = " ".repeat(120);
+        let page = format!(
+            r#"<html><head><title>央行宣布下调存款准备金率_财经频道_某某网</title></head><body>
+<div class="side"><ul><li><a href="/old">旧闻一则</a><span class="publish-time">2018-03-01 10:00</span></li></ul></div>
+<div class="article-head"><div class="article-title">央行宣布下调存款准备金率</div>
+<div class="info">{pad}<span>2019-05-14</span>{pad}<span>08:18</span>{pad}<span>来源：新华社</span>{pad}</div></div>
+<div class="content"><p>中国人民银行决定下调金融机构存款准备金率0.5个百分点，释放长期资金约1万亿元。</p>
+<p>此次降准是全面降准，除已执行5%存款准备金率的部分法人金融机构外，对其他金融机构普遍下调。</p>
+<p>中国人民银行有关负责人表示，此次降准旨在保持流动性合理充裕，引导金融机构加大对实体经济的支持力度。</p></div>
+</body></html>"#
+        );
+        let a = extract_page(
+            &page,
+            &url(),
+            &ArticleSelectors::default(),
+            chrono_tz::Asia::Shanghai,
+            now(),
+        )
+        .unwrap();
+        assert_eq!(a.title.as_deref(), Some("央行宣布下调存款准备金率"));
+        assert_eq!(
+            a.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2019-05-14T08:18:00+08:00")
+        );
+    }
+
+    #[test]
+    fn text_is_compares_collapsed_text_and_reads_little() {
+        let doc =
+            Html::parse_fragment("<div> 央行 \n <b>宣布</b>  降准 </div><p>央行宣布降准更多</p>");
+        let sel = Selector::parse("div, p").unwrap();
+        let els: Vec<_> = doc.select(&sel).collect();
+        assert!(text_is(els[0], "央行 宣布 降准"));
+        assert!(!text_is(els[0], "央行宣布降准"));
+        assert!(!text_is(els[1], "央行宣布降准"));
+        assert!(!text_is(els[0], "央行 宣布 降准 了"));
+        // Reading stops at the budget (a few times the headline, plus 1,024
+        // characters), even where the text would match after it.
+        let padded = format!("<div>{}央行宣布降准</div>", " ".repeat(100_000));
+        let doc = Html::parse_fragment(&padded);
+        let e = doc.select(&sel).next().unwrap();
+        assert!(!text_is(e, "央行宣布降准"));
+        let padded = format!("<div>{}央行宣布降准</div>", " ".repeat(1_000));
+        let doc = Html::parse_fragment(&padded);
+        let e = doc.select(&sel).next().unwrap();
+        assert!(text_is(e, "央行宣布降准"));
+    }
+
     /// Date meta tags of Chinese portals (NetEase's `apub:time`, Sina's
     /// `firstpublishedtime`, …), the time of day kept.
     #[test]
@@ -643,7 +772,8 @@ mod tests {
         ] {
             let doc =
                 Html::parse_document(&format!("<html><head>{tag}</head><body></body></html>"));
-            let got = page_date(&doc, chrono_tz::Asia::Shanghai, now()).map(|d| d.to_rfc3339());
+            let got = page_date(&doc, &PAGE_DATE, chrono_tz::Asia::Shanghai, now())
+                .map(|d| d.to_rfc3339());
             assert_eq!(got.as_deref(), Some(want), "{tag}");
         }
     }
