@@ -567,6 +567,18 @@ mod tests {
         DateTime::parse_from_rfc3339("2026-11-28T12:00:00+08:00").unwrap()
     }
 
+    /// `page` extracted as a source without selectors would have it.
+    fn without_selectors(page: &str) -> Article {
+        extract_page(
+            page,
+            &url(),
+            &ArticleSelectors::default(),
+            chrono_tz::Asia::Shanghai,
+            now(),
+        )
+        .unwrap()
+    }
+
     fn url() -> Url {
         Url::parse("http://finance.example.cn/a/1.html").unwrap()
     }
@@ -711,14 +723,7 @@ mod tests {
 <p>中国人民银行有关负责人表示，此次降准旨在保持流动性合理充裕，引导金融机构加大对实体经济的支持力度。</p></div>
 </body></html>"#
         );
-        let a = extract_page(
-            &page,
-            &url(),
-            &ArticleSelectors::default(),
-            chrono_tz::Asia::Shanghai,
-            now(),
-        )
-        .unwrap();
+        let a = without_selectors(&page);
         assert_eq!(a.title.as_deref(), Some("央行宣布下调存款准备金率"));
         assert_eq!(
             a.published.map(|d| d.to_rfc3339()).as_deref(),
@@ -789,14 +794,7 @@ mod tests {
 <article><h1>统计局发布数据</h1><p>{para}</p><p>{para}</p><p>{para}</p></article>
 <footer>版权所有 © 新闻网</footer></body></html>"#
         );
-        let a = extract_page(
-            &page,
-            &url(),
-            &ArticleSelectors::default(),
-            chrono_tz::Asia::Shanghai,
-            now(),
-        )
-        .unwrap();
+        let a = without_selectors(&page);
         let text = a.content_text.unwrap();
         assert!(text.contains("十一月份全国居民消费价格"), "{text}");
         assert!(
