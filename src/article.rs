@@ -461,6 +461,30 @@ fn prune_boilerplate(content: &str) -> String {
             drop.push(first.id());
         }
     }
+    // Short lines Chinese portals put in the body: the editor's name, the
+    // original headline, share and QR prompts, "(完)", link-list headings.
+    static BOILERPLATE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(concat!(
+            r"^(?:责任编辑|责编|编辑|校对|审核|监制|值班编辑|实习编辑)\s*[:：]",
+            r"|^原标题\s*[:：]",
+            r"|^(?:扫一扫|扫码|长按|点击下载|下载)\S{0,20}(?:二维码|客户端|公众号|APP|App|app)",
+            r"|^分享到\s*[:：]?",
+            r"|^[（(]\s*完\s*[)）]$",
+            r"|^【(?:纠错|打印|关闭窗口|关闭)】",
+            r"|^(?:相关阅读|相关新闻|相关推荐|延伸阅读|推荐阅读|热点推荐|热门推荐|猜你喜欢)\s*[:：]?$",
+        ))
+        .expect("static regex")
+    });
+    for e in doc
+        .select(&PARAS)
+        .filter(|e| e.select(&PARAS).next().is_none())
+    {
+        let text: String = e.text().collect();
+        let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if line.chars().count() < 80 && BOILERPLATE.is_match(&line) {
+            drop.push(e.id());
+        }
+    }
     for id in drop {
         if let Some(mut n) = doc.tree.get_mut(id) {
             n.detach();
@@ -751,6 +775,41 @@ mod tests {
         let doc = Html::parse_fragment(&padded);
         let e = doc.select(&sel).next().unwrap();
         assert!(text_is(e, "央行宣布降准"));
+    }
+
+    /// The short lines Chinese portals add to an article's body are cut;
+    /// the article's own paragraphs, even ones that mention an editor or a
+    /// download, stay.
+    #[test]
+    fn portal_lines_are_not_the_article() {
+        let para = "国家统计局今天发布数据显示，十一月份全国居民消费价格同比上涨，环比持平。其中，城市上涨，农村上涨；食品价格上涨，非食品价格上涨。";
+        let page = format!(
+            r#"<html><head><title>统计局发布数据_新闻网</title></head><body><article><h1>统计局发布数据</h1>
+<p>原标题：国家统计局发布十一月份CPI数据</p>
+<p>{para}</p><p>{para}</p>
+<p>编辑部主任表示，本报将持续关注物价走势，编辑：不是行首的编辑字样不删。</p>
+<p>{para}</p>
+<p>（完）</p>
+<p>责任编辑：张三</p>
+<p>扫一扫下载新闻网客户端</p>
+<p>分享到： 微信 微博 QQ空间</p>
+<p>【纠错】 【打印】</p>
+</article></body></html>"#
+        );
+        let a = without_selectors(&page);
+        let text = a.content_text.unwrap();
+        assert!(text.contains("十一月份全国居民消费价格"), "{text}");
+        assert!(text.contains("编辑部主任表示"), "{text}");
+        for gone in [
+            "原标题",
+            "（完）",
+            "责任编辑",
+            "扫一扫",
+            "分享到",
+            "【纠错】",
+        ] {
+            assert!(!text.contains(gone), "{gone} kept: {text}");
+        }
     }
 
     /// Date meta tags of Chinese portals (NetEase's `apub:time`, Sina's
