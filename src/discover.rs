@@ -47,7 +47,13 @@ pub fn is_html(content_type: Option<&str>, body: &[u8]) -> bool {
 
 /// The feeds `html` announces, absolute against `base`, in page order,
 /// each once, with the title the page gives it.
+/// A page that would cost more to parse than its size allows
+/// ([`crate::html::budget`], as for article pages) announces nothing: the
+/// common paths are tried instead.
 pub fn announced(html: &str, base: &Url) -> Vec<(Url, Option<String>)> {
+    if crate::html::budget::check(html, false).is_err() {
+        return Vec::new();
+    }
     let doc = Html::parse_document(html);
     let Ok(sel) = Selector::parse("link[rel][href]") else {
         return Vec::new();
@@ -150,6 +156,23 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    /// A page nested deeper than any real one is not parsed at all.
+    #[test]
+    fn a_page_too_costly_to_parse_announces_nothing() {
+        let base = Url::parse("https://news.example.cn/").unwrap();
+        let link = r#"<link rel="alternate" type="application/rss+xml" href="/rss.xml">"#;
+        let fine = format!(
+            "<html><head>{link}</head><body>{}</body></html>",
+            "<div>x</div>".repeat(1000)
+        );
+        assert_eq!(announced(&fine, &base).len(), 1);
+        let deep = format!(
+            "<html><head>{link}</head><body>{}</body></html>",
+            "<div>".repeat(100_000)
+        );
+        assert!(announced(&deep, &base).is_empty());
     }
 
     #[test]
