@@ -96,21 +96,27 @@ pub async fn round(
                 };
                 let after = reader.export_cursor(&c)?;
                 let top = reader.export_cursor(&i)?;
-                let mut batch: Vec<(i64, Option<PostRow>)> = Vec::new();
-                for (seq, id) in reader.changes_after(after, BATCH)? {
-                    let mut post = None;
+                let changes = reader.changes_after(after, BATCH)?;
+                // The batch's posts in one read (a change's post is in it when
+                // its latest change is in the batch's range), then in the
+                // order of their changes.
+                let mut posts = std::collections::HashMap::new();
+                if let Some(&(last, _)) = changes.last() {
                     reader.for_each_post::<StoreError>(
                         &PostFilter {
-                            id: Some(id),
+                            changed: Some((after, last)),
                             ..PostFilter::default()
                         },
                         |p| {
-                            post = Some(p);
+                            posts.insert(p.id, p);
                             Ok(())
                         },
                     )?;
-                    batch.push((seq, post));
                 }
+                let batch: Vec<(i64, Option<PostRow>)> = changes
+                    .into_iter()
+                    .map(|(seq, id)| (seq, posts.remove(&id)))
+                    .collect();
                 Ok((after, top, batch))
             })
             .await
