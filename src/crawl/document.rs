@@ -232,10 +232,11 @@ fn to_post(
         Some((h, t)) if !h.is_empty() => (Some(h), Some(t)),
         _ => (None, None),
     };
-    // An item without content has its summary as the body: its text is
-    // the body's (sanitized, so nothing of a script or a form).
+    // An item without content has its summary as the body: its teaser is
+    // the body's opening (sanitized, so nothing of a script or a form), not
+    // a second copy of a body of kilobytes.
     let summary = if item.content.is_none() {
-        content_text.clone()
+        content_text.as_deref().map(html::teaser)
     } else {
         item.summary.as_deref().map(html::to_text)
     }

@@ -415,5 +415,50 @@ pub fn plain_line(s: &str) -> String {
         .to_string()
 }
 
+/// The longest teaser, in characters: about two sentences of news, as
+/// feeds' own teasers run.
+pub const TEASER_CHARS: usize = 280;
+
+/// The opening of a body's text as a teaser: whole paragraphs while they
+/// fit in [`TEASER_CHARS`]; else the first paragraph cut at its last
+/// sentence end (or, in text with spaces, its last space) in the second
+/// half of that length, with `…` when a sentence is cut. Text that fits is
+/// returned whole. Work is bounded by the teaser's length, not the text's.
+pub fn teaser(text: &str) -> String {
+    // Byte offset of the character after the first TEASER_CHARS, if any.
+    let Some((limit, _)) = text.char_indices().nth(TEASER_CHARS) else {
+        return text.to_string();
+    };
+    let head = text.get(..limit).unwrap_or_default();
+    if let Some(end) = head.rfind("\n\n").filter(|&e| e > 0) {
+        return head.get(..end).unwrap_or_default().trim_end().to_string();
+    }
+    let half = head
+        .char_indices()
+        .nth(TEASER_CHARS / 2)
+        .map_or(0, |(i, _)| i);
+    let sentence_end = head
+        .char_indices()
+        .rev()
+        .filter(|&(i, c)| i >= half && matches!(c, '。' | '！' | '？' | '!' | '?' | '.' | '；'))
+        .filter(|&(i, c)| {
+            // A full stop ends a sentence only before a space or the end
+            // (not in 3.5 or U.S.).
+            c != '.'
+                || head
+                    .get(i + 1..)
+                    .is_some_and(|r| r.is_empty() || r.starts_with(' '))
+        })
+        .map(|(i, c)| i + c.len_utf8())
+        .next();
+    if let Some(end) = sentence_end {
+        return head.get(..end).unwrap_or_default().to_string();
+    }
+    let cut = head.rfind(' ').filter(|&i| i >= half).unwrap_or(head.len());
+    let mut out = head.get(..cut).unwrap_or_default().trim_end().to_string();
+    out.push('…');
+    out
+}
+
 #[cfg(test)]
 mod tests;

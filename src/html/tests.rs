@@ -367,3 +367,30 @@ fn plain_lines() {
 fn the_policy_check_sees_an_event_handler() {
     assert_only_the_policy("<p>a</p><img src=\"https://a.example/x.png\" onerror=\"alert(1)\">");
 }
+
+#[test]
+fn teasers_are_whole_paragraphs_or_sentences_within_the_bound() {
+    // Text that fits is the teaser.
+    assert_eq!(teaser("短文。\n\n第二段。"), "短文。\n\n第二段。");
+    // Whole paragraphs while they fit.
+    let para = "央行今日开展逆回购操作。".repeat(10); // 120 characters
+    let text = format!("{para}\n\n{para}\n\n{para}");
+    assert_eq!(teaser(&text), format!("{para}\n\n{para}"));
+    // One long paragraph: cut after its last sentence in the bound.
+    let long = "沪指收涨0.5%，成交额放大。".repeat(30);
+    let t = teaser(&long);
+    assert!(t.ends_with('。'), "{t}");
+    assert!(t.chars().count() <= TEASER_CHARS && t.chars().count() > TEASER_CHARS / 2);
+    assert!(long.starts_with(&t));
+    // Latin text without a sentence end in range: cut at a space, marked.
+    let words = "word ".repeat(100);
+    let t = teaser(&words);
+    assert!(t.ends_with("word…"), "{t}");
+    assert!(t.chars().count() <= TEASER_CHARS + 1);
+    // A decimal point is not a sentence end.
+    let numbers = format!("{} 3.5 {}", "a".repeat(200), "b".repeat(200));
+    assert!(!teaser(&numbers).ends_with("3."), "{}", teaser(&numbers));
+    // No space, no sentence end (one Chinese run): cut at the bound.
+    let run = "字".repeat(1000);
+    assert_eq!(teaser(&run), format!("{}…", "字".repeat(TEASER_CHARS)));
+}

@@ -496,3 +496,37 @@ fn a_progress_line_on_a_terminal_only() {
     let err = stderr(&o);
     assert!(!err.contains("sources ") && !err.contains('\r'), "{err}");
 }
+
+/// A feed whose only body is the description stores that body once as the
+/// post's text and a teaser of it as the summary (not a second copy of
+/// kilobytes); an item with `content:encoded` keeps its own description.
+#[test]
+fn a_body_given_once_is_stored_once() {
+    let env = Env::new();
+    let para = "央行今日开展逆回购操作，市场流动性保持合理充裕。".repeat(8);
+    let body: String = (0..6).map(|_| format!("<p>{para}</p>")).collect();
+    let feed = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>t</title><link>{base}/</link>
+<item><title>只有正文</title><link>{base}/a/1.html</link><description><![CDATA[{body}]]></description></item>
+<item><title>正文和摘要</title><link>{base}/a/2.html</link><description>一句摘要。</description><content:encoded><![CDATA[{body}]]></content:encoded></item>
+</channel></rss>"#,
+        base = env.base()
+    );
+    env.route("/teaser.xml", move |_| {
+        Response::ok("application/rss+xml", feed.clone())
+    });
+    env.write_config(&env.source("摘要", "teaser", "/teaser.xml"));
+    let out = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let rows = env.strings("SELECT summary || '|' || content_text FROM posts ORDER BY url");
+    assert_eq!(rows.len(), 2);
+    let (summary, text) = rows[0].split_once('|').unwrap();
+    assert!(text.chars().count() > 1000, "{text}");
+    // Two paragraphs of 192 characters do not fit in 280: the first one.
+    assert_eq!(summary, para);
+    assert!(text.starts_with(summary));
+    let (summary, text) = rows[1].split_once('|').unwrap();
+    assert_eq!(summary, "一句摘要。");
+    assert!(text.chars().count() > 1000);
+}
