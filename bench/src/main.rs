@@ -18,6 +18,8 @@
 //! - `config`: a newscrawl configuration for the corpus;
 //! - `tokenize DIR`: the floor: every feed file in DIR read with quick-xml.
 
+mod extract;
+
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -693,6 +695,18 @@ fn main() {
                 .build()
                 .expect("runtime")
                 .block_on(serve(port, feeds, items, seed, vocabs))
+        }
+        "extract-eval" => {
+            let dir = args
+                .get("pages")
+                .map(String::as_str)
+                .unwrap_or("bench/extract");
+            extract::run(
+                std::path::Path::new(dir),
+                arg(&args, "repeat", 5) as usize,
+                args.get("out").map(std::path::Path::new),
+                args.get("against").map(std::path::Path::new),
+            );
         }
         "urls" => {
             for f in 0..feeds {
