@@ -11,6 +11,11 @@
 #
 #   bench/run.sh                       # both corpora, 1,000 feeds × 50 items, 3 runs, 5 min idle
 #   CORPORA=html FEEDS=100 RUNS=1 IDLE_SECS=30 bench/run.sh    # a quick look
+#   bench/run.sh extract               # only the article extractor's scores, printed
+#
+# The article extractor is scored on the pages of bench/extract (and on
+# bench/extract/holdout, pages written after its rules were settled); see
+# bench/src/extract.rs. Its tables end RESULTS.md.
 #
 # newsboat is installed with apt where apt works; elsewhere its rows say so.
 set -euo pipefail
@@ -50,6 +55,27 @@ en_words=/usr/share/dict/american-english
 cargo build --release --locked -p newscrawl -p newscrawl-bench 2>&1 | tail -1
 NC="$(pwd)/target/release/newscrawl"
 NB="$(pwd)/target/release/newscrawl-bench"
+
+# The extractor's scores: per language and overall on the set, the pages
+# whose recall fell against the scores before the pruning rules
+# (bench/extract/baseline.tsv), and the held-out pages.
+extract_tables() {
+    echo "## Article extraction: bench/extract"
+    echo
+    echo "Token-shingle F1 of the body against hand-annotated truth, headline and date as the page shows them, extraction time per page (median of 20 runs each); no selectors, so readability and the pruning rules do the work."
+    echo
+    echo "The set ($(grep -c '^\[\[page\]\]' bench/extract/pages.toml) pages):"
+    echo
+    "$NB" extract-eval --pages bench/extract --repeat 20 --against bench/extract/baseline.tsv | sed -n '/^| set /,$p'
+    echo
+    echo "Held out ($(grep -c '^\[\[page\]\]' bench/extract/holdout/pages.toml) pages written after the rules were settled):"
+    echo
+    "$NB" extract-eval --pages bench/extract/holdout --repeat 20 | sed -n '/^| set /,$p'
+}
+if [ "${1:-}" = extract ]; then
+    extract_tables
+    exit 0
+fi
 
 rows=()
 declare -A dbsize pages indexed baseline
@@ -223,4 +249,6 @@ cpu_model=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
         art=$(wall_of "$corpus" newscrawl "cold + articles")
         echo "Share pages per second (cold + articles): $(awk -v n="${pages[$corpus]}" -v w="$art" 'BEGIN {printf "%.0f", n / w}') (${pages[$corpus]} pages fetched for $((FEEDS * ITEMS)) items: a repeated infoCode is fetched once)."
     done
+    echo
+    extract_tables
 } | tee bench/RESULTS.md

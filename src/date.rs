@@ -221,6 +221,8 @@ fn parse_naive(s: &str, this_year: i32) -> Option<NaiveDateTime> {
         "%Y-%m-%d %H:%M",
         "%Y %m-%d %H:%M:%S",
         "%Y %m-%d %H:%M",
+        // `2022-09-15-18:30:12` (中国政府网's `firstpublishedtime`).
+        "%Y-%m-%d-%H:%M:%S",
     ] {
         if let Ok(d) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(d);

@@ -9,7 +9,8 @@ script turns that annotation into `<page>.txt`, one paragraph per line,
 with Python's own HTML parser: nothing of newscrawl's code makes the truth
 it is scored against. Run it after editing a page or the manifest:
 
-    python3 bench/extract/truth.py
+    python3 bench/extract/truth.py                        # the set
+    python3 bench/extract/truth.py bench/extract/holdout  # the held-out pages
 
 Selectors understood: `tag`, `.class`, `#id`, `tag.class`, `[attr=value]`,
 `:nth-of-type(n)` and `:last-of-type`, and descendants of those separated by spaces; a list separated by commas.
@@ -141,9 +142,12 @@ def truth(page, body, drop):
 
 
 def main():
-    manifest = tomllib.loads((HERE / "pages.toml").read_text(encoding="utf-8"))
+    # A set's directory: this one, or another laid out the same way
+    # (`python3 bench/extract/truth.py bench/extract/holdout`).
+    root = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else HERE
+    manifest = tomllib.loads((root / "pages.toml").read_text(encoding="utf-8"))
     for p in manifest["page"]:
-        src = HERE / "pages" / p["file"]
+        src = root / "pages" / p["file"]
         want = truth(src.read_text(encoding="utf-8"), p["body"], p.get("drop", []))
         src.with_suffix(".txt").write_text(want, encoding="utf-8")
     print(f"{len(manifest['page'])} pages")
