@@ -555,3 +555,40 @@ fn the_date_the_page_shows() {
         );
     }
 }
+
+/// A video player's controls printed as text, a risk notice, a wire's
+/// credits in parentheses, a print-edition line.
+#[test]
+fn player_controls_and_credits_are_not_the_article() {
+    let url = "https://news.example.com/a.html";
+    let keeps = ["电影总票房突破200亿元"];
+    prunes(
+        "zh-163-2.html",
+        url,
+        None,
+        &keeps,
+        &["进入全屏", "特别声明"],
+    );
+    prunes(
+        "zh-jrj-1.html",
+        url,
+        None,
+        &["北向资金合计净买入132.5亿元"],
+        &["风险提示"],
+    );
+    prunes(
+        "en-yahoo-1.html",
+        url,
+        None,
+        &["riding a boom in artificial intelligence"],
+        &["Reporting by"],
+    );
+    let drops = ["print edition"];
+    prunes(
+        "en-economist-1.html",
+        url,
+        None,
+        &["the recovery has faltered"],
+        &drops,
+    );
+}
