@@ -32,6 +32,7 @@ pub mod schedule;
 pub mod search;
 pub mod slug;
 pub mod store;
+pub mod stories;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,126 @@
+use super::*;
+
+#[derive(serde::Deserialize)]
+struct Set {
+    post: Vec<Labelled>,
+}
+
+#[derive(serde::Deserialize)]
+struct Labelled {
+    id: u32,
+    story: String,
+    outlet: String,
+    title: String,
+    published: String,
+    text: String,
+}
+
+/// The labelled set of `tests/fixtures/stories/`: posts grouped in the
+/// order they were published, every pair of them judged; precision and
+/// recall of the pairs put in the same story.
+#[test]
+fn the_labelled_set_is_grouped_as_labelled() {
+    let path = format!(
+        "{}/tests/fixtures/stories/labelled.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let set: Set = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut posts: Vec<&Labelled> = set.post.iter().collect();
+    posts.sort_by_key(|p| DateTime::parse_from_rfc3339(&p.published).unwrap());
+    let mut grouper = Grouper::default();
+    let filed: Vec<(&Labelled, usize)> = posts
+        .iter()
+        .map(|p| {
+            let published = DateTime::parse_from_rfc3339(&p.published).ok();
+            (
+                *p,
+                grouper.add(Fingerprint::of(&p.title, &p.text, published), THRESHOLD),
+            )
+        })
+        .collect();
+    let assigned: Vec<(&Labelled, usize)> = filed
+        .iter()
+        .map(|&(p, i)| (p, grouper.story(i).unwrap()))
+        .collect();
+    let (mut tp, mut fp, mut fn_) = (0, 0, 0);
+    let mut wrong = Vec::new();
+    for (i, (a, sa)) in assigned.iter().enumerate() {
+        for (b, sb) in assigned.iter().skip(i + 1) {
+            match (a.story == b.story, sa == sb) {
+                (true, true) => tp += 1,
+                (false, true) => {
+                    fp += 1;
+                    wrong.push(format!(
+                        "joined: {} {} / {} {}",
+                        a.id, a.outlet, b.id, b.outlet
+                    ));
+                }
+                (true, false) => {
+                    fn_ += 1;
+                    wrong.push(format!(
+                        "apart: {} {} / {} {}",
+                        a.id, a.outlet, b.id, b.outlet
+                    ));
+                }
+                (false, false) => {}
+            }
+        }
+    }
+    let precision = f64::from(tp) / f64::from((tp + fp).max(1));
+    let recall = f64::from(tp) / f64::from((tp + fn_).max(1));
+    eprintln!(
+        "{} posts: {tp} pairs right, {fp} joined wrongly, {fn_} kept apart wrongly; precision {precision:.3}, recall {recall:.3}\n{}",
+        posts.len(),
+        wrong.join("\n")
+    );
+    assert!(tp > 20, "the set has positive pairs");
+    assert!(precision >= 0.995, "precision {precision:.3}: {wrong:?}");
+    assert!(recall >= 0.95, "recall {recall:.3}: {wrong:?}");
+}
+
+/// Signatures are stored: the same text gives the same one in every
+/// version (this pins the hash).
+#[test]
+fn signatures_do_not_change_between_versions() {
+    let fp = Fingerprint::of(
+        "标题",
+        &"央行宣布降准0.25个百分点，释放长期资金约5000亿元。".repeat(8),
+        None,
+    );
+    assert!(!fp.short);
+    assert_eq!(fp.text.len(), PERMUTATIONS);
+    assert_eq!(
+        &fp.text[..4],
+        &[795743186, 292248711, 38240079, 59894479],
+        "pinned: the first four values of this signature"
+    );
+}
+
+#[test]
+fn what_outlets_change_is_not_compared() {
+    assert_eq!(normalize("０.２５％，Ａ股"), "025a股");
+    let kept = strip_lines(
+        "正文第一段。\n（文章来源：新华社）\n责任编辑：张三\n每经记者 黄鑫磊 每经编辑 陈俊杰\n资料图。视觉中国 图\n正文第二段。",
+    );
+    assert_eq!(kept, "正文第一段。\n正文第二段。");
+    assert_eq!(
+        numbers("3月15日，2023年上涨1.0%，报3327.18点，上涨1.0%，成交480亿元"),
+        ["1.0", "3327.18", "480"]
+    );
+}
+
+/// Releases of the same template with other numbers are other stories,
+/// however alike their words.
+#[test]
+fn the_same_template_with_other_numbers_is_another_story() {
+    let wrap = |a: &str, b: &str, c: &str, d: &str| {
+        format!(
+            "截至收盘，上证指数上涨{a}%，报{b}点；深证成指上涨{c}%，报{d}点。盘面上，半导体、人工智能板块走强，房地产、银行板块调整，医药、消费板块震荡。个股涨多跌少，超过3000只个股上涨，近百只个股涨停。两市合计成交逾万亿元，连续第五个交易日突破万亿元，北向资金全天净买入，外资连续三日加仓。"
+        )
+    };
+    let one = Fingerprint::of("收评", &wrap("0.41", "3327.18", "0.12", "11731.37"), None);
+    let two = Fingerprint::of("收评", &wrap("0.27", "3318.36", "0.42", "11682.11"), None);
+    assert!(one.similarity(&two) > 0.3, "{}", one.similarity(&two));
+    assert!(!one.matches(&two, THRESHOLD));
+    assert!(one.matches(&one.clone(), THRESHOLD));
+}
