@@ -790,3 +790,35 @@ fn the_log_stays_bounded_while_the_writer_commits() {
     let bound = (256 + 2 * 66) * 4120;
     assert!(largest <= bound, "log of {largest} bytes, bound {bound}");
 }
+
+/// When the writer closes, the database file holds every commit, even with
+/// a reader still open (it closes last and, read-only, cannot copy the
+/// log): the file alone, as `cp` would back it up, has the last post.
+#[test]
+fn the_file_holds_every_commit_once_the_writer_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("n.db");
+    let w = writer::Writer::open_with(&path, false).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(w.call(|c| Ok(c.execute_batch("CREATE TABLE t (x INTEGER)")?)))
+        .unwrap();
+    let reader = open_read_only(&path).unwrap().unwrap();
+    // Opened for real (SQLite opens the file at the first statement).
+    let _: i64 = reader
+        .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+        .unwrap();
+    rt.block_on(w.call(|c| Ok(c.execute("INSERT INTO t VALUES (42)", []).map(|_| ())?)))
+        .unwrap();
+    drop(w);
+    // The file alone, copied away from its log.
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&path, &copy).unwrap();
+    let n: i64 = Connection::open(&copy)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM t WHERE x = 42", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1, "the last commit is only in the log");
+    drop(reader);
+}

@@ -189,6 +189,14 @@ fn checkpointer(conn: &Connection, asks: &Asks, restarts: &AtomicU64) {
             }
         }
     }
+    // The writer is gone: copy the whole log into the database file and
+    // empty it. SQLite does so when the last connection closes, but that
+    // may be a reader's (read-only connections cannot checkpoint), and
+    // then the database file alone (what `cp` backs up) would lack the
+    // last commits until the next writer came.
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+        tracing::warn!(error = %e, "the last checkpoint failed; the log keeps the last commits");
+    }
 }
 
 /// Has the writer ask the checkpointer, after each commit, once the log is
