@@ -106,15 +106,49 @@ fn flatten<'a>(node: NodeRef<'a, Node>, items: &mut Vec<Item<'a>>, depth: usize)
 /// The plain text of the HTML [`write_clean`] writes, gathered in the same
 /// walk: what [`super::to_text`] of its output gives, without parsing it
 /// again.
+///
+/// The text comes in collapsed pieces (each text node as written to the
+/// HTML), so a block needs only the space between two pieces merged and
+/// its ends trimmed, not collapsing again: [`super::collapse`] of such a
+/// concatenation changes nothing else (a piece holds no line break, no
+/// control character and no run of spaces but one space or a run of
+/// ideographic spaces between two characters, and neither starts nor ends
+/// with an ideographic space). Raw text from a `pre` is collapsed whole
+/// with its block, as before.
 #[derive(Default)]
 pub(super) struct TextSink {
     blocks: Vec<String>,
     current: String,
+    /// The block holds raw text (from a `pre`).
+    raw: bool,
 }
 
 impl TextSink {
+    /// A collapsed piece.
+    fn push(&mut self, piece: &str) {
+        let piece = match piece.strip_prefix(' ') {
+            Some(rest) if self.current.is_empty() || self.current.ends_with(' ') => rest,
+            _ => piece,
+        };
+        self.current.push_str(piece);
+    }
+
+    /// Text as it stands in a `pre`.
+    fn push_raw(&mut self, text: &str) {
+        self.current.push_str(text);
+        self.raw = true;
+    }
+
     fn flush(&mut self) {
-        flush(&mut self.blocks, &mut self.current);
+        if std::mem::take(&mut self.raw) {
+            flush(&mut self.blocks, &mut self.current);
+            return;
+        }
+        let text = self.current.trim_matches(is_space);
+        if !text.is_empty() {
+            self.blocks.push(text.to_string());
+        }
+        self.current.clear();
     }
 
     pub(super) fn finish(mut self) -> String {
@@ -192,7 +226,7 @@ fn write_children(
                     };
                     escape_text(text, out);
                     if let Some(t) = text_out.as_deref_mut() {
-                        t.current.push_str(text);
+                        t.push_raw(text);
                     }
                     continue;
                 }
@@ -208,7 +242,7 @@ fn write_children(
                 }
                 escape_text(s, out);
                 if let Some(t) = text_out.as_deref_mut() {
-                    t.current.push_str(s);
+                    t.push(s);
                 }
             }
             Item::Elem(child, e) => {
