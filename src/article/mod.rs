@@ -381,11 +381,30 @@ fn headline_of(title: &str, doc: &Html) -> String {
             .iter()
             .any(|sep| rest.starts_with(sep.trim()))
     };
+    // A label the page puts before its headline and the title leaves out
+    // (`Update: …`, `独家：…`, `快讯｜…`).
+    let a_label = |head: &str| {
+        let head = head.trim_end();
+        head.chars().count() <= 12
+            && head.ends_with([':', '：', '|', '｜'])
+            && !head
+                .trim_end_matches([':', '：', '|', '｜'])
+                .trim()
+                .is_empty()
+    };
     for e in doc.select(&HEADLINES).take(50) {
         let h = element_text(e);
-        if h.chars().count() >= 4
-            && let Some(rest) = title.strip_prefix(h.as_str())
+        if h.chars().count() < 4 {
+            continue;
+        }
+        if let Some(rest) = title.strip_prefix(h.as_str())
             && (rest.is_empty() || starts_a_suffix(rest))
+        {
+            return h;
+        }
+        if title.chars().count() >= 8
+            && let Some(head) = h.strip_suffix(title)
+            && a_label(head)
         {
             return h;
         }

@@ -592,3 +592,17 @@ fn player_controls_and_credits_are_not_the_article() {
         &drops,
     );
 }
+
+/// A label before the headline (`Update:`) that the title tags leave out is
+/// the page's headline all the same.
+#[test]
+fn a_labelled_headline_is_the_headline() {
+    let a = fixture(
+        "en-caixinglobal-1.html",
+        "https://www.caixinglobal.com/a.html",
+    );
+    assert_eq!(
+        a.title.as_deref(),
+        Some("Update: China's Factory Activity Expands at Fastest Pace in a Decade")
+    );
+}
