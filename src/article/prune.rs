@@ -192,6 +192,9 @@ pub(super) fn prune_boilerplate(content: &str, title: Option<&str>) -> (String, 
 /// class rules apply only to blocks of under 200 characters, so a body
 /// whose wrapper happens to carry such a class stays. An article hidden
 /// until a script shows it (WeChat's `visibility: hidden`) is shown.
+/// At most this many veiled blocks are shown (see [`prune_page`]).
+pub(super) const MAX_VEILED: usize = 4;
+
 pub(super) fn prune_page(doc: &mut Html) -> String {
     static HIDDEN: LazyLock<Selector> = LazyLock::new(|| {
         Selector::parse(
@@ -217,10 +220,18 @@ pub(super) fn prune_page(doc: &mut Html) -> String {
         ))
         .expect("static regex")
     });
+    // Characters of text, counted no further than 200: every question
+    // below is asked under that, and nested blocks each holding the page
+    // must not each count it all.
     let text_len = |e: ElementRef<'_>| {
-        e.text()
-            .map(|t| t.chars().filter(|c| !c.is_whitespace()).count())
-            .sum::<usize>()
+        let mut n = 0;
+        for t in e.text() {
+            n += t.chars().filter(|c| !c.is_whitespace()).take(200).count();
+            if n >= 200 {
+                break;
+            }
+        }
+        n
     };
     let mut drop: Vec<ego_tree::NodeId> = doc.select(&HIDDEN).map(|e| e.id()).collect();
     let Some(body) = doc.select(&BODY).next() else {
@@ -280,12 +291,16 @@ pub(super) fn prune_page(doc: &mut Html) -> String {
             drop.push(next.id());
         }
     }
-    let veiled: Vec<String> = doc
+    // Each distinct style once, and a few at most: every one costs a pass
+    // over the page (a page of thousands of veiled blocks must not cost
+    // thousands of passes; WeChat's has one).
+    let veiled: std::collections::BTreeSet<String> = doc
         .select(&VEILED)
         .filter_map(|e| {
             let style = e.value().attr("style")?;
             (style.contains("hidden") && text_len(e) >= 200).then(|| style.to_string())
         })
+        .take(MAX_VEILED)
         .collect();
     // Detached for the page given to readability, then put back where they
     // were (in the reverse order): the date and headline are looked for in

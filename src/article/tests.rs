@@ -606,3 +606,19 @@ fn a_labelled_headline_is_the_headline() {
         Some("Update: China's Factory Activity Expands at Fastest Pace in a Decade")
     );
 }
+
+/// A page of thousands of veiled blocks costs a few passes over the page,
+/// not one per block (3,000 passes over its 2 MB before the bound).
+#[test]
+fn veiled_blocks_cost_a_bounded_number_of_passes() {
+    let text = "正文".repeat(120);
+    let page: String = (0..3000)
+        .map(|i| format!("<div style=\"visibility: hidden; order: {i}\">{text}</div>"))
+        .collect();
+    let page = format!("<html><body>{page}</body></html>");
+    let mut doc = Html::parse_document(&page);
+    let pruned = prune_page(&mut doc);
+    // A few styles shown, the rest as they were.
+    let shown = 3000 - pruned.matches("visibility: hidden").count();
+    assert_eq!(shown, prune::MAX_VEILED);
+}
