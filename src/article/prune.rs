@@ -47,6 +47,15 @@ pub(super) fn prune_boilerplate(content: &str, title: Option<&str>) -> (String, 
     let title = title.map(squeeze).filter(|t| !t.is_empty());
     let total = text_len(doc.root_element());
     let mut headline_dropped = false;
+    // An article's own header and footer that readability kept (the date,
+    // the byline, tags): short, they are not the article.
+    static HEAD_FOOT: LazyLock<Selector> =
+        LazyLock::new(|| Selector::parse("header, footer").expect("static selector"));
+    for e in doc.select(&HEAD_FOOT) {
+        if text_len(e) < 200 {
+            drop.push(e.id());
+        }
+    }
     // After the first block, only a line that starts as one: a paragraph
     // may well mention its source (`……（文章来源：新华社）`).
     static META_LINE: LazyLock<Regex> = LazyLock::new(|| {
@@ -71,15 +80,20 @@ pub(super) fn prune_boilerplate(content: &str, title: Option<&str>) -> (String, 
                     .is_some_and(|m| 5 * m.as_str().chars().count() >= 2 * chars)
         };
         let short = chars < 80 && (i == 0 || META_LINE.is_match(&text) || mostly_date());
+        // A label above the article (`Retail`, `Work in Progress`): a few
+        // words that are not a sentence.
+        let label = i == 0
+            && chars < 30
+            && text.split_whitespace().count() <= 3
+            && !text.ends_with(['。', '！', '？', '.', '!', '?', '”', '"', '：', ':']);
         // The headline once, when there is an article beside it (on a page
         // of one quote, the quote is the headline).
         let headline = title.as_deref() == Some(text.as_str())
             && !headline_dropped
             && total > 3 * text.chars().count();
         headline_dropped |= headline;
-        if headline
-            || short && (find_date(&text, chrono_tz::UTC, now).is_some() || text.contains("来源"))
-        {
+        let dated = || find_date(&text, chrono_tz::UTC, now).is_some() || mostly_date();
+        if headline || label || short && (dated() || text.contains("来源")) {
             drop.push(first.id());
         }
     }
@@ -116,6 +130,9 @@ pub(super) fn prune_boilerplate(content: &str, title: Option<&str>) -> (String, 
             r"|contributed to this report\.?$",
             r"|^(?:Share this|Like this|Share or comment on this article)",
             r"|^Sign up(?: to [^.]{0,60})?$|^Why you can trust",
+            r"|^(?:Read|Also read|ALSO READ|Recommended|Most Popular|MOST POPULAR|You Might Also Like)\s*[:：…]",
+            r"|^[A-Z][\w.'-]+(?: [A-Z][\w.'-]+){0,3} is an? (?:staff |senior |contributing |freelance )?(?:writer|reporter|editor|correspondent|columnist)(?-u:\b)",
+            r"|^本文来自\S{1,12}[，,]|^《\S{2,10}》\s*[（(]\s*\d{4}年\d{1,2}月\d{1,2}日\s*\d{1,2}\s*版\s*[)）]$",
             r"|^(?:(?:Share(?: on)?|Whatsapp|WhatsApp|Facebook|Twitter|Pinterest|LinkedIn|Reddit|Email|Print|微信|微博|QQ空间|QQ|豆瓣)[\s,|/·]*){2,}$",
             r"|^(?:Published|Updated|PUBLISHED|UPDATED)\s*:?\s.{0,60}\d{4}",
         ))
@@ -217,6 +234,7 @@ pub(super) fn prune_page(doc: &mut Html) -> String {
             r"(?i)disclaimer|statement|declare|copyright|zebian|res-edit|ep-source|editor-?(?:intro|name)|article-editor|byline|dateline",
             r"|newsletter|subscri|sign-?up|advert|ad-slot|adslot|sponsor|vestpocket|share-?bar|social-share|share-tools",
             r"|key-?points|summary|abstract|standfirst|brief|toggle-caption|related-content|more-on|inline-video|hover-card|ticker",
+            r"|rubric|eyebrow|kicker|flashline|(?-i:Dek)|(?:^|[\s_-])dek(?:$|[\s_-])|ad[_-]{0,2}slot",
         ))
         .expect("static regex")
     });

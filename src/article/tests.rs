@@ -622,3 +622,51 @@ fn veiled_blocks_cost_a_bounded_number_of_passes() {
     let shown = 3000 - pruned.matches("visibility: hidden").count();
     assert_eq!(shown, prune::MAX_VEILED);
 }
+
+/// What stands above and around a magazine's article: its rubric and dek
+/// (classed so), a label and a date line at the top, "Read:" modules, the
+/// author's bio; a site's sign-off and a print-edition line.
+#[test]
+fn a_magazines_furniture_is_not_the_article() {
+    let url = "https://news.example.com/a.html";
+    let first = Some("Three years after the pandemic sent office workers home");
+    let drops = [
+        "Work in Progress",
+        "one mandate at a time",
+        "Read: The case",
+        "is a staff writer",
+    ];
+    prunes(
+        "en-atlantic-1.html",
+        url,
+        first,
+        &["settled at about 28 percent"],
+        &drops,
+    );
+    let first = Some("The European Parliament voted on Wednesday");
+    let drops = ["The AI Act sets limits", "Most Popular", "Mar 13, 2024"];
+    prunes(
+        "en-wired-1.html",
+        url,
+        first,
+        &["7 percent of a company"],
+        &drops,
+    );
+    let first = Some("Walmart raised its annual sales");
+    prunes(
+        "en-fortune-1.html",
+        url,
+        first,
+        &[],
+        &["Retail", "August 17, 2023 at 8:45"],
+    );
+    let keeps = ["点阵图显示"];
+    prunes(
+        "zh-wallstreetcn-1.html",
+        url,
+        None,
+        &keeps,
+        &["欢迎下载APP"],
+    );
+    prunes("zh-gmw-1.html", url, None, &["九章三号"], &["08版"]);
+}
