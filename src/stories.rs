@@ -71,8 +71,8 @@ pub struct Fingerprint {
 
 impl Fingerprint {
     pub fn of(title: &str, text: &str, published: Option<DateTime<FixedOffset>>) -> Fingerprint {
-        let kept = strip_lines(text);
-        let body = normalize(&kept);
+        let folded = fold(&strip_lines(text));
+        let body: String = folded.chars().filter(|c| c.is_alphanumeric()).collect();
         let chars = body.chars().count();
         Fingerprint {
             text: if chars < TINY {
@@ -82,7 +82,7 @@ impl Fingerprint {
             },
             title: minhash(&shingles(&normalize(title), 2)),
             short: chars < SHORT,
-            numbers: numbers(&fold(&kept)),
+            numbers: numbers(&folded),
             published,
         }
     }

@@ -52,7 +52,16 @@ pub(super) fn prune_boilerplate(content: &str, title: Option<&str>) -> (String, 
     static HEAD_FOOT: LazyLock<Selector> =
         LazyLock::new(|| Selector::parse("header, footer").expect("static selector"));
     for e in doc.select(&HEAD_FOOT) {
-        if text_len(e) < 200 {
+        // Counted no further than the bound: nested headers must not each
+        // count the whole page.
+        let mut n = 0;
+        for t in e.text() {
+            n += t.chars().filter(|c| !c.is_whitespace()).take(200).count();
+            if n >= 200 {
+                break;
+            }
+        }
+        if n < 200 {
             drop.push(e.id());
         }
     }
@@ -88,9 +97,8 @@ pub(super) fn prune_boilerplate(content: &str, title: Option<&str>) -> (String, 
             && !text.ends_with(['。', '！', '？', '.', '!', '?', '”', '"', '：', ':']);
         // The headline once, when there is an article beside it (on a page
         // of one quote, the quote is the headline).
-        let headline = title.as_deref() == Some(text.as_str())
-            && !headline_dropped
-            && total > 3 * text.chars().count();
+        let headline =
+            title.as_deref() == Some(text.as_str()) && !headline_dropped && total > 3 * chars;
         headline_dropped |= headline;
         let dated = || find_date(&text, chrono_tz::UTC, now).is_some() || mostly_date();
         if headline || label || short && (dated() || text.contains("来源")) {
