@@ -66,6 +66,11 @@ pub enum Command {
         #[command(subcommand)]
         command: PostsCommand,
     },
+    /// The same news republished by several outlets, grouped
+    Stories {
+        #[command(subcommand)]
+        command: StoriesCommand,
+    },
     /// Print a completion script for a shell (generated from this command line)
     ///
     /// bash: newscrawl completions bash > /etc/bash_completion.d/newscrawl;
@@ -90,7 +95,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum PostsCommand {
     /// Posts that contain every word (Chinese words of 2+ characters,
-    /// "quoted phrases", a OR b, prefix*), newest first
+    /// "quoted phrases", a OR b, prefix*), newest first, one line per story
     Search(SearchArgs),
     /// Index every post not yet searchable through posts_fts, and exit
     Index,
@@ -99,6 +104,26 @@ pub enum PostsCommand {
         /// The post's id (`posts search` prints it)
         id: i64,
         /// The post as one JSON object, as `export jsonl` writes it
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoriesCommand {
+    /// Stories seen lately, the biggest first: posts, outlets, title
+    List {
+        /// Only stories with a post stored on or after this date
+        /// (YYYY-MM-DD, in crawler.timezone), or within this age (24h, 7d)
+        #[arg(long, value_name = "DATE|AGE", default_value = "24h")]
+        since: String,
+        /// Only stories with at least this many posts
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        min_posts: i64,
+        /// At most this many stories
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// One JSON object per story (with its posts) instead of a table
         #[arg(long)]
         json: bool,
     },
@@ -118,9 +143,13 @@ pub struct SearchArgs {
     /// At most this many posts
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
-    /// One JSON object per post instead of a table
+    /// One JSON object per line instead of a table
     #[arg(long)]
     pub json: bool,
+    /// Every matching post on a line of its own, instead of one line per
+    /// story (its newest match, and the outlets that carried it)
+    #[arg(long)]
+    pub every_post: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +170,11 @@ pub enum ExportCommand {
         /// (default: [export.jekyll] category_pages)
         #[arg(long, value_name = "DIR")]
         category_pages: Option<PathBuf>,
+        /// One file per story: its earliest post, with a line naming the
+        /// other outlets that carried it and linking their posts (template
+        /// variables `story_outlets`, `story_posts`)
+        #[arg(long)]
+        one_per_story: bool,
     },
     /// One JSON object per post on stdout
     Jsonl {

@@ -172,8 +172,10 @@ fn new_crawler(
 }
 
 /// Records the configured sources (slug, name, URL without user info) and
-/// their order in the database.
+/// their order in the database, and hands the store the `[stories]`
+/// settings.
 pub(crate) async fn sync_sources(store: &Store, config: &Config) -> Result<(), StoreError> {
+    store.configure_stories(config.stories.clone()).await?;
     let rows: Vec<(String, String, String)> = config
         .sources
         .iter()

@@ -27,6 +27,12 @@ pub(super) async fn crawl(config: Config, args: &CrawlArgs, progress: bool) -> R
     let mut shown = crate::progress::Progress::start(sources.len(), progress);
     let reports = crawler.poll_all(sources, |r| shown.source_done(r)).await?;
     drop(shown);
+    // Posts an older version stored have their stories too (none left
+    // after the first run).
+    let assigned = crawler.store.assign_stories().await?;
+    if assigned > 0 {
+        info!(posts = assigned, "older posts given their stories");
+    }
     // Everything stored is searchable when the command returns, unless the
     // caller would rather not wait for it.
     let (indexed, unindexed) = if args.defer_index {

@@ -8,10 +8,12 @@ pub(super) fn export_jekyll(
     since: Option<&str>,
     sources: &[String],
     category_pages: Option<&std::path::Path>,
+    one_per_story: bool,
 ) -> Result<u8, Error> {
     let filter = store::PostFilter {
         since: parse_since(config, since)?,
         sources: sources.to_vec(),
+        one_per_story,
         ..store::PostFilter::default()
     };
     known_slugs(config, sources)?;
@@ -37,7 +39,13 @@ pub(super) fn export_jekyll(
     )
     .map_err(Error::from)?;
     db.for_each_post(&filter, |post| {
-        writer.post(&post, &|code| db.has_info_code(code).unwrap_or(true));
+        let story = match post.story_id {
+            Some(id) if one_per_story => db.story_posts(id)?,
+            _ => Vec::new(),
+        };
+        writer.post(&post, &story, &|code| {
+            db.has_info_code(code).unwrap_or(true)
+        });
         Ok::<(), crate::export::ExportError>(())
     })
     .map_err(Error::from)?;

@@ -1,6 +1,6 @@
 //! The command handlers, one module per command group: [`crawl`]
 //! (`crawl --once`; the daemon is [`crate::daemon`]), [`sources`],
-//! [`export`], [`posts`], [`prune`], and what is generated from the command
+//! [`export`], [`posts`], [`stories`], [`prune`], and what is generated from the command
 //! line ([`generate`]: completions, manual pages). [`dispatch`] picks the
 //! handler; each returns the process's exit status, and an error becomes
 //! one line on stderr and its status here.
@@ -11,6 +11,7 @@ mod generate;
 mod posts;
 mod prune;
 mod sources;
+mod stories;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use tracing::{error, info};
 
 use crate::cli::{
     Cli, Command, CrawlArgs, ExportCommand, PostsCommand, PruneArgs, SearchArgs, SourcesCommand,
+    StoriesCommand,
 };
 use crate::config::{self, Config, Source};
 use crate::error::ConfigError;
@@ -35,6 +37,7 @@ use self::prune::prune;
 use self::sources::{
     AddOptions, import_opml, sources_add, sources_check, sources_enable, sources_list,
 };
+use self::stories::stories_list;
 
 pub(crate) async fn dispatch(cli: Cli) -> u8 {
     let result = async {
@@ -92,12 +95,14 @@ pub(crate) async fn dispatch(cli: Cli) -> u8 {
                     since,
                     sources,
                     category_pages,
+                    one_per_story,
                 } => export_jekyll(
                     &config,
                     out.as_deref(),
                     since.as_deref(),
                     sources,
                     category_pages.as_deref(),
+                    *one_per_story,
                 ),
                 ExportCommand::Jsonl {
                     since,
@@ -112,6 +117,14 @@ pub(crate) async fn dispatch(cli: Cli) -> u8 {
                 PostsCommand::Search(args) => posts_search(&config, args),
                 PostsCommand::Index => posts_index(&config).await,
                 PostsCommand::Show { id, json } => posts_show(&config, *id, *json),
+            },
+            Command::Stories { command } => match command {
+                StoriesCommand::List {
+                    since,
+                    min_posts,
+                    limit,
+                    json,
+                } => stories_list(&config, since, *min_posts, *limit, *json),
             },
         }
     }

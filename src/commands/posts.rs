@@ -10,6 +10,7 @@ pub(super) fn posts_search(config: &Config, args: &SearchArgs) -> Result<u8, Err
     let filter = store::PostFilter {
         since: parse_since(config, args.since.as_deref())?,
         sources: args.sources.clone(),
+        one_per_story: !args.every_post,
         ..store::PostFilter::default()
     };
     let db = open_for_export(config)?;
@@ -17,9 +18,29 @@ pub(super) fn posts_search(config: &Config, args: &SearchArgs) -> Result<u8, Err
     let mut out = TerminalSafe(std::io::BufWriter::new(std::io::stdout().lock()));
     let tz = config.crawler.timezone;
     for hit in &hits {
+        // The other posts of its story, with their outlets.
+        let others: Vec<store::StoryPost> = match hit.story_id {
+            Some(story) if !args.every_post => db
+                .story_posts(story)?
+                .into_iter()
+                .filter(|p| p.id != hit.id)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut outlets: Vec<&str> = Vec::new();
+        for p in &others {
+            if !outlets.contains(&p.source_name.as_str()) {
+                outlets.push(&p.source_name);
+            }
+        }
         if args.json {
-            let line = serde_json::to_string(hit).map_err(|e| Error::Internal(e.to_string()))?;
-            writeln!(out, "{line}")?;
+            let mut value =
+                serde_json::to_value(hit).map_err(|e| Error::Internal(e.to_string()))?;
+            if !args.every_post {
+                value["story_posts"] = (others.len() + 1).into();
+                value["other_outlets"] = outlets.clone().into();
+            }
+            writeln!(out, "{value}")?;
         } else {
             let when = hit
                 .published_at
@@ -28,9 +49,14 @@ pub(super) fn posts_search(config: &Config, args: &SearchArgs) -> Result<u8, Err
                 .parse::<chrono::DateTime<chrono::FixedOffset>>()
                 .map(|d| d.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
                 .unwrap_or_else(|_| "-".into());
+            let also = if others.is_empty() {
+                String::new()
+            } else {
+                format!("  [+{}: {}]", others.len(), outlets.join(", "))
+            };
             writeln!(
                 out,
-                "{:>7}  {when}  {:<16}  {}",
+                "{:>7}  {when}  {:<16}  {}{also}",
                 hit.id,
                 hit.source,
                 hit.title.as_deref().unwrap_or("(no title)")

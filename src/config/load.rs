@@ -201,22 +201,45 @@ pub(super) fn load_from(main_file: SourceFile, dropins: bool) -> Result<Config, 
             )
         })?),
     };
+    // An age key: a number and a unit, more than nothing.
+    let age = |key: &str, v: &Spanned<String>, example: &str| {
+        parse_age(v.get_ref())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                main_file.err(
+                    &v.span(),
+                    format!(
+                        "{key}: {:?} is not an age: a number and a unit \
+                     (s, min, h, d, w, mo, y), like \"{example}\"",
+                        v.get_ref()
+                    ),
+                )
+            })
+    };
     let retention = match &raw.retention.older_than {
         None => None,
-        Some(o) => Some(
-            parse_age(o.get_ref())
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| {
-                    main_file.err(
-                        &o.span(),
-                        format!(
-                            "retention.older_than: {:?} is not an age: a number and a unit \
-                             (s, min, h, d, w, mo, y), like \"90d\"",
-                            o.get_ref()
-                        ),
-                    )
-                })?,
-        ),
+        Some(o) => Some(age("retention.older_than", o, "90d")?),
+    };
+
+    let stories = StoriesConfig {
+        window: match &raw.stories.window {
+            None => StoriesConfig::default().window,
+            Some(w) => age("stories.window", w, "3d")?,
+        },
+        threshold: match &raw.stories.threshold {
+            None => StoriesConfig::default().threshold,
+            Some(t) if (0.05..=1.0).contains(t.get_ref()) => *t.get_ref(),
+            Some(t) => {
+                return Err(main_file.err(
+                    &t.span(),
+                    format!(
+                        "stories.threshold: {} is not a similarity between 0.05 and 1 \
+                         (the share of the text two posts must have in common; default 0.5)",
+                        t.get_ref()
+                    ),
+                ));
+            }
+        },
     };
 
     let dir_key =
@@ -243,6 +266,7 @@ pub(super) fn load_from(main_file: SourceFile, dropins: bool) -> Result<Config, 
         database,
         metrics_listen,
         retention,
+        stories,
         crawler,
         export: ExportConfig {
             jekyll_site: raw.export.jekyll.site.unwrap_or_default(),

@@ -52,6 +52,8 @@ pub struct Config {
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// `[retention] older_than`: the daemon prunes posts older than this, daily.
     pub retention: Option<Duration>,
+    /// `[stories]`: how posts are grouped into stories.
+    pub stories: StoriesConfig,
     pub sources: Vec<Source>,
     /// `[[hooks]]`: run on each new or updated post.
     pub hooks: Vec<Hook>,
@@ -83,6 +85,25 @@ pub struct Hook {
     /// Deliveries tried per post before it is given up (and said at WARN).
     pub attempts: u32,
     pub defined_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoriesConfig {
+    /// `window` (default 3 days): a post joins a story one of whose posts
+    /// was stored, and published, within this long of it.
+    pub window: Duration,
+    /// `threshold` (default 0.5): the estimated Jaccard similarity of two
+    /// texts (of two titles, for a teaser) over which they tell one story.
+    pub threshold: f64,
+}
+
+impl Default for StoriesConfig {
+    fn default() -> StoriesConfig {
+        StoriesConfig {
+            window: Duration::from_secs(3 * 86_400),
+            threshold: crate::stories::THRESHOLD,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -17,6 +17,8 @@ pub(super) struct RawMain {
     #[serde(default)]
     pub(super) retention: RawRetention,
     #[serde(default)]
+    pub(super) stories: RawStories,
+    #[serde(default)]
     pub(super) sources: Vec<Spanned<RawSource>>,
     #[serde(default)]
     pub(super) rules: Vec<Spanned<RawRule>>,
@@ -51,6 +53,13 @@ pub(super) struct RawRule {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawMetrics {
     pub(super) listen: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStories {
+    pub(super) window: Option<Spanned<String>>,
+    pub(super) threshold: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -455,3 +455,29 @@ fn hooks_name_file_line_and_key() {
     assert_eq!((h.on_new, h.on_updated, h.attempts), (false, true, 3));
     assert!(!format!("{c:?}").contains("SECRET"));
 }
+
+#[test]
+fn stories_settings_read_and_refuse_with_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "newscrawl.toml",
+        "[stories]\nwindow = \"36h\"\nthreshold = 0.7\n",
+    );
+    let c = load(&p).unwrap();
+    assert_eq!(c.stories.window, Duration::from_secs(36 * 3600));
+    assert_eq!(c.stories.threshold, 0.7);
+    let p = write(dir.path(), "default.toml", "");
+    assert_eq!(load(&p).unwrap().stories, StoriesConfig::default());
+    let e = load_err("\n[stories]\nthreshold = 1.5\n");
+    assert!(
+        e.contains("newscrawl.toml:3") && e.contains("stories.threshold"),
+        "{e}"
+    );
+    let e = load_err("[stories]\nwindow = \"soon\"\n");
+    assert!(
+        e.contains("newscrawl.toml:2") && e.contains("stories.window"),
+        "{e}"
+    );
+    assert!(load_err("[stories]\nwindows = \"3d\"\n").contains("windows"));
+}

@@ -95,7 +95,8 @@ impl Crawler {
                     fetch.bytes = body.bytes.len() as u64;
                     let sel = source.article.clone();
                     let tz = self.config.crawler.timezone;
-                    tokio::task::spawn_blocking(move || extract(body, &sel, tz))
+                    let title = job.title.clone();
+                    tokio::task::spawn_blocking(move || extract(body, &sel, tz, title))
                         .await
                         .unwrap_or_else(|e| Err(format!("extraction crashed: {e}")))
                 }
@@ -185,18 +186,21 @@ pub async fn preview_article(
     };
     let sel = source.article.clone();
     let tz = config.crawler.timezone;
-    let fields = tokio::task::spawn_blocking(move || extract(body, &sel, tz))
+    let title = post.title.clone();
+    let fields = tokio::task::spawn_blocking(move || extract(body, &sel, tz, title))
         .await
         .unwrap_or_else(|e| Err(format!("extraction crashed: {e}")))?;
     Ok((url, fields))
 }
 
-/// Page (or endpoint answer) → the post's article columns; an empty
-/// extraction is a failure.
+/// Page (or endpoint answer) → the post's article columns and its
+/// fingerprint with them (under the post's `title`, which it keeps); an
+/// empty extraction is a failure.
 fn extract(
     body: Body,
     sel: &crate::config::ArticleSelectors,
     tz: chrono_tz::Tz,
+    title: Option<String>,
 ) -> Result<ArticleFields, String> {
     let now = Utc::now().with_timezone(&tz).fixed_offset();
     let url = &body.final_url;
@@ -218,7 +222,12 @@ fn extract(
     if !found.has_body() {
         return Err(format!("{url}: no article text found"));
     }
+    let fingerprint = crate::stories::Fingerprint::of(
+        title.as_deref().or(found.title.as_deref()).unwrap_or(""),
+        found.content_text.as_deref().unwrap_or(""),
+    );
     Ok(ArticleFields {
+        fingerprint: Some(fingerprint),
         title: found.title,
         published_at: found.published,
         content_html: found.content_html,

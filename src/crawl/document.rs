@@ -241,7 +241,12 @@ fn to_post(
         item.summary.as_deref().map(html::to_text)
     }
     .filter(|s| !s.is_empty());
+    let fingerprint = crate::stories::Fingerprint::of(
+        title.as_deref().unwrap_or(""),
+        content_text.as_deref().unwrap_or(""),
+    );
     NewPost {
+        fingerprint: Some(fingerprint),
         url: item.link.as_ref().map(|u| u.to_string()),
         guid: item.guid.clone(),
         title,

@@ -87,7 +87,7 @@ impl Target {
             ..store::PostFilter::default()
         };
         db.for_each_post(&filter, |post| {
-            writer.post(&post, &|code| db.has_info_code(code).unwrap_or(true));
+            writer.post(&post, &[], &|code| db.has_info_code(code).unwrap_or(true));
             Ok::<(), ExportError>(())
         })?;
         if let Some(e) = writer.io_error.take() {

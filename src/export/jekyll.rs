@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use super::ExportError;
 use crate::slug::slugify;
-use crate::store::PostRow;
+use crate::store::{PostRow, StoryPost};
 
 /// The built-in post template: the seed system's shape.
 pub const DEFAULT_TEMPLATE: &str = include_str!("post.md.j2");
@@ -74,6 +74,23 @@ pub struct PostVars<'a> {
     /// The post's enclosures: `url` (braces percent-encoded), `type`,
     /// `length` (either may be none).
     pub enclosures: Vec<EnclosureVars>,
+    /// With `--one-per-story`: the other outlets that carried the story
+    /// (their sources' names, each once, Markdown-escaped); else empty.
+    pub story_outlets: Vec<String>,
+    /// With `--one-per-story`: the story's other posts, the earliest first;
+    /// else empty.
+    pub story_posts: Vec<StoryPostVars>,
+}
+
+/// Another post of the story, for templates: `outlet` and `title`
+/// Markdown-escaped, `url` an http(s) URL with what would end a Markdown
+/// link or a Liquid tag percent-encoded (empty for any other scheme).
+#[derive(Debug, Serialize)]
+pub struct StoryPostVars {
+    pub outlet: String,
+    pub title: String,
+    pub url: String,
+    pub published_at: String,
 }
 
 /// One enclosure, for templates.
@@ -193,6 +210,7 @@ pub fn file_stem(
 pub fn render(
     env: &Environment<'_>,
     post: &PostRow,
+    story: &[StoryPost],
     site: &str,
     tz: Tz,
     is_info_code: &dyn Fn(&str) -> bool,
@@ -252,12 +270,58 @@ pub fn render(
                 length: e.length,
             })
             .collect(),
+        story_outlets: {
+            let mut names: Vec<String> = Vec::new();
+            for p in story.iter().filter(|p| p.id != post.id) {
+                let name = markdown_text(&p.source_name);
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            names
+        },
+        story_posts: story
+            .iter()
+            .filter(|p| p.id != post.id)
+            .map(|p| StoryPostVars {
+                outlet: markdown_text(&p.source_name),
+                title: md(p.title.as_deref()),
+                url: link_url(p.url.as_deref().unwrap_or("")),
+                published_at: p.published_at.clone().unwrap_or_default(),
+            })
+            .collect(),
     };
     let text = env
         .get_template("post")
         .and_then(|t| t.render(minijinja::value::Serde(&vars)))
         .map_err(|e| ExportError::Template(format!("post {}: {e}", post.id)))?;
     Ok((name, text))
+}
+
+/// A URL for a Markdown link's target: http(s) only (anything else gives
+/// ``), with the characters that would end the link, open Liquid or break
+/// out of the line percent-encoded.
+pub fn link_url(url: &str) -> String {
+    let lower = url.trim_start().to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return String::new();
+    }
+    url.trim()
+        .chars()
+        .map(|c| match c {
+            '(' | ')' | '<' | '>' | '{' | '}' | '[' | ']' | '"' | '\\' | '`' => {
+                format!("%{:02X}", c as u32)
+            }
+            c if c.is_whitespace() || c.is_control() => {
+                let mut buf = [0u8; 4];
+                c.encode_utf8(&mut buf)
+                    .bytes()
+                    .map(|b| format!("%{b:02X}"))
+                    .collect()
+            }
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// Elements kramdown reads as the start of a block of HTML, whose content
@@ -412,11 +476,17 @@ impl JekyllWriter {
         })
     }
 
-    /// Writes one post. A post that cannot be rendered or written is
-    /// reported (at ERROR, with its id) and counted in `summary.failed`;
-    /// the export goes on with the next.
-    pub fn post(&mut self, post: &PostRow, is_info_code: &dyn Fn(&str) -> bool) {
-        let written = render(&self.env, post, &self.site, self.tz, is_info_code)
+    /// Writes one post (with the other posts of its `story`, for
+    /// `--one-per-story`; none otherwise). A post that cannot be rendered
+    /// or written is reported (at ERROR, with its id) and counted in
+    /// `summary.failed`; the export goes on with the next.
+    pub fn post(
+        &mut self,
+        post: &PostRow,
+        story: &[StoryPost],
+        is_info_code: &dyn Fn(&str) -> bool,
+    ) {
+        let written = render(&self.env, post, story, &self.site, self.tz, is_info_code)
             .and_then(|(name, text)| write_if_changed(&self.out.join(name), text.as_bytes()));
         match written {
             Ok(true) => self.summary.written += 1,
@@ -473,6 +543,7 @@ mod tests {
 
     fn post() -> PostRow {
         PostRow {
+            story_id: None,
             id: 7,
             source: "yaowen".into(),
             source_name: "要闻精华".into(),
@@ -595,6 +666,7 @@ mod tests {
         let (name, text) = render(
             &env,
             &post(),
+            &[],
             "//finews.withounder.com",
             chrono_tz::Asia::Shanghai,
             &|_| false,
@@ -626,15 +698,18 @@ mod tests {
             "{% for e in enclosures %}[{{ e.url }}|{{ e.type or '-' }}|{{ e.length or '-' }}]{% endfor %}",
         )
         .unwrap();
-        let (_, text) = render(&env, &p, "", chrono_tz::Asia::Shanghai, &|_| false).unwrap();
+        let (_, text) = render(&env, &p, &[], "", chrono_tz::Asia::Shanghai, &|_| false).unwrap();
         assert_eq!(
             text,
             "[https://media.example.cn/a/%7B%7Bsite.time%7D%7D.mp3|audio/mpeg|31001234]\
              [https://media.example.cn/b.jpg|-|-]"
         );
         let seed = environment(DEFAULT_TEMPLATE).unwrap();
-        let with = render(&seed, &p, "", chrono_tz::Asia::Shanghai, &|_| false).unwrap();
-        let without = render(&seed, &post(), "", chrono_tz::Asia::Shanghai, &|_| false).unwrap();
+        let with = render(&seed, &p, &[], "", chrono_tz::Asia::Shanghai, &|_| false).unwrap();
+        let without = render(&seed, &post(), &[], "", chrono_tz::Asia::Shanghai, &|_| {
+            false
+        })
+        .unwrap();
         assert_eq!(with, without);
     }
 
@@ -646,7 +721,8 @@ mod tests {
         p.published_at = None;
         p.url = None;
         let env = environment(DEFAULT_TEMPLATE).unwrap();
-        let (name, text) = render(&env, &p, "", chrono_tz::Asia::Shanghai, &|_| false).unwrap();
+        let (name, text) =
+            render(&env, &p, &[], "", chrono_tz::Asia::Shanghai, &|_| false).unwrap();
         assert_eq!(name, "2022-01-10-7.md");
         assert!(
             text.contains(

@@ -212,6 +212,7 @@ fn an_article_is_fetched_once() {
                 content_html: Some("<p>文章页的正文</p>".into()),
                 content_text: Some("文章页的正文".into()),
                 origin: Some("新华社".into()),
+                fingerprint: None,
             }),
         };
         block_on(store.save_articles("a", vec![result])).unwrap();

@@ -76,7 +76,22 @@ impl Store {
 
     /// Saves one poll in one transaction (see [`PollRecord`]).
     pub async fn save_poll(&self, poll: PollRecord) -> Result<SaveSummary, StoreError> {
-        self.writer.call(move |c| sqlite::save_poll(c, &poll)).await
+        self.writer
+            .call_stories(move |c, stories| sqlite::save_poll(c, stories, &poll))
+            .await
+    }
+
+    /// How posts are grouped into stories from now on (`[stories]`).
+    pub async fn configure_stories(
+        &self,
+        config: crate::config::StoriesConfig,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .call_stories(move |_, stories| {
+                stories.configure(config);
+                Ok(())
+            })
+            .await
     }
 
     /// Posts whose article `source` fetches and that are due at `now`,
@@ -101,7 +116,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let source = source.to_string();
         self.writer
-            .call(move |c| sqlite::save_articles(c, &source, &results))
+            .call_stories(move |c, stories| sqlite::save_articles(c, stories, &source, &results))
             .await
     }
 
@@ -119,6 +134,24 @@ impl Store {
     /// Brings the search index up to date; returns how many posts it indexed.
     pub async fn index_all(&self) -> Result<usize, StoreError> {
         self.writer.call(sqlite::index_all).await
+    }
+
+    /// Gives every post without a story (stored before stories were, or by
+    /// another tool) its story; returns how many. The writer does so in its
+    /// idle time; `crawl --once` makes sure before it exits.
+    pub async fn assign_stories(&self) -> Result<usize, StoreError> {
+        self.writer
+            .call_stories(|c, stories| {
+                let mut total = 0;
+                loop {
+                    let n = stories.assign_unassigned(c, sqlite::STORY_SLICE)?;
+                    total += n;
+                    if n < sqlite::STORY_SLICE {
+                        return Ok(total);
+                    }
+                }
+            })
+            .await
     }
 
     /// Records that the continuous export `name` has written every change up to `seq`.
@@ -220,6 +253,22 @@ impl Reader {
     /// How far the continuous export `name` got (0 when it never ran).
     pub fn export_cursor(&self, name: &str) -> Result<i64, StoreError> {
         sqlite::export_cursor(self.inner.conn(), name)
+    }
+
+    /// The stories last seen at or after `since` with at least `min_posts`
+    /// posts, the biggest first, at most `limit`, each with its posts.
+    pub fn stories(
+        &self,
+        since: DateTime<Utc>,
+        min_posts: i64,
+        limit: usize,
+    ) -> Result<Vec<StoryRow>, StoreError> {
+        sqlite::list_stories(self.inner.conn(), &utc_text(since), min_posts, limit)
+    }
+
+    /// The posts of story `id`, the earliest first.
+    pub fn story_posts(&self, id: i64) -> Result<Vec<StoryPost>, StoreError> {
+        sqlite::story_posts(self.inner.conn(), id)
     }
 
     /// What [`Store::prune`] would delete before `cutoff`, deleting nothing.

@@ -70,6 +70,9 @@ pub struct NewPost {
     pub updated_at: Option<DateTime<chrono::FixedOffset>>,
     /// Its article is still to be fetched.
     pub article_pending: bool,
+    /// What its story is decided on, computed with the post (off the
+    /// writer's thread); `None` gives it a story of its own.
+    pub fingerprint: Option<crate::stories::Fingerprint>,
 }
 
 /// A post whose article is due to be fetched.
@@ -81,6 +84,9 @@ pub struct ArticleJob {
     pub guid: Option<String>,
     /// Attempts made so far.
     pub attempts: u32,
+    /// The post's title (the article's fingerprint is taken with it: the
+    /// post keeps it).
+    pub title: Option<String>,
 }
 
 /// What an article page gave, for the post's columns.
@@ -91,6 +97,9 @@ pub struct ArticleFields {
     pub content_html: Option<String>,
     pub content_text: Option<String>,
     pub origin: Option<String>,
+    /// The post's fingerprint with the article's text, which may move it to
+    /// another story.
+    pub fingerprint: Option<crate::stories::Fingerprint>,
 }
 
 /// How an article attempt ended.
@@ -190,6 +199,7 @@ pub struct SearchHit {
     pub fetched_at: String,
     pub title: Option<String>,
     pub url: String,
+    pub story_id: Option<i64>,
 }
 
 /// A stored post with what exporters need beside it.
@@ -221,6 +231,50 @@ pub struct PostRow {
     pub sources: Vec<String>,
     /// Its enclosures, in the feed's order.
     pub enclosures: Vec<EnclosureRow>,
+    /// The story it belongs to (`stories.id`; none only before the writer
+    /// has assigned a post stored by an older version).
+    pub story_id: Option<i64>,
+}
+
+/// A story, for `stories list`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StoryRow {
+    pub id: i64,
+    /// The representative's title (the post that started the story).
+    pub title: Option<String>,
+    /// The representative (none once it was pruned).
+    pub post_id: Option<i64>,
+    pub post_count: i64,
+    pub first_seen_at: String,
+    pub last_seen_at: String,
+    /// Its posts, the earliest first.
+    pub posts: Vec<StoryPost>,
+}
+
+/// One post of a story.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoryPost {
+    pub id: i64,
+    pub source: String,
+    /// The name of `source` (its slug when the source row is gone).
+    pub source_name: String,
+    pub title: Option<String>,
+    pub url: Option<String>,
+    pub published_at: Option<String>,
+    pub fetched_at: String,
+}
+
+impl StoryRow {
+    /// The outlets that published it (their sources' names), each once,
+    /// in the order they did.
+    pub fn outlets(&self) -> Vec<&str> {
+        let mut seen = std::collections::HashSet::new();
+        self.posts
+            .iter()
+            .map(|p| p.source_name.as_str())
+            .filter(|n| seen.insert(*n))
+            .collect()
+    }
 }
 
 /// An enclosure as stored.
@@ -248,6 +302,9 @@ pub struct PostFilter {
     /// first number and at most the second: what a continuous export has
     /// not written yet.
     pub changed: Option<(i64, i64)>,
+    /// One post per story: for an export the story's earliest (published,
+    /// else stored), for a search its newest match.
+    pub one_per_story: bool,
 }
 
 /// Which posts (and fetch records) are old enough to prune: a source's

@@ -561,7 +561,10 @@ fn an_old_database_gains_the_merged_items_and_duplicates_none() {
         .collect();
     env.db()
         .execute_batch(&format!(
-            "DROP TABLE enclosures; DROP TABLE blocked_items; ALTER TABLE fetches DROP COLUMN blocked;
+            "DROP TRIGGER posts_story_insert; DROP TRIGGER posts_story_update; DROP TRIGGER posts_story_delete;
+             DROP TABLE story_signatures; DROP INDEX posts_story; ALTER TABLE posts DROP COLUMN story_id;
+             DROP TABLE stories;
+             DROP TABLE enclosures; DROP TABLE blocked_items; ALTER TABLE fetches DROP COLUMN blocked;
              DROP TRIGGER posts_changed_insert; DROP TRIGGER posts_changed_update;
              DROP TABLE post_changes; DROP TABLE export_cursors;
              DELETE FROM posts WHERE source = 'p' AND id NOT IN (SELECT MIN(id) FROM posts WHERE source = 'p' GROUP BY url);
@@ -586,7 +589,16 @@ fn an_old_database_gains_the_merged_items_and_duplicates_none() {
 
     let out = env.run(&["crawl", "--once"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(env.count("PRAGMA user_version"), 12);
+    assert_eq!(env.count("PRAGMA user_version"), 13);
+    // The posts it had, stored before stories, have theirs too.
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts WHERE story_id IS NULL"),
+        0
+    );
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts p JOIN story_signatures s ON s.post_id = p.id"),
+        30
+    );
     assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 30);
     // Every post, old or new, is in the change feed once.
     assert_eq!(

@@ -377,6 +377,10 @@ fn prune_keeps_tombstones_so_pruned_posts_stay_gone() {
     assert_eq!(env.count("SELECT COUNT(*) FROM tombstones"), 2);
     assert_eq!(env.count("SELECT COUNT(*) FROM post_sources"), 1);
     assert_eq!(env.matches("公安部"), 0);
+    // Their stories and signatures went with them.
+    assert_eq!(env.count("SELECT COUNT(*) FROM story_signatures"), 1);
+    assert_eq!(env.count("SELECT COUNT(*) FROM stories"), 1);
+    assert_eq!(env.count("SELECT SUM(post_count) FROM stories"), 1);
 
     // The feeds still carry them: they do not come back, and no article is fetched.
     let pages_before = env.server.requests_to("/html_News/NewsShare.html").len();

@@ -21,4 +21,5 @@ mod search;
 mod secrets;
 mod server;
 mod sources_edit;
+mod stories;
 mod tools;

@@ -12,7 +12,7 @@ pub(crate) fn due_articles(
     limit: usize,
 ) -> Result<Vec<ArticleJob>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, url, info_code, article_attempts, guid FROM posts
+        "SELECT id, url, info_code, article_attempts, guid, title FROM posts
          WHERE article_via = ?1 AND article_state = 'pending' AND (article_next_at IS NULL OR article_next_at <= ?2)
          ORDER BY id LIMIT ?3",
     )?;
@@ -24,6 +24,7 @@ pub(crate) fn due_articles(
                 info_code: r.get(2)?,
                 attempts: r.get(3)?,
                 guid: r.get(4)?,
+                title: r.get(5)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -35,6 +36,7 @@ pub(crate) fn due_articles(
 /// list's) title, date and origin stay when it had them.
 pub(crate) fn save_articles(
     conn: &mut Connection,
+    stories: &mut Stories,
     source: &str,
     results: &[ArticleResult],
 ) -> Result<(), StoreError> {
@@ -76,6 +78,9 @@ pub(crate) fn save_articles(
                     a.origin,
                     now
                 ])?;
+                if let Some(fp) = &a.fingerprint {
+                    stories.refile(&tx, r.post_id, fp, &now)?;
+                }
             }
             ArticleOutcome::Retry { next_at } => {
                 tx.prepare_cached(

@@ -93,7 +93,8 @@ pub(crate) fn for_each_post<E: From<StoreError>>(
                 p.fetched_at, (SELECT group_concat(ps.source, char(31)) FROM post_sources ps WHERE ps.post_id = p.id),
                 p.article_state, p.article_attempts, p.article_next_at, p.article_via, p.published_utc,
                 (SELECT json_group_array(json_object('url', e.url, 'type', e.type, 'length', e.length))
-                   FROM (SELECT * FROM enclosures WHERE post_id = p.id ORDER BY position) e)
+                   FROM (SELECT * FROM enclosures WHERE post_id = p.id ORDER BY position) e),
+                p.story_id
          FROM posts p LEFT JOIN sources s ON s.slug = p.source",
     );
     let mut clauses: Vec<String> = Vec::new();
@@ -122,6 +123,13 @@ pub(crate) fn for_each_post<E: From<StoreError>>(
             args.len() - 1,
             args.len()
         ));
+    }
+    if filter.one_per_story {
+        clauses.push(
+            "(p.story_id IS NULL OR p.id = (SELECT o.id FROM posts o WHERE o.story_id = p.story_id
+                ORDER BY COALESCE(o.published_utc, o.fetched_at), o.id LIMIT 1))"
+                .to_string(),
+        );
     }
     if !clauses.is_empty() {
         sql.push_str(" WHERE ");
@@ -169,6 +177,7 @@ pub(crate) fn for_each_post<E: From<StoreError>>(
                     .get::<_, Option<String>>(22)?
                     .and_then(|j| serde_json::from_str(&j).ok())
                     .unwrap_or_default(),
+                story_id: r.get(23)?,
             })
         };
         let post = get(r).map_err(StoreError::from)?;

@@ -22,6 +22,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/010_source_references.sql"),
     include_str!("migrations/011_rules.sql"),
     include_str!("migrations/012_enclosures.sql"),
+    include_str!("migrations/013_stories.sql"),
 ];
 
 /// Tables a migration makes anew (version, tables): the migration creates

@@ -1,8 +1,8 @@
 //! The SQLite backend: the only code that speaks SQL. WAL mode with a busy
 //! timeout; one writer connection on its own thread ([`writer`]); every
 //! other reader opens its own read-only connection ([`Reader`]). Split by
-//! concern: [`migrate`], [`sources`], [`posts`], [`articles`], [`search`],
-//! [`export`], [`prune`].
+//! concern: [`migrate`], [`sources`], [`posts`], [`stories`], [`articles`],
+//! [`search`], [`export`], [`prune`].
 
 mod articles;
 mod export;
@@ -12,6 +12,7 @@ mod posts;
 mod prune;
 mod search;
 mod sources;
+pub(crate) mod stories;
 #[cfg(test)]
 mod tests;
 mod writer;
@@ -28,6 +29,7 @@ pub(crate) use posts::*;
 pub(crate) use prune::*;
 pub(crate) use search::*;
 pub(crate) use sources::*;
+pub(crate) use stories::{Stories, list_stories, story_posts};
 pub(crate) use writer::*;
 
 pub(crate) use super::model::*;

@@ -14,6 +14,7 @@ use super::*;
 /// becomes the owner ([`take_over`]).
 pub(crate) fn save_poll(
     conn: &mut Connection,
+    stories: &mut Stories,
     poll: &PollRecord,
 ) -> Result<SaveSummary, StoreError> {
     let now = crate::date::now_utc();
@@ -35,6 +36,9 @@ pub(crate) fn save_poll(
                         || (post.url.is_some() && post.url == st.url);
                     if same_item && is_newer(post.updated_at.as_ref(), st.updated_at.as_deref()) {
                         update_post(&tx, st.id, post, &now)?;
+                        if let Some(fp) = &post.fingerprint {
+                            stories.refile(&tx, st.id, fp, &now)?;
+                        }
                         summary.updated_posts += 1;
                     } else {
                         fill_nulls(&tx, st.id, post)?;
@@ -57,7 +61,15 @@ pub(crate) fn save_poll(
             }
             None if is_tombstoned(&tx, &post.identity)? => summary.pruned += 1,
             None => {
-                insert_post(&tx, &poll.source, post, &now)?;
+                let at = post
+                    .published_at
+                    .map_or_else(|| stories::post_time(None, &now), |t| t.timestamp());
+                let fp = post.fingerprint.as_ref();
+                let story = stories.story_for_new(&tx, fp, at, post.title.as_deref(), &now)?;
+                let id = insert_post(&tx, &poll.source, post, Some(story), &now)?;
+                if let Some(fp) = fp {
+                    stories.file(&tx, id, fp, at, &now)?;
+                }
                 summary.new_posts += 1;
             }
         }
@@ -338,16 +350,19 @@ fn is_newer(candidate: Option<&DateTime<chrono::FixedOffset>>, stored: Option<&s
     }
 }
 
+/// Inserts a new post in `story` and returns its id.
 pub(super) fn insert_post(
     conn: &Connection,
     source: &str,
     p: &NewPost,
+    story: Option<i64>,
     now: &str,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     conn.prepare_cached(
         "INSERT INTO posts (source, info_code, url, canonical_url, guid, title, author, summary,
-            content_html, content_text, origin, published_at, updated_at, fetched_at, article_state, article_via)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            content_html, content_text, origin, published_at, updated_at, fetched_at, article_state, article_via,
+            story_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?
     .execute(params![
         source,
@@ -366,6 +381,7 @@ pub(super) fn insert_post(
         now,
         p.article_pending.then_some("pending"),
         p.article_pending.then_some(source),
+        story,
     ])?;
     let id = conn.last_insert_rowid();
     conn.prepare_cached(
@@ -373,7 +389,7 @@ pub(super) fn insert_post(
     )?
     .execute(params![id, source, now])?;
     save_enclosures(conn, id, &p.enclosures, false)?;
-    Ok(())
+    Ok(id)
 }
 
 /// Stores a post's enclosures: all of them in place of the old ones with

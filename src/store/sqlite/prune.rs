@@ -28,6 +28,10 @@ pub(crate) fn prune(conn: &mut Connection, cutoffs: &Cutoffs) -> Result<PruneSum
             del.execute([id])?;
         }
     }
+    // Stories whose posts are all gone go with them.
+    if !old.is_empty() {
+        tx.execute("DELETE FROM stories WHERE post_count <= 0", [])?;
+    }
     tx.commit()?;
     // Their search index entries go too (and whatever else is queued is
     // indexed), so that the pages they held are freed below.

@@ -136,7 +136,8 @@ pub(crate) fn search(
     // Both are UTC `YYYY-MM-DDTHH:MM:SSZ` text: they sort as the instants do.
     let when = "COALESCE(p.published_utc, p.fetched_at)";
     let mut sql = format!(
-        "SELECT p.id, p.source, p.published_at, p.fetched_at, p.title, COALESCE(p.url, p.canonical_url)
+        "SELECT p.id, p.source, p.published_at, p.fetched_at, p.title, COALESCE(p.url, p.canonical_url) AS url,
+                p.story_id, {when} AS w
          FROM posts p
          WHERE ((p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?1)
                  AND p.id NOT IN (SELECT post_id FROM fts_pending))
@@ -160,7 +161,16 @@ pub(crate) fn search(
         );
         sql.push_str(&format!(" AND {when} >= ?{}", args.len()));
     }
-    sql.push_str(&format!(" ORDER BY {when} DESC, p.id DESC LIMIT {limit}"));
+    let sql = if filter.one_per_story {
+        // The newest matching post of each story (SQLite gives the bare
+        // columns of the row whose `w` is the max).
+        format!(
+            "SELECT id, source, published_at, fetched_at, title, url, story_id, max(w) AS w
+             FROM ({sql}) GROUP BY COALESCE(story_id, -id) ORDER BY w DESC, id DESC LIMIT {limit}"
+        )
+    } else {
+        sql + &format!(" ORDER BY w DESC, p.id DESC LIMIT {limit}")
+    };
     let mut stmt = conn.prepare(&sql)?;
     let hits = stmt
         .query_map(rusqlite::params_from_iter(&args), |r| {
@@ -171,6 +181,7 @@ pub(crate) fn search(
                 fetched_at: r.get(3)?,
                 title: r.get(4)?,
                 url: r.get(5)?,
+                story_id: r.get(6)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

@@ -61,6 +61,7 @@ fn dedup_by_code_or_canonical_url() {
     let (_d, mut conn) = db();
     let s = save_poll(
         &mut conn,
+        &mut Stories::default(),
         &poll("a", vec![post(Some("1"), "http://x/1", "一", None)]),
     )
     .unwrap();
@@ -68,6 +69,7 @@ fn dedup_by_code_or_canonical_url() {
     // Same code, other URL; same URL, no code; both from source b.
     let s = save_poll(
         &mut conn,
+        &mut Stories::default(),
         &poll(
             "b",
             vec![
@@ -95,12 +97,20 @@ fn dedup_by_code_or_canonical_url() {
 #[test]
 fn unique_indexes_hold_even_without_the_lookup() {
     let (_d, conn) = db();
-    insert_post(&conn, "a", &post(Some("9"), "http://x/9", "t", None), "now").unwrap();
+    insert_post(
+        &conn,
+        "a",
+        &post(Some("9"), "http://x/9", "t", None),
+        None,
+        "now",
+    )
+    .unwrap();
     assert!(
         insert_post(
             &conn,
             "a",
             &post(Some("9"), "http://x/other", "t", None),
+            None,
             "now"
         )
         .is_err()
@@ -110,6 +120,7 @@ fn unique_indexes_hold_even_without_the_lookup() {
             &conn,
             "a",
             &post(Some("10"), "http://x/9", "t", None),
+            None,
             "now"
         )
         .is_err()
@@ -121,6 +132,7 @@ fn newer_update_replaces_in_place() {
     let (_d, mut conn) = db();
     save_poll(
         &mut conn,
+        &mut Stories::default(),
         &poll(
             "a",
             vec![post(
@@ -138,6 +150,7 @@ fn newer_update_replaces_in_place() {
     // Older or equal: ignored.
     save_poll(
         &mut conn,
+        &mut Stories::default(),
         &poll(
             "a",
             vec![post(
@@ -156,6 +169,7 @@ fn newer_update_replaces_in_place() {
     // 09:00Z is 17:00+08:00: newer.
     let s = save_poll(
         &mut conn,
+        &mut Stories::default(),
         &poll(
             "a",
             vec![post(
@@ -181,7 +195,7 @@ fn fts_finds_chinese_inside_a_sentence() {
     let (_d, mut conn) = db();
     let mut p = post(None, "http://x/f", "北京发布消息", None);
     p.content_text = Some("国家统计局今天发布了最新的经济数据，消费市场继续恢复。".into());
-    save_poll(&mut conn, &poll("a", vec![p])).unwrap();
+    save_poll(&mut conn, &mut Stories::default(), &poll("a", vec![p])).unwrap();
     assert_eq!(index_all(&mut conn).unwrap(), 1);
     for (q, n) in [
         ("经济数据", 1),
@@ -234,21 +248,21 @@ fn search_index_follows_inserts_updates_and_deletes() {
     let t2 = Some("2022-01-10T11:00:00+08:00");
     let a = post(Some("NW1"), "http://x/a", "初稿的标题", t1);
     let b = post(Some("NW2"), "http://x/b", "另一篇文章", None);
-    save_poll(&mut conn, &poll("a", vec![a, b])).unwrap();
+    save_poll(&mut conn, &mut Stories::default(), &poll("a", vec![a, b])).unwrap();
     assert_eq!(matches(&conn, "初稿的"), 0, "queued, not indexed yet");
     assert_eq!(index_all(&mut conn).unwrap(), 2);
     assert_eq!(matches(&conn, "初稿的"), 1);
 
     // An indexed post that changes is queued, its old entries with it.
     let a2 = post(Some("NW1"), "http://x/a", "更正后标题", t2);
-    save_poll(&mut conn, &poll("a", vec![a2])).unwrap();
+    save_poll(&mut conn, &mut Stories::default(), &poll("a", vec![a2])).unwrap();
     assert_eq!(matches(&conn, "更正后"), 0);
     assert_eq!(stale(&conn), 1);
     // A post that changes before it was ever indexed, and a deleted one.
     let c1 = post(Some("NW3"), "http://x/c", "第一版本文", t1);
     let c2 = post(Some("NW3"), "http://x/c", "第二版本文", t2);
-    save_poll(&mut conn, &poll("a", vec![c1])).unwrap();
-    save_poll(&mut conn, &poll("a", vec![c2])).unwrap();
+    save_poll(&mut conn, &mut Stories::default(), &poll("a", vec![c1])).unwrap();
+    save_poll(&mut conn, &mut Stories::default(), &poll("a", vec![c2])).unwrap();
     conn.execute("DELETE FROM posts WHERE info_code = 'NW2'", [])
         .unwrap();
     assert_eq!(index_all(&mut conn).unwrap(), 2);
@@ -309,7 +323,7 @@ fn a_post_waiting_for_its_article_is_indexed_once_with_it() {
     let mut p = post(Some("NW1"), "http://x/a", "标题在此处", None);
     p.content_text = Some("摘要的文字".into());
     p.article_pending = true;
-    save_poll(&mut conn, &poll("a", vec![p])).unwrap();
+    save_poll(&mut conn, &mut Stories::default(), &poll("a", vec![p])).unwrap();
     assert_eq!(
         index_pending(&mut conn, INDEX_BATCH, false)
             .unwrap()
@@ -327,6 +341,7 @@ fn a_post_waiting_for_its_article_is_indexed_once_with_it() {
     };
     save_articles(
         &mut conn,
+        &mut Stories::default(),
         "a",
         &[ArticleResult {
             post_id: id,
@@ -348,7 +363,7 @@ fn a_post_waiting_for_its_article_is_indexed_once_with_it() {
     // Without an article attempt yet, `all` still indexes it.
     let mut q = post(Some("NW2"), "http://x/b", "等待中的文", None);
     q.article_pending = true;
-    save_poll(&mut conn, &poll("a", vec![q])).unwrap();
+    save_poll(&mut conn, &mut Stories::default(), &poll("a", vec![q])).unwrap();
     assert_eq!(
         index_pending(&mut conn, INDEX_BATCH, false)
             .unwrap()
@@ -361,7 +376,7 @@ fn a_post_waiting_for_its_article_is_indexed_once_with_it() {
     // A failed attempt makes the post searchable with the feed's text at once...
     let mut r = post(Some("NW3"), "http://x/c", "失败的文章", None);
     r.article_pending = true;
-    save_poll(&mut conn, &poll("a", vec![r])).unwrap();
+    save_poll(&mut conn, &mut Stories::default(), &poll("a", vec![r])).unwrap();
     let id: i64 = conn
         .query_row("SELECT id FROM posts WHERE info_code = 'NW3'", [], |r| {
             r.get(0)
@@ -376,7 +391,7 @@ fn a_post_waiting_for_its_article_is_indexed_once_with_it() {
         fetch,
         outcome: retry,
     };
-    save_articles(&mut conn, "a", &[failed]).unwrap();
+    save_articles(&mut conn, &mut Stories::default(), "a", &[failed]).unwrap();
     assert_eq!(
         index_pending(&mut conn, INDEX_BATCH, false)
             .unwrap()
@@ -387,7 +402,7 @@ fn a_post_waiting_for_its_article_is_indexed_once_with_it() {
     // ... and one whose article never came is indexed after its wait.
     let mut w = post(Some("NW4"), "http://x/d", "久等的文章", None);
     w.article_pending = true;
-    save_poll(&mut conn, &poll("a", vec![w])).unwrap();
+    save_poll(&mut conn, &mut Stories::default(), &poll("a", vec![w])).unwrap();
     assert_eq!(
         index_pending(&mut conn, INDEX_BATCH, false)
             .unwrap()
@@ -461,7 +476,7 @@ fn item_lookups_are_not_compiled_again_per_item() {
                 )
             })
             .collect();
-        let saved = save_poll(&mut conn, &poll("a", posts)).unwrap();
+        let saved = save_poll(&mut conn, &mut Stories::default(), &poll("a", posts)).unwrap();
         assert_eq!(saved.new_posts, if round == 0 { 20 } else { 0 });
     }
     for sql in [
@@ -502,7 +517,12 @@ fn changes_come_after_the_cursor_and_numbers_are_never_reused() {
     let t2 = Some("2022-01-10T11:00:00+08:00");
     let a = post(Some("NW1"), "http://x/a", "甲", t1);
     let b = post(Some("NW2"), "http://x/b", "乙", None);
-    save_poll(&mut conn, &poll("a", vec![a.clone(), b.clone()])).unwrap();
+    save_poll(
+        &mut conn,
+        &mut Stories::default(),
+        &poll("a", vec![a.clone(), b.clone()]),
+    )
+    .unwrap();
     assert_eq!(changed(&conn, 0), ["甲", "乙"]);
     let cursor = last_change(&conn).unwrap();
     set_export_cursor(&conn, "t", cursor).unwrap();
@@ -510,11 +530,11 @@ fn changes_come_after_the_cursor_and_numbers_are_never_reused() {
     assert_eq!(export_cursor(&conn, "other").unwrap(), 0);
 
     // The same items again: nothing changed.
-    save_poll(&mut conn, &poll("a", vec![a, b])).unwrap();
+    save_poll(&mut conn, &mut Stories::default(), &poll("a", vec![a, b])).unwrap();
     assert!(changed(&conn, cursor).is_empty());
     // A newer version of one of them.
     let a2 = post(Some("NW1"), "http://x/a", "甲二", t2);
-    save_poll(&mut conn, &poll("a", vec![a2])).unwrap();
+    save_poll(&mut conn, &mut Stories::default(), &poll("a", vec![a2])).unwrap();
     assert_eq!(changed(&conn, cursor), ["甲二"]);
 
     // The newest change deleted, then a new post: a number above all.
@@ -528,7 +548,7 @@ fn changes_come_after_the_cursor_and_numbers_are_never_reused() {
         1
     );
     let c = post(Some("NW3"), "http://x/c", "丙", None);
-    save_poll(&mut conn, &poll("a", vec![c])).unwrap();
+    save_poll(&mut conn, &mut Stories::default(), &poll("a", vec![c])).unwrap();
     assert!(last_change(&conn).unwrap() > top);
     assert_eq!(changed(&conn, top), ["丙"]);
     // A cursor never goes back.
@@ -618,7 +638,7 @@ fn source_references_are_declared_and_nothing_moves() {
     // highest id, deleted, is not used again.
     conn.execute("DELETE FROM posts WHERE id = 9", []).unwrap();
     let p = post(Some("NW1"), "http://x/new", "新的", None);
-    save_poll(&mut conn, &poll("a", vec![p])).unwrap();
+    save_poll(&mut conn, &mut Stories::default(), &poll("a", vec![p])).unwrap();
     assert_eq!(count(&conn, "SELECT MAX(id) FROM posts"), 10);
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM fts_pending"), 1);
     assert_eq!(
@@ -653,15 +673,15 @@ fn health_columns() {
     let mut p = poll("a", vec![]);
     p.fetch.outcome = Outcome::Error;
     p.fetch.error = Some("HTTP 404".into());
-    save_poll(&mut conn, &p).unwrap();
-    save_poll(&mut conn, &p).unwrap();
+    save_poll(&mut conn, &mut Stories::default(), &p).unwrap();
+    save_poll(&mut conn, &mut Stories::default(), &p).unwrap();
     assert_eq!(source_state(&conn, "a").unwrap().failures, 2);
     let mut ok = poll("a", vec![]);
     ok.validators = Some(Validators {
         etag: Some("\"v1\"".into()),
         last_modified: None,
     });
-    save_poll(&mut conn, &ok).unwrap();
+    save_poll(&mut conn, &mut Stories::default(), &ok).unwrap();
     let st = source_state(&conn, "a").unwrap();
     assert_eq!(st.failures, 0);
     assert_eq!(st.validators.etag.as_deref(), Some("\"v1\""));

@@ -16,9 +16,10 @@ use rusqlite::Connection;
 
 use super::open_connection;
 use super::search::index_pending;
+use super::stories::Stories;
 use crate::store::StoreError;
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+type Job = Box<dyn FnOnce(&mut Connection, &mut Stories) + Send>;
 
 impl StoreError {
     /// Names the database file when the error is the file system's doing.
@@ -47,6 +48,9 @@ pub(crate) const INDEX_BATCH: usize = 2000;
 /// a poll that arrives meanwhile waits for one slice at most (about 20 ms
 /// of 1–3 KB bodies on the benchmark machine).
 const INDEX_SLICE: usize = 200;
+/// Posts stored before stories that the writer gives theirs per
+/// transaction while it has nothing else to do.
+pub(crate) const STORY_SLICE: usize = 500;
 /// With nothing queued, the writer still looks this often for posts whose
 /// wait for their article ran out.
 const INDEX_RECHECK: Duration = Duration::from_secs(60);
@@ -240,8 +244,11 @@ fn writer_loop(conn: &mut Connection, jobs: &mpsc::Receiver<Job>, index: bool) {
     // A killed run may have left posts queued: look once at the start.
     let mut maybe_queued = index;
     let mut failing = false;
+    let mut stories = Stories::default();
+    // Posts stored before stories (or by another tool) get theirs, once.
+    let mut maybe_unassigned = true;
     loop {
-        let job = if maybe_queued {
+        let job = if maybe_queued || maybe_unassigned {
             match jobs.try_recv() {
                 Ok(job) => Some(job),
                 Err(mpsc::TryRecvError::Empty) => None,
@@ -255,8 +262,19 @@ fn writer_loop(conn: &mut Connection, jobs: &mpsc::Receiver<Job>, index: bool) {
             }
         };
         if let Some(job) = job {
-            job(conn);
+            job(conn, &mut stories);
             maybe_queued = index;
+            continue;
+        }
+        if maybe_unassigned {
+            match stories.assign_unassigned(conn, STORY_SLICE) {
+                Ok(n) => maybe_unassigned = n == STORY_SLICE,
+                Err(e) => {
+                    stories.forget();
+                    maybe_unassigned = false;
+                    tracing::warn!(error = %e, "giving older posts their stories failed; tried again at the next start");
+                }
+            }
             continue;
         }
         if !index {
@@ -343,10 +361,25 @@ impl Writer {
         R: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
     {
+        self.call_stories(move |conn, _| f(conn)).await
+    }
+
+    /// Runs `f` on the writer connection with the writer's story state;
+    /// when `f` fails (its transaction rolled back), the state is read
+    /// again from the database at its next use.
+    pub(crate) async fn call_stories<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection, &mut Stories) -> Result<R, StoreError> + Send + 'static,
+    {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let path = self.path.clone();
-        let job: Job = Box::new(move |conn| {
-            let _ = tx.send(f(conn).map_err(|e| e.on_disk(&path)));
+        let job: Job = Box::new(move |conn, stories| {
+            let result = f(conn, stories);
+            if result.is_err() {
+                stories.forget();
+            }
+            let _ = tx.send(result.map_err(|e| e.on_disk(&path)));
         });
         self.jobs
             .as_ref()

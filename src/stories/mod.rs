@@ -1,0 +1,531 @@
+//! Stories: one piece of news republished by many outlets, each under its
+//! own URL and infoCode, with a rewritten headline, another source line, an
+//! editor's byline, a paragraph dropped or a caption added. Posts are never
+//! merged: a story only groups them. This module owns what decides it:
+//!
+//! - [`Fingerprint::of`] turns a post into what is compared: its body
+//!   normalized (full-width folded, punctuation and whitespace dropped,
+//!   source, editor, byline, caption and disclaimer lines removed), a
+//!   MinHash signature of its character 5-grams, one of its title's
+//!   character pairs, and the numbers it states;
+//! - [`Fingerprint::bands`] gives the LSH keys under which it is filed, so
+//!   that candidates are looked up, never scanned for ([`index`] files
+//!   them);
+//! - [`Fingerprint::matches`] decides a candidate: the estimated Jaccard
+//!   similarity of the texts over the threshold, and the numbers they state
+//!   in agreement (a release or a market wrap of the same template with
+//!   other numbers is another story), or, when either body is short (a
+//!   teaser), the titles' similarity and publication times within hours of
+//!   each other.
+//!
+//! [`Grouper`] assigns stories in memory (the labelled set's evaluation
+//! uses it); the store keeps the signatures in the database and assigns
+//! stories as it saves posts.
+//!
+//! MinHash is written here rather than taken from a crate: the signatures
+//! are stored, so the hash must never change between versions (std's
+//! hasher may; the crates found, `lshdedup-core` 0.1 and
+//! `datasketch-minhash-lsh` 0.0.1, are young, hash every shingle once per
+//! permutation, and keep their index in memory as hash maps of vectors).
+//! Ours is one-permutation hashing with optimal densification (Shrivastava,
+//! ICML 2017): each shingle is hashed once (a fixed polynomial of its
+//! characters and SplitMix64's finalizer) into one of the bins, so a
+//! signature costs one hash per character, not one per character and bin.
+
+pub mod index;
+
+use std::collections::HashSet;
+
+/// Characters per shingle: 5 characters of Chinese are about two words.
+const SHINGLE: usize = 5;
+/// Bins of a text's signature.
+pub const TEXT_BINS: usize = 126;
+/// Bins of a title's signature (a title has 10 to 40 character pairs).
+pub const TITLE_BINS: usize = 36;
+/// Rows (bins) per LSH band.
+const ROWS: usize = 3;
+/// LSH bands of a text, over its first `TEXT_BANDS × ROWS` bins: a pair
+/// whose texts are half the same shares one with probability
+/// 1 − (1 − 0.5³)²⁴ ≈ 0.96, at 0.6 with 0.996; at a fifth, 0.18. Each
+/// band is an entry of the index in memory (8 bytes a post): fewer bands
+/// keep it small, stories joined through a third post make up for the
+/// pairs they miss.
+pub const TEXT_BANDS: usize = 24;
+/// LSH bands of a title (all its bins).
+pub const TITLE_BANDS: usize = TITLE_BINS / ROWS;
+/// Below this many characters of normalized text, a body is short (a
+/// teaser, a flash): it may also be matched by its title and time.
+const SHORT: usize = 150;
+/// Below this many, a text is not compared at all: too little to tell.
+const TINY: usize = 30;
+/// Below this many characters a title (`快讯`, `公告`, `Update`) says too
+/// little to match on.
+const TINY_TITLE: usize = 6;
+/// How far apart a short post and its story may have been published to be
+/// matched by the title.
+pub const TITLE_HOURS: i64 = 12;
+/// Posts that state at least this many telling numbers are compared on
+/// them too.
+const NUMBERS: usize = 2;
+/// The estimated Jaccard similarity over which two texts (or, for a short
+/// post, two titles) tell one story (`[stories] threshold`).
+pub const THRESHOLD: f64 = 0.5;
+/// The first byte of a stored signature: the version of this encoding and
+/// of the hashes behind it.
+const BLOB_VERSION: u8 = 1;
+
+/// What a post is compared on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fingerprint {
+    /// MinHash of the body's 5-character shingles (empty when the body has
+    /// fewer than [`TINY`] characters to compare).
+    pub text: Vec<u32>,
+    /// MinHash of the title's 2-character shingles (empty for a title of
+    /// fewer than [`TINY_TITLE`] characters).
+    pub title: Vec<u32>,
+    /// Whether the body is short (a teaser): then the title counts too.
+    pub short: bool,
+    /// The numbers the body states (`0.25`, `5000`, `7.6`), at most 64.
+    pub numbers: Vec<String>,
+}
+
+impl Fingerprint {
+    pub fn of(title: &str, text: &str) -> Fingerprint {
+        let folded = fold(&strip_lines(text));
+        let body: Vec<char> = folded.chars().filter(|c| c.is_alphanumeric()).collect();
+        let title: Vec<char> = normalize(title).chars().collect();
+        Fingerprint {
+            text: if body.len() < TINY {
+                Vec::new()
+            } else {
+                minhash(&body, SHINGLE, TEXT_BINS)
+            },
+            title: if title.len() < TINY_TITLE {
+                Vec::new()
+            } else {
+                minhash(&title, 2, TITLE_BINS)
+            },
+            short: body.len() < SHORT,
+            numbers: numbers(&folded),
+        }
+    }
+
+    /// The LSH keys: one per band of the text's signature and one per band
+    /// of the title's, each a hash of the band's number and its rows. Two
+    /// fingerprints that share a key are candidates. Title keys are
+    /// [`Band::Title`]: a long post is a candidate for a short one by them.
+    pub fn bands(&self) -> Vec<(Band, u64)> {
+        let text = self
+            .text
+            .chunks_exact(ROWS)
+            .take(TEXT_BANDS)
+            .enumerate()
+            .map(|(i, r)| (Band::Text, i, r));
+        let title = self
+            .title
+            .chunks_exact(ROWS)
+            .enumerate()
+            .map(|(i, r)| (Band::Title, i + TEXT_BANDS, r));
+        text.chain(title)
+            .map(|(kind, i, rows)| {
+                let mut h = fnv(FNV_OFFSET, &(i as u32).to_le_bytes());
+                for r in rows {
+                    h = fnv(h, &r.to_le_bytes());
+                }
+                (kind, mix(h))
+            })
+            .collect()
+    }
+
+    /// The estimated Jaccard similarity of two texts (0 when either has
+    /// none).
+    pub fn similarity(&self, other: &Fingerprint) -> f64 {
+        agreement(&self.text, &other.text)
+    }
+
+    /// Whether `other` (a candidate) tells the same story: their texts alike
+    /// at `threshold` (the estimated Jaccard similarity) and their numbers
+    /// in agreement; or, when either is short, their titles alike at
+    /// `threshold` and `close` (published within [`TITLE_HOURS`]).
+    pub fn matches(&self, other: &Fingerprint, threshold: f64, close: bool) -> bool {
+        if !self.numbers_agree(other) {
+            return false;
+        }
+        if self.similarity(other) >= threshold {
+            return true;
+        }
+        (self.short || other.short) && close && agreement(&self.title, &other.title) >= threshold
+    }
+
+    /// How alike, for choosing among several matches: the texts', else
+    /// the titles'.
+    pub fn closeness(&self, other: &Fingerprint) -> f64 {
+        self.similarity(other)
+            .max(agreement(&self.title, &other.title) / 2.0)
+    }
+
+    /// Two posts that each state several numbers share most of them: the
+    /// fewer's numbers are mostly the other's.
+    fn numbers_agree(&self, other: &Fingerprint) -> bool {
+        let (a, b) = (&self.numbers, &other.numbers);
+        if a.len() < NUMBERS || b.len() < NUMBERS {
+            return true;
+        }
+        let b: HashSet<&String> = b.iter().collect();
+        let shared = a.iter().filter(|n| b.contains(n)).count();
+        shared * 10 >= 6 * a.len().min(b.len())
+    }
+
+    /// The stored form: a version byte, the flags, the two signatures'
+    /// lengths and values (little-endian), then the numbers, one per line.
+    pub fn to_blob(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(4 + 4 * (self.text.len() + self.title.len()) + 64);
+        out.push(BLOB_VERSION);
+        out.push(u8::from(self.short));
+        // Both at most 126: they fit.
+        out.push(self.text.len() as u8);
+        out.push(self.title.len() as u8);
+        for v in self.text.iter().chain(&self.title) {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(self.numbers.join("\n").as_bytes());
+        out
+    }
+
+    /// Reads [`Fingerprint::to_blob`]'s form; `None` for anything else (a
+    /// row of another version or another tool's making is ignored, never
+    /// trusted).
+    pub fn from_blob(blob: &[u8]) -> Option<Fingerprint> {
+        let (&[version, short, text, title], rest) = blob.split_first_chunk::<4>()?;
+        if version != BLOB_VERSION
+            || short > 1
+            || usize::from(text) > TEXT_BINS
+            || usize::from(title) > TITLE_BINS
+        {
+            return None;
+        }
+        let values = 4 * (usize::from(text) + usize::from(title));
+        let (sig, numbers) = (rest.get(..values)?, rest.get(values..)?);
+        let mut words = sig
+            .chunks_exact(4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+        let text: Vec<u32> = words.by_ref().take(usize::from(text)).collect();
+        let title: Vec<u32> = words.collect();
+        let numbers = std::str::from_utf8(numbers).ok()?;
+        Some(Fingerprint {
+            text,
+            title,
+            short: short == 1,
+            numbers: numbers
+                .split('\n')
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect(),
+        })
+    }
+}
+
+/// Which signature a band key comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Band {
+    Text,
+    Title,
+}
+
+/// The share of positions where two signatures agree (0 when either is
+/// empty or holds nothing).
+fn agreement(a: &[u32], b: &[u32]) -> f64 {
+    if a.is_empty() || b.is_empty() || a.iter().all(|&v| v == u32::MAX) {
+        return 0.0;
+    }
+    let same = a.iter().zip(b).filter(|(x, y)| x == y).count();
+    same as f64 / a.len().max(b.len()) as f64
+}
+
+/// Lines that are the outlet's, not the story's: source and editor lines,
+/// bylines, captions, a portal's app prompt.
+fn strip_lines(text: &str) -> String {
+    static OUTLET: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(concat!(
+            r"^[（(【\[]?\s*(?:文章来源|来源|责任编辑|责编|编辑|校对|作者|图片编辑|Source)\s*[:：]",
+            r"|记者[\s|｜]*\S{1,12}(?:\s+\S{1,12}){0,3}$",
+            r"|^\S{0,12}(?:编辑|记者)\s*[|｜]",
+            r"|(?:图|摄|供图)$|^资料图",
+            r"|contributed to this report\.?$|^(?:Photo|Image|Credit)\s*:",
+            r"|^海量资讯|广告合作",
+        ))
+        .expect("static regex")
+    });
+    // Disclaimers, whatever their length: the same one stands under
+    // unrelated articles of a site.
+    static NOTICE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^[【\[]?(?:郑重声明|免责声明|特别声明|风险提示|声明)[】\]]?\s*[:：]")
+            .expect("static regex")
+    });
+    text.lines()
+        .map(str::trim)
+        .filter(|l| {
+            !(l.is_empty() || NOTICE.is_match(l) || l.chars().count() < 60 && OUTLET.is_match(l))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Full-width forms folded to ASCII, the ideographic space to a space,
+/// letters lower-cased.
+fn fold(text: &str) -> String {
+    text.chars()
+        .map(|c| match c as u32 {
+            0xFF01..=0xFF5E => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            0x3000 => ' ',
+            _ => c,
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Only letters and digits of any script: punctuation and spaces are
+/// where outlets differ most and say least.
+fn normalize(text: &str) -> String {
+    fold(text).chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+/// The numbers a text states that tell one release from another: those
+/// with decimals and those of three digits or more, but not years (days
+/// and months, `3月15日`, are shared by everything published that day).
+/// Each once, at most 64.
+fn numbers(text: &str) -> Vec<String> {
+    static NUMBER: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\d+(?:\.\d+)?").expect("static regex"));
+    let telling = |n: &str| {
+        n.contains('.')
+            || n.len() >= 3 && !(n.len() == 4 && (n.starts_with("19") || n.starts_with("20")))
+    };
+    let mut seen = HashSet::new();
+    NUMBER
+        .find_iter(text)
+        .map(|m| m.as_str())
+        .filter(|n| telling(n))
+        .map(str::to_string)
+        .filter(|n| seen.insert(n.clone()))
+        .take(64)
+        .collect()
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01B3);
+    }
+    h
+}
+
+/// SplitMix64's finalizer: a fixed, well-mixed permutation of 64-bit values.
+pub(crate) fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// One-permutation MinHash of `chars`' overlapping `n`-character
+/// shingles (the whole of them when shorter) into `bins` bins, densified:
+/// each shingle is hashed once, its hash's high half picks the bin, the
+/// low half competes for that bin's minimum; a bin no shingle fell into
+/// takes the value of the first filled bin along its own fixed probe
+/// sequence (optimal densification), so that two sets agree on a bin
+/// with probability their Jaccard similarity. All `u32::MAX` for no
+/// characters.
+fn minhash(chars: &[char], n: usize, bins: usize) -> Vec<u32> {
+    let mut sig = vec![u32::MAX; bins];
+    let mut filled = vec![false; bins];
+    let width = n.min(chars.len()).max(1);
+    for w in chars.windows(width) {
+        let mut h: u64 = 0;
+        for &c in w {
+            h = h.wrapping_mul(0x0000_0100_0000_01B3) ^ u64::from(c);
+        }
+        let h = mix(h ^ 0x9E37_79B9_7F4A_7C15);
+        // Multiply-shift: the high half onto 0..bins without a division.
+        let bin = (((h >> 32) * bins as u64) >> 32) as usize;
+        if let (Some(v), Some(f)) = (sig.get_mut(bin), filled.get_mut(bin)) {
+            *v = (*v).min(h as u32);
+            *f = true;
+        }
+    }
+    if !filled.iter().any(|&f| f) {
+        return sig;
+    }
+    let original = sig.clone();
+    for (i, v) in sig.iter_mut().enumerate() {
+        if filled.get(i).copied().unwrap_or(true) {
+            continue;
+        }
+        // Some bin is filled and the probes are uniform over the bins: a
+        // filled one comes after `bins` tries on average; past 64 times
+        // that (never seen), the next filled bin is taken.
+        let probed = (0..bins as u64 * 64)
+            .map(|attempt| {
+                (((mix(((i as u64) << 32) | attempt) >> 32) * bins as u64) >> 32) as usize
+            })
+            .find(|&j| filled.get(j).copied().unwrap_or(false));
+        let j = probed.or_else(|| {
+            (i..bins)
+                .chain(0..i)
+                .find(|&j| filled.get(j).copied().unwrap_or(false))
+        });
+        *v = j.and_then(|j| original.get(j).copied()).unwrap_or(u32::MAX);
+    }
+    sig
+}
+
+/// The newest posts looked at under one band key: a key that thousands of
+/// posts share (a feed of one template, a story of hundreds of posts) costs
+/// no more.
+pub const PER_KEY: usize = 32;
+/// Candidates checked against their signatures per post, those sharing the
+/// most bands first: the work per post is bounded, however alike the
+/// window's posts are (a post that matches a story's newest posts needs no
+/// more of them).
+pub const CANDIDATES: usize = 16;
+
+/// The posts `fp` is to be checked against: those filed under its bands
+/// (the newest [`PER_KEY`] of each) that `keep` turns from a band and a
+/// slot into a post id, at most [`CANDIDATES`], those sharing the most
+/// bands first, then the newest.
+pub fn candidates(
+    index: &index::BandIndex,
+    fp: &Fingerprint,
+    keep: impl Fn(Band, u32) -> Option<i64>,
+) -> Vec<i64> {
+    let mut found: Vec<i64> = Vec::new();
+    let mut slots = Vec::new();
+    for (band, key) in fp.bands() {
+        slots.clear();
+        index.get(key, PER_KEY, &mut slots);
+        found.extend(slots.iter().filter_map(|&s| keep(band, s)));
+    }
+    found.sort_unstable();
+    let mut counted: Vec<(usize, i64)> = Vec::new();
+    for post in found {
+        match counted.last_mut() {
+            Some((n, p)) if *p == post => *n += 1,
+            _ => counted.push((1, post)),
+        }
+    }
+    counted.sort_unstable_by(|a, b| b.cmp(a));
+    counted.truncate(CANDIDATES);
+    counted.into_iter().map(|(_, p)| p).collect()
+}
+
+/// A post already filed that shares a band with the one being assigned.
+pub struct Candidate<'a> {
+    pub fingerprint: &'a Fingerprint,
+    /// Published (else fetched), in seconds since the epoch.
+    pub at: Option<i64>,
+    pub story: i64,
+}
+
+/// The stories of the candidates that `fp` (published `at`) matches, the
+/// closest first, each once: the post joins the first, and the others,
+/// which it shows to be the same news, are joined into it.
+pub fn matching_stories<'a>(
+    fp: &Fingerprint,
+    at: Option<i64>,
+    threshold: f64,
+    candidates: impl IntoIterator<Item = Candidate<'a>>,
+) -> Vec<i64> {
+    let mut matched: Vec<(f64, i64)> = candidates
+        .into_iter()
+        .filter(|c| {
+            let close = match (at, c.at) {
+                (Some(a), Some(b)) => (a - b).abs() <= TITLE_HOURS * 3600,
+                _ => false,
+            };
+            fp.matches(c.fingerprint, threshold, close)
+        })
+        .map(|c| (fp.closeness(c.fingerprint), c.story))
+        .collect();
+    matched.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut seen = HashSet::new();
+    matched
+        .into_iter()
+        .map(|(_, s)| s)
+        .filter(|s| seen.insert(*s))
+        .collect()
+}
+
+/// Stories assigned in memory, in the order posts come, with the same
+/// index and decision as the store: a post joins the story of its closest
+/// matching candidate, else starts one; a post that matches posts of
+/// several stories joins them into one (a teaser filed apart under its
+/// own headline joins once a later post matches both).
+#[derive(Default)]
+pub struct Grouper {
+    posts: Vec<(Fingerprint, Option<i64>, i64)>,
+    index: index::BandIndex,
+    /// Each story's parent: a story joined into another points to it.
+    parent: Vec<i64>,
+}
+
+impl Grouper {
+    /// Files a post published `at` (seconds); returns its number (see
+    /// [`Grouper::story`]).
+    pub fn add(&mut self, fp: Fingerprint, at: Option<i64>, threshold: f64) -> usize {
+        let slots = candidates(&self.index, &fp, |band, s| {
+            let (other, _, _) = self.posts.get(s as usize)?;
+            (band == Band::Text || fp.short || other.short).then_some(i64::from(s))
+        });
+        let candidates = slots
+            .iter()
+            .filter_map(|&i| self.posts.get(i as usize))
+            .map(|(other, at, story)| Candidate {
+                fingerprint: other,
+                at: *at,
+                story: self.root(*story),
+            });
+        let matched = matching_stories(&fp, at, threshold, candidates);
+        let story = match matched.split_first() {
+            Some((&root, others)) => {
+                for &other in others {
+                    if let Some(p) = usize::try_from(other)
+                        .ok()
+                        .and_then(|o| self.parent.get_mut(o))
+                    {
+                        *p = root;
+                    }
+                }
+                root
+            }
+            None => {
+                self.parent.push(self.parent.len() as i64);
+                self.parent.len() as i64 - 1
+            }
+        };
+        let slot = self.posts.len();
+        for (_, key) in fp.bands() {
+            self.index.insert(key, slot as u32);
+        }
+        self.posts.push((fp, at, story));
+        slot
+    }
+
+    /// The story of post `index` now (numbered from 0).
+    pub fn story(&self, index: usize) -> Option<i64> {
+        self.posts.get(index).map(|&(_, _, s)| self.root(s))
+    }
+
+    fn root(&self, mut s: i64) -> i64 {
+        while let Some(&p) = usize::try_from(s).ok().and_then(|i| self.parent.get(i)) {
+            if p == s {
+                break;
+            }
+            s = p;
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests;
