@@ -19,6 +19,7 @@
 //! - `tokenize DIR`: the floor: every feed file in DIR read with quick-xml.
 
 mod extract;
+mod stories;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -695,6 +696,26 @@ fn main() {
                 .build()
                 .expect("runtime")
                 .block_on(serve(port, feeds, items, seed, vocabs))
+        }
+        "stories-scale" => {
+            let (Some(zh), Some(en)) = (args.get("vocab-zh"), args.get("vocab-en")) else {
+                eprintln!("stories-scale needs --vocab-zh DICT.TXT --vocab-en WORDS");
+                std::process::exit(2);
+            };
+            let vocabs = Vocabs {
+                zh: Vocab::jieba(zh, 60_000),
+                en: Vocab::english(en, 30_000, seed),
+            };
+            let db = args
+                .get("database")
+                .map(String::as_str)
+                .unwrap_or("stories-scale.db");
+            stories::run(
+                std::path::Path::new(db),
+                arg(&args, "posts", 1_000_000),
+                arg(&args, "block", 100_000),
+                &vocabs,
+            );
         }
         "extract-eval" => {
             let dir = args
