@@ -112,11 +112,15 @@ impl Stories {
             oldest_seen: i64::MAX,
             loaded_at: now,
         });
+        let cutoff = now.saturating_sub(window);
+        // A reload by the time index; a refresh by the rowid, past the
+        // last one taken in (another process's posts), the window's
+        // filtered here (a refresh must not range over the window).
         let (sql, from) = if stale {
             (
                 "SELECT post_id, seen_at, at, signature FROM story_signatures
                  WHERE seen_at >= ?1 ORDER BY post_id",
-                now.saturating_sub(window),
+                cutoff,
             )
         } else {
             (
@@ -129,11 +133,22 @@ impl Stories {
         let mut rows = stmt.query([from])?;
         while let Some(r) = rows.next()? {
             let (post, seen, at): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-            let blob: Vec<u8> = r.get(3)?;
             loaded.max_post = loaded.max_post.max(post);
+            if seen < cutoff {
+                continue;
+            }
+            let blob: Vec<u8> = r.get(3)?;
             if let Some(fp) = Fingerprint::from_blob(&blob) {
                 loaded.file(post, &fp, at, seen);
             }
+        }
+        if stale {
+            // Signatures of posts stored before the window have higher ids
+            // than it when older posts were assigned late: never taken in.
+            let max: Option<i64> = tx
+                .prepare_cached("SELECT MAX(post_id) FROM story_signatures")?
+                .query_row([], |r| r.get(0))?;
+            loaded.max_post = loaded.max_post.max(max.unwrap_or(0));
         }
         Ok(loaded)
     }
@@ -462,5 +477,48 @@ mod tests {
             "{} checks for {n} posts",
             stories.checked
         );
+    }
+
+    /// Posts an older version stored get their stories; those stored before
+    /// the window are compared, never kept in memory (a database of a
+    /// million old posts would otherwise be read whole), and a reload
+    /// leaves them out too.
+    #[test]
+    fn older_posts_get_stories_without_filling_the_index() {
+        let (_d, mut conn) = store();
+        let text = "一篇旧文章的正文，足够长以作比较，讲的是同一件事情，被多家媒体转载。".repeat(3);
+        conn.execute_batch("INSERT INTO sources (slug, name, url) VALUES ('a', 'A', '')")
+            .unwrap();
+        for (i, fetched) in [
+            "2020-01-01T00:00:00Z",
+            "2020-01-01T01:00:00Z",
+            "2020-01-02T00:00:00Z",
+        ]
+        .iter()
+        .enumerate()
+        {
+            conn.execute(
+                "INSERT INTO posts (source, canonical_url, title, content_text, fetched_at)
+                 VALUES ('a', ?1, '旧文章的标题', ?2, ?3)",
+                rusqlite::params![format!("http://a/{i}"), text, fetched],
+            )
+            .unwrap();
+        }
+        let mut stories = Stories::default();
+        assert_eq!(stories.assign_unassigned(&mut conn, 2).unwrap(), 2);
+        assert_eq!(stories.assign_unassigned(&mut conn, 2).unwrap(), 1);
+        let count = |conn: &Connection, sql: &str| -> i64 {
+            conn.query_row(sql, [], |r| r.get(0)).unwrap()
+        };
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM posts WHERE story_id IS NULL"),
+            0
+        );
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM story_signatures"), 3);
+        assert_eq!(stories.loaded.as_ref().unwrap().slots.len(), 0);
+        stories.forget();
+        let tx = conn.transaction().unwrap();
+        assert_eq!(stories.ready(&tx).unwrap().slots.len(), 0);
+        assert_eq!(stories.ready(&tx).unwrap().slots.len(), 0, "nor a refresh");
     }
 }
