@@ -6,13 +6,38 @@
 //! Entries are `key << 32 | slot` (the key's high 32 bits; a slot numbers
 //! a post for the index's owner). Most live in one sorted vector with a
 //! directory of where each 16-bit key prefix starts (a lookup reads a
-//! couple of cache lines); the newest in a small map, merged into the
+//! couple of cache lines); the newest in a small map of chains (a key to
+//! its newest entry, each entry to the one before under its key; keys are
+//! hashes already, so the map does not hash them again), merged into the
 //! vector in place once it holds [`TAIL`] entries. Two keys that agree in
 //! their high 32 bits give a false candidate, which the owner's check of
 //! the signatures turns down: with a million entries, one lookup in about
 //! 4,000.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The keys are well-mixed hashes: the map spreads them by a multiply,
+/// where its default (SipHash) cost as much as the rest of an insert.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = u64::from(v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// No entry before this one under its key.
+const NONE: u32 = u32::MAX;
 
 /// Entries kept in the map before they are merged into the vector.
 const TAIL: usize = 1 << 15;
@@ -26,7 +51,10 @@ pub struct BandIndex {
     /// `dir[p]..dir[p + 1]`: where the entries whose key starts with `p` lie
     /// in `base`.
     dir: Vec<u32>,
-    tail: HashMap<u32, Vec<u32>>,
+    /// The map's part: each key's newest entry in `chain`.
+    heads: HashMap<u32, u32, BuildHasherDefault<KeyHasher>>,
+    /// (slot, the previous entry under the same key or [`NONE`]).
+    chain: Vec<(u32, u32)>,
     tail_len: usize,
 }
 
@@ -35,7 +63,8 @@ impl Default for BandIndex {
         BandIndex {
             base: Vec::new(),
             dir: vec![0; (1 << PREFIX) + 1],
-            tail: HashMap::new(),
+            heads: HashMap::default(),
+            chain: Vec::new(),
             tail_len: 0,
         }
     }
@@ -44,7 +73,9 @@ impl Default for BandIndex {
 impl BandIndex {
     /// Files `slot` under `key`.
     pub fn insert(&mut self, key: u64, slot: u32) {
-        self.tail.entry(short(key)).or_default().push(slot);
+        let at = self.chain.len() as u32;
+        let before = self.heads.insert(short(key), at).unwrap_or(NONE);
+        self.chain.push((slot, before));
         self.tail_len += 1;
         if self.tail_len >= TAIL {
             self.merge();
@@ -57,9 +88,13 @@ impl BandIndex {
     pub fn get(&self, key: u64, latest: usize, out: &mut Vec<u32>) {
         let k = short(key);
         let mut left = latest;
-        if let Some(slots) = self.tail.get(&k) {
-            out.extend(slots.iter().rev().take(left));
-            left = left.saturating_sub(slots.len());
+        let mut at = self.heads.get(&k).copied().unwrap_or(NONE);
+        while left > 0
+            && let Some(&(slot, before)) = self.chain.get(at as usize)
+        {
+            out.push(slot);
+            left -= 1;
+            at = before;
         }
         if left == 0 {
             return;
@@ -93,11 +128,15 @@ impl BandIndex {
     /// place), and the directory counted again.
     fn merge(&mut self) {
         let mut new: Vec<u64> = Vec::with_capacity(self.tail_len);
-        for (k, slots) in self.tail.drain() {
-            new.extend(slots.iter().map(|&s| (u64::from(k) << 32) | u64::from(s)));
+        for (k, head) in self.heads.drain() {
+            let mut at = head;
+            while let Some(&(slot, before)) = self.chain.get(at as usize) {
+                new.push((u64::from(k) << 32) | u64::from(slot));
+                at = before;
+            }
         }
+        self.chain.clear();
         self.tail_len = 0;
-        self.tail.shrink_to(TAIL / 4);
         new.sort_unstable();
         let old = self.base.len();
         self.base.reserve_exact(new.len());
@@ -132,6 +171,51 @@ impl BandIndex {
             }
             *d = at as u32;
         }
+    }
+}
+
+/// The index of a window's posts: every post's text and title bands, and
+/// the short posts' title bands again apart. A title matches only when
+/// one of the two posts is short: a short post looks its title up among
+/// all, a long one among the short ones only (a few, where the whole
+/// index is the window).
+#[derive(Debug, Default)]
+pub struct Lsh {
+    all: BandIndex,
+    short_titles: BandIndex,
+}
+
+impl Lsh {
+    /// Files `fp` as `slot`.
+    pub fn file(&mut self, fp: &super::Fingerprint, slot: u32) {
+        for (band, key) in fp.bands() {
+            self.all.insert(key, slot);
+            if band == super::Band::Title && fp.short {
+                self.short_titles.insert(key, slot);
+            }
+        }
+    }
+
+    /// Appends to `out` the slots filed under `fp`'s bands that its title
+    /// may match, the newest `latest` of each band, once per band shared.
+    pub fn get(&self, fp: &super::Fingerprint, latest: usize, out: &mut Vec<u32>) {
+        for (band, key) in fp.bands() {
+            let index = if band == super::Band::Title && !fp.short {
+                &self.short_titles
+            } else {
+                &self.all
+            };
+            index.get(key, latest, out);
+        }
+    }
+
+    /// Entries filed.
+    pub fn len(&self) -> usize {
+        self.all.len() + self.short_titles.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

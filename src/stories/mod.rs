@@ -42,17 +42,29 @@ const SHINGLE: usize = 5;
 pub const TEXT_BINS: usize = 126;
 /// Bins of a title's signature (a title has 10 to 40 character pairs).
 pub const TITLE_BINS: usize = 36;
-/// Rows (bins) per LSH band.
-const ROWS: usize = 3;
-/// LSH bands of a text, over its first `TEXT_BANDS × ROWS` bins: a pair
-/// whose texts are half the same shares one with probability
-/// 1 − (1 − 0.5³)²⁴ ≈ 0.96, at 0.6 with 0.996; at a fifth, 0.18. Each
-/// band is an entry of the index in memory (8 bytes a post): fewer bands
-/// keep it small, stories joined through a third post make up for the
-/// pairs they miss.
-pub const TEXT_BANDS: usize = 24;
-/// LSH bands of a title (all its bins).
-pub const TITLE_BANDS: usize = TITLE_BINS / ROWS;
+/// Rows (bins) per LSH band of a text.
+const TEXT_ROWS: usize = 2;
+/// LSH bands of a text, over its first `TEXT_BANDS × TEXT_ROWS` bins: a
+/// pair whose texts are half the same shares one with probability
+/// 1 − (1 − 0.5²)¹² ≈ 0.97, at 0.6 with 0.995, at 0.45 with 0.93 (stories
+/// joined through a third post make up for pairs missed). Bands of two
+/// bins let unrelated posts share one now and then (at a Jaccard
+/// similarity of 0.05, once in 150 pairs): the sketch in memory
+/// ([`Sketch`]) turns those down before any signature is read. Each band
+/// is a lookup and an entry of the index (8 bytes): 12 where bands of
+/// three rows needed 24 for the same recall.
+pub const TEXT_BANDS: usize = 12;
+/// Rows per LSH band of a title: titles share character pairs far more
+/// often than texts share 5-grams.
+const TITLE_ROWS: usize = 3;
+/// LSH bands of a title (all its bins): a title half the same shares one
+/// with probability 1 − (1 − 0.5³)¹² ≈ 0.8, at 0.6 with 0.93.
+pub const TITLE_BANDS: usize = TITLE_BINS / TITLE_ROWS;
+/// Characters of normalized text compared at most: the opening of a long
+/// article (its lede and more), where republications agree most (outlets
+/// cut and add at the end); and a fingerprint costs the same for a body
+/// of 16 MB as for one of a few pages.
+const MAX_CHARS: usize = 1000;
 /// Below this many characters of normalized text, a body is short (a
 /// teaser, a flash): it may also be matched by its title and time.
 const SHORT: usize = 150;
@@ -72,17 +84,19 @@ const NUMBERS: usize = 2;
 pub const THRESHOLD: f64 = 0.5;
 /// The first byte of a stored signature: the version of this encoding and
 /// of the hashes behind it.
-const BLOB_VERSION: u8 = 1;
+const BLOB_VERSION: u8 = 2;
 
 /// What a post is compared on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fingerprint {
-    /// MinHash of the body's 5-character shingles (empty when the body has
-    /// fewer than [`TINY`] characters to compare).
-    pub text: Vec<u32>,
+    /// MinHash of the body's 5-character shingles, the low 16 bits of each
+    /// minimum (b-bit MinHash: two unrelated bins agree by chance once in
+    /// 65,536, and the signature is half the size), empty when the body
+    /// has fewer than [`TINY`] characters to compare.
+    pub text: Vec<u16>,
     /// MinHash of the title's 2-character shingles (empty for a title of
     /// fewer than [`TINY_TITLE`] characters).
-    pub title: Vec<u32>,
+    pub title: Vec<u16>,
     /// Whether the body is short (a teaser): then the title counts too.
     pub short: bool,
     /// The numbers the body states (`0.25`, `5000`, `7.6`), at most 64.
@@ -90,10 +104,34 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
+    /// One pass over the text: the outlet's lines skipped, each character
+    /// folded, the numbers read, letters and digits kept (the first
+    /// [`MAX_CHARS`]).
     pub fn of(title: &str, text: &str) -> Fingerprint {
-        let folded = fold(&strip_lines(text));
-        let body: Vec<char> = folded.chars().filter(|c| c.is_alphanumeric()).collect();
-        let title: Vec<char> = normalize(title).chars().collect();
+        let mut body: Vec<char> = Vec::with_capacity(text.len() / 3 + 16);
+        let mut numbers = Numbers::default();
+        'lines: for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || is_outlet_line(line) {
+                continue;
+            }
+            for c in line.chars().map(fold_char) {
+                numbers.feed(c);
+                if is_alnum(c) {
+                    body.push(c);
+                    if body.len() >= MAX_CHARS {
+                        break 'lines;
+                    }
+                }
+            }
+            numbers.feed('\n');
+        }
+        numbers.end();
+        let title: Vec<char> = title
+            .chars()
+            .map(fold_char)
+            .filter(|&c| is_alnum(c))
+            .collect();
         Fingerprint {
             text: if body.len() < TINY {
                 Vec::new()
@@ -106,7 +144,7 @@ impl Fingerprint {
                 minhash(&title, 2, TITLE_BINS)
             },
             short: body.len() < SHORT,
-            numbers: numbers(&folded),
+            numbers: numbers.found,
         }
     }
 
@@ -117,13 +155,13 @@ impl Fingerprint {
     pub fn bands(&self) -> Vec<(Band, u64)> {
         let text = self
             .text
-            .chunks_exact(ROWS)
+            .chunks_exact(TEXT_ROWS)
             .take(TEXT_BANDS)
             .enumerate()
             .map(|(i, r)| (Band::Text, i, r));
         let title = self
             .title
-            .chunks_exact(ROWS)
+            .chunks_exact(TITLE_ROWS)
             .enumerate()
             .map(|(i, r)| (Band::Title, i + TEXT_BANDS, r));
         text.chain(title)
@@ -179,7 +217,7 @@ impl Fingerprint {
     /// The stored form: a version byte, the flags, the two signatures'
     /// lengths and values (little-endian), then the numbers, one per line.
     pub fn to_blob(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(4 + 4 * (self.text.len() + self.title.len()) + 64);
+        let mut out = Vec::with_capacity(4 + 2 * (self.text.len() + self.title.len()) + 64);
         out.push(BLOB_VERSION);
         out.push(u8::from(self.short));
         // Both at most 126: they fit.
@@ -204,13 +242,13 @@ impl Fingerprint {
         {
             return None;
         }
-        let values = 4 * (usize::from(text) + usize::from(title));
+        let values = 2 * (usize::from(text) + usize::from(title));
         let (sig, numbers) = (rest.get(..values)?, rest.get(values..)?);
         let mut words = sig
-            .chunks_exact(4)
-            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
-        let text: Vec<u32> = words.by_ref().take(usize::from(text)).collect();
-        let title: Vec<u32> = words.collect();
+            .chunks_exact(2)
+            .map(|w| u16::from_le_bytes([w[0], w[1]]));
+        let text: Vec<u16> = words.by_ref().take(usize::from(text)).collect();
+        let title: Vec<u16> = words.collect();
         let numbers = std::str::from_utf8(numbers).ok()?;
         Some(Fingerprint {
             text,
@@ -225,6 +263,69 @@ impl Fingerprint {
     }
 }
 
+/// What the index keeps of a post in memory to turn most candidates down
+/// without reading their signatures: 16 bins of the text signature (past
+/// the bands') and the title's 36, a byte of each (two unrelated bins
+/// agree by chance once in 256), 52 bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sketch {
+    text: [u8; SKETCH_BINS],
+    title: [u8; TITLE_BINS],
+    has_text: bool,
+    has_title: bool,
+    pub short: bool,
+}
+
+/// Text bins a sketch keeps: the last of the signature, which no band uses.
+const SKETCH_BINS: usize = 16;
+/// Of a sketch's 16 text bins, at least this many agree before a candidate
+/// is checked: turned down, a pair whose texts are half the same (the
+/// threshold) has 2 chances in 1,000 (a binomial tail), at 0.6 one in
+/// 20,000; an unrelated pair is turned down all but always.
+const SKETCH_TEXT: usize = 3;
+/// Of the 36 title bins, at least this many (a title half the same is
+/// turned down 3 times in 1,000).
+const SKETCH_TITLE: usize = 10;
+
+impl Sketch {
+    pub fn of(fp: &Fingerprint) -> Sketch {
+        let mut text = [0u8; SKETCH_BINS];
+        let tail = fp.text.get(TEXT_BINS - SKETCH_BINS..).unwrap_or(&[]);
+        for (t, v) in text.iter_mut().zip(tail) {
+            *t = *v as u8;
+        }
+        let mut title = [0u8; TITLE_BINS];
+        for (t, v) in title.iter_mut().zip(&fp.title) {
+            *t = *v as u8;
+        }
+        Sketch {
+            text,
+            title,
+            has_text: tail.len() == SKETCH_BINS,
+            has_title: fp.title.len() == TITLE_BINS,
+            short: fp.short,
+        }
+    }
+
+    /// Whether `other` may match (see [`Fingerprint::matches`]): their
+    /// texts' sketches agree enough, or, when either is short and they are
+    /// `close` in time, their titles'.
+    pub fn may_match(&self, other: &Sketch, close: bool) -> bool {
+        let agree = |a: &[u8], b: &[u8]| a.iter().zip(b).filter(|(x, y)| x == y).count();
+        (self.has_text && other.has_text && agree(&self.text, &other.text) >= SKETCH_TEXT)
+            || ((self.short || other.short)
+                && close
+                && self.has_title
+                && other.has_title
+                && agree(&self.title, &other.title) >= SKETCH_TITLE)
+    }
+}
+
+/// Whether two times (seconds) are close enough for titles to match.
+pub fn close(a: Option<i64>, b: Option<i64>) -> bool {
+    matches!((a, b), (Some(a), Some(b)) if (a - b).abs() <= TITLE_HOURS * 3600)
+}
+
 /// Which signature a band key comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Band {
@@ -234,17 +335,19 @@ pub enum Band {
 
 /// The share of positions where two signatures agree (0 when either is
 /// empty or holds nothing).
-fn agreement(a: &[u32], b: &[u32]) -> f64 {
-    if a.is_empty() || b.is_empty() || a.iter().all(|&v| v == u32::MAX) {
+fn agreement(a: &[u16], b: &[u16]) -> f64 {
+    if a.is_empty() || b.is_empty() || a.iter().all(|&v| v == u16::MAX) {
         return 0.0;
     }
     let same = a.iter().zip(b).filter(|(x, y)| x == y).count();
     same as f64 / a.len().max(b.len()) as f64
 }
 
-/// Lines that are the outlet's, not the story's: source and editor lines,
-/// bylines, captions, a portal's app prompt.
-fn strip_lines(text: &str) -> String {
+/// Whether a line is the outlet's, not the story's: source and editor
+/// lines, bylines, captions, a portal's app prompt (short lines only), and
+/// disclaimers, whatever their length (the same one stands under unrelated
+/// articles of a site).
+fn is_outlet_line(line: &str) -> bool {
     static OUTLET: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(concat!(
             r"^[（(【\[]?\s*(?:文章来源|来源|责任编辑|责编|编辑|校对|作者|图片编辑|Source)\s*[:：]",
@@ -256,60 +359,103 @@ fn strip_lines(text: &str) -> String {
         ))
         .expect("static regex")
     });
-    // Disclaimers, whatever their length: the same one stands under
-    // unrelated articles of a site.
     static NOTICE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"^[【\[]?(?:郑重声明|免责声明|特别声明|风险提示|声明)[】\]]?\s*[:：]")
             .expect("static regex")
     });
-    text.lines()
-        .map(str::trim)
-        .filter(|l| {
-            !(l.is_empty() || NOTICE.is_match(l) || l.chars().count() < 60 && OUTLET.is_match(l))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    // Most lines are paragraphs: the two cheap tests first.
+    let first = line.chars().next().unwrap_or(' ');
+    (matches!(first, '【' | '[' | '郑' | '免' | '特' | '风' | '声') && NOTICE.is_match(line))
+        || (line.len() < 240 && line.chars().count() < 60 && OUTLET.is_match(line))
 }
 
-/// Full-width forms folded to ASCII, the ideographic space to a space,
-/// letters lower-cased.
-fn fold(text: &str) -> String {
-    text.chars()
-        .map(|c| match c as u32 {
-            0xFF01..=0xFF5E => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            0x3000 => ' ',
-            _ => c,
-        })
-        .flat_map(char::to_lowercase)
-        .collect()
+/// A character as compared: full-width forms folded to ASCII, the
+/// ideographic space to a space, letters lower-cased (the first of a
+/// lower-case that is several characters).
+fn fold_char(c: char) -> char {
+    match c as u32 {
+        0x41..=0x5A => c.to_ascii_lowercase(),
+        0..=0x7F | 0x4E00..=0x9FFF => c,
+        0xFF01..=0xFF5E => char::from_u32(c as u32 - 0xFEE0).map_or(c, |a| a.to_ascii_lowercase()),
+        0x3000 => ' ',
+        _ => c.to_lowercase().next().unwrap_or(c),
+    }
 }
 
 /// Only letters and digits of any script: punctuation and spaces are
 /// where outlets differ most and say least.
+fn is_alnum(c: char) -> bool {
+    match c as u32 {
+        0..=0x7F => c.is_ascii_alphanumeric(),
+        0x4E00..=0x9FFF => true,
+        _ => c.is_alphanumeric(),
+    }
+}
+
+#[cfg(test)]
 fn normalize(text: &str) -> String {
-    fold(text).chars().filter(|c| c.is_alphanumeric()).collect()
+    text.chars()
+        .map(fold_char)
+        .filter(|&c| is_alnum(c))
+        .collect()
 }
 
 /// The numbers a text states that tell one release from another: those
 /// with decimals and those of three digits or more, but not years (days
 /// and months, `3月15日`, are shared by everything published that day).
-/// Each once, at most 64.
+/// Each once, at most 64, in the order they come; read a character at a
+/// time (`\d+(\.\d+)?`, over folded text).
+#[derive(Default)]
+struct Numbers {
+    current: String,
+    found: Vec<String>,
+}
+
+impl Numbers {
+    fn feed(&mut self, c: char) {
+        let extends = c.is_ascii_digit()
+            || c == '.' && !self.current.is_empty() && !self.current.contains('.');
+        if extends {
+            self.current.push(c);
+        } else if !self.current.is_empty() {
+            // "1.2.3": the second dot ends "1.2"; a dot never starts one.
+            self.end();
+        }
+    }
+
+    fn end(&mut self) {
+        if self.current.is_empty() {
+            return;
+        }
+        let mut n = std::mem::take(&mut self.current);
+        if n.ends_with('.') {
+            n.pop();
+        }
+        let telling = n.contains('.')
+            || n.len() >= 3 && !(n.len() == 4 && (n.starts_with("19") || n.starts_with("20")));
+        if telling && self.found.len() < 64 && !self.found.contains(&n) {
+            self.found.push(n);
+        }
+    }
+}
+
+#[cfg(test)]
 fn numbers(text: &str) -> Vec<String> {
-    static NUMBER: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r"\d+(?:\.\d+)?").expect("static regex"));
-    let telling = |n: &str| {
-        n.contains('.')
-            || n.len() >= 3 && !(n.len() == 4 && (n.starts_with("19") || n.starts_with("20")))
-    };
-    let mut seen = HashSet::new();
-    NUMBER
-        .find_iter(text)
-        .map(|m| m.as_str())
-        .filter(|n| telling(n))
-        .map(str::to_string)
-        .filter(|n| seen.insert(n.clone()))
-        .take(64)
-        .collect()
+    let mut n = Numbers::default();
+    for c in text.chars().map(fold_char) {
+        n.feed(c);
+    }
+    n.end();
+    n.found
+}
+
+#[cfg(test)]
+fn strip_lines(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !(l.is_empty() || is_outlet_line(l)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -335,9 +481,9 @@ pub(crate) fn mix(mut z: u64) -> u64 {
 /// low half competes for that bin's minimum; a bin no shingle fell into
 /// takes the value of the first filled bin along its own fixed probe
 /// sequence (optimal densification), so that two sets agree on a bin
-/// with probability their Jaccard similarity. All `u32::MAX` for no
-/// characters.
-fn minhash(chars: &[char], n: usize, bins: usize) -> Vec<u32> {
+/// with probability their Jaccard similarity; each value's low 16 bits
+/// kept. All `u16::MAX` for no characters.
+fn minhash(chars: &[char], n: usize, bins: usize) -> Vec<u16> {
     let mut sig = vec![u32::MAX; bins];
     let mut filled = vec![false; bins];
     let width = n.min(chars.len()).max(1);
@@ -355,7 +501,7 @@ fn minhash(chars: &[char], n: usize, bins: usize) -> Vec<u32> {
         }
     }
     if !filled.iter().any(|&f| f) {
-        return sig;
+        return vec![u16::MAX; bins];
     }
     let original = sig.clone();
     for (i, v) in sig.iter_mut().enumerate() {
@@ -377,7 +523,7 @@ fn minhash(chars: &[char], n: usize, bins: usize) -> Vec<u32> {
         });
         *v = j.and_then(|j| original.get(j).copied()).unwrap_or(u32::MAX);
     }
-    sig
+    sig.into_iter().map(|v| v as u16).collect()
 }
 
 /// The newest posts looked at under one band key: a key that thousands of
@@ -390,22 +536,19 @@ pub const PER_KEY: usize = 32;
 /// more of them).
 pub const CANDIDATES: usize = 16;
 
-/// The posts `fp` is to be checked against: those filed under its bands
-/// (the newest [`PER_KEY`] of each) that `keep` turns from a band and a
+/// The posts `fp` is to be checked against: those filed in `lsh` under
+/// its bands (the newest [`PER_KEY`] of each) that `keep` turns from a
 /// slot into a post id, at most [`CANDIDATES`], those sharing the most
 /// bands first, then the newest.
 pub fn candidates(
-    index: &index::BandIndex,
+    lsh: &index::Lsh,
     fp: &Fingerprint,
-    keep: impl Fn(Band, u32) -> Option<i64>,
+    keep: impl Fn(u32) -> Option<i64>,
 ) -> Vec<i64> {
     let mut found: Vec<i64> = Vec::new();
     let mut slots = Vec::new();
-    for (band, key) in fp.bands() {
-        slots.clear();
-        index.get(key, PER_KEY, &mut slots);
-        found.extend(slots.iter().filter_map(|&s| keep(band, s)));
-    }
+    lsh.get(fp, PER_KEY, &mut slots);
+    found.extend(slots.iter().filter_map(|&s| keep(s)));
     found.sort_unstable();
     let mut counted: Vec<(usize, i64)> = Vec::new();
     for post in found {
@@ -438,13 +581,7 @@ pub fn matching_stories<'a>(
 ) -> Vec<i64> {
     let mut matched: Vec<(f64, i64)> = candidates
         .into_iter()
-        .filter(|c| {
-            let close = match (at, c.at) {
-                (Some(a), Some(b)) => (a - b).abs() <= TITLE_HOURS * 3600,
-                _ => false,
-            };
-            fp.matches(c.fingerprint, threshold, close)
-        })
+        .filter(|c| fp.matches(c.fingerprint, threshold, close(at, c.at)))
         .map(|c| (fp.closeness(c.fingerprint), c.story))
         .collect();
     matched.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -464,7 +601,7 @@ pub fn matching_stories<'a>(
 #[derive(Default)]
 pub struct Grouper {
     posts: Vec<(Fingerprint, Option<i64>, i64)>,
-    index: index::BandIndex,
+    index: index::Lsh,
     /// Each story's parent: a story joined into another points to it.
     parent: Vec<i64>,
 }
@@ -473,9 +610,12 @@ impl Grouper {
     /// Files a post published `at` (seconds); returns its number (see
     /// [`Grouper::story`]).
     pub fn add(&mut self, fp: Fingerprint, at: Option<i64>, threshold: f64) -> usize {
-        let slots = candidates(&self.index, &fp, |band, s| {
-            let (other, _, _) = self.posts.get(s as usize)?;
-            (band == Band::Text || fp.short || other.short).then_some(i64::from(s))
+        let sketch = Sketch::of(&fp);
+        let slots = candidates(&self.index, &fp, |s| {
+            let (other, other_at, _) = self.posts.get(s as usize)?;
+            sketch
+                .may_match(&Sketch::of(other), close(at, *other_at))
+                .then_some(i64::from(s))
         });
         let candidates = slots
             .iter()
@@ -504,9 +644,7 @@ impl Grouper {
             }
         };
         let slot = self.posts.len();
-        for (_, key) in fp.bands() {
-            self.index.insert(key, slot as u32);
-        }
+        self.index.file(&fp, slot as u32);
         self.posts.push((fp, at, story));
         slot
     }

@@ -561,7 +561,7 @@ fn an_old_database_gains_the_merged_items_and_duplicates_none() {
         .collect();
     env.db()
         .execute_batch(&format!(
-            "DROP TRIGGER posts_story_insert; DROP TRIGGER posts_story_update; DROP TRIGGER posts_story_delete;
+            "DROP TRIGGER posts_story_update; DROP TRIGGER posts_story_delete;
              DROP TABLE story_signatures; DROP INDEX posts_story; ALTER TABLE posts DROP COLUMN story_id;
              DROP TABLE stories;
              DROP TABLE enclosures; DROP TABLE blocked_items; ALTER TABLE fetches DROP COLUMN blocked;

@@ -42,6 +42,7 @@ pub(crate) fn save_articles(
 ) -> Result<(), StoreError> {
     let now = crate::date::now_utc();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    stories.begin();
     ensure_source(&tx, source, &now)?;
     for r in results {
         let f = &r.fetch;

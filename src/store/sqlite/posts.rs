@@ -19,6 +19,7 @@ pub(crate) fn save_poll(
 ) -> Result<SaveSummary, StoreError> {
     let now = crate::date::now_utc();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    stories.begin();
     let mut summary = SaveSummary::default();
     ensure_source(&tx, &poll.source, &now)?;
     let position = source_position(&tx, &poll.source)?;
@@ -65,8 +66,9 @@ pub(crate) fn save_poll(
                     .published_at
                     .map_or_else(|| stories::post_time(None, &now), |t| t.timestamp());
                 let fp = post.fingerprint.as_ref();
-                let story = stories.story_for_new(&tx, fp, at, post.title.as_deref(), &now)?;
-                let id = insert_post(&tx, &poll.source, post, Some(story), &now)?;
+                let id = next_post_id(&tx)?;
+                let story = stories.story_for_new(&tx, fp, at, post.title.as_deref(), id, &now)?;
+                insert_post(&tx, &poll.source, post, Some((id, story)), &now)?;
                 if let Some(fp) = fp {
                     stories.file(&tx, id, fp, at, &now)?;
                 }
@@ -350,19 +352,31 @@ fn is_newer(candidate: Option<&DateTime<chrono::FixedOffset>>, stored: Option<&s
     }
 }
 
-/// Inserts a new post in `story` and returns its id.
+/// The id the next post inserted gets (AUTOINCREMENT: past every id
+/// given out); the same until a post is inserted in this transaction.
+pub(super) fn next_post_id(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'posts'), 0),
+                        COALESCE((SELECT MAX(id) FROM posts), 0)) + 1",
+        )?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// Inserts a new post and returns its id: with `assigned`, as that id
+/// ([`next_post_id`]) in that story.
 pub(super) fn insert_post(
     conn: &Connection,
     source: &str,
     p: &NewPost,
-    story: Option<i64>,
+    assigned: Option<(i64, i64)>,
     now: &str,
 ) -> Result<i64, StoreError> {
     conn.prepare_cached(
         "INSERT INTO posts (source, info_code, url, canonical_url, guid, title, author, summary,
             content_html, content_text, origin, published_at, updated_at, fetched_at, article_state, article_via,
-            story_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            id, story_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?
     .execute(params![
         source,
@@ -381,7 +395,8 @@ pub(super) fn insert_post(
         now,
         p.article_pending.then_some("pending"),
         p.article_pending.then_some(source),
-        story,
+        assigned.map(|(id, _)| id),
+        assigned.map(|(_, story)| story),
     ])?;
     let id = conn.last_insert_rowid();
     conn.prepare_cached(

@@ -18,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::*;
 use crate::config::StoriesConfig;
-use crate::stories::{Band, Candidate, Fingerprint, index::BandIndex, matching_stories};
+use crate::stories::{Candidate, Fingerprint, Sketch, close, index::Lsh, matching_stories};
 
 /// How often, at most, the index is read again to drop the posts that
 /// left the window.
@@ -31,10 +31,13 @@ pub(crate) struct Stories {
     loaded: Option<Loaded>,
     /// Candidates checked against their stored signatures so far.
     checked: u64,
+    /// The index has taken in what other processes stored: done once per
+    /// transaction ([`Stories::begin`]).
+    fresh: bool,
 }
 
 struct Loaded {
-    index: BandIndex,
+    index: Lsh,
     slots: Vec<Slot>,
     /// The highest post id taken in.
     max_post: i64,
@@ -47,7 +50,7 @@ struct Loaded {
 struct Slot {
     post: i64,
     at: i64,
-    short: bool,
+    sketch: Sketch,
 }
 
 impl Loaded {
@@ -55,28 +58,27 @@ impl Loaded {
         let Ok(slot) = u32::try_from(self.slots.len()) else {
             return;
         };
-        for (_, key) in fp.bands() {
-            self.index.insert(key, slot);
-        }
+        self.index.file(fp, slot);
         self.slots.push(Slot {
             post,
             at,
-            short: fp.short,
+            sketch: Sketch::of(fp),
         });
         self.max_post = self.max_post.max(post);
         self.oldest_seen = self.oldest_seen.min(seen);
     }
 
     /// Posts sharing a band with `fp`, published within `window` seconds of
-    /// `at` (text bands always, title bands when either post is short),
-    /// other than `except` ([`crate::stories::candidates`]).
+    /// `at`, other than `except`, whose sketch may match
+    /// ([`crate::stories::candidates`]).
     fn candidates(&self, fp: &Fingerprint, at: i64, window: i64, except: i64) -> Vec<i64> {
-        crate::stories::candidates(&self.index, fp, |band, s| {
+        let sketch = Sketch::of(fp);
+        crate::stories::candidates(&self.index, fp, |s| {
             let slot = self.slots.get(s as usize)?;
             (slot.post != except
                 && (slot.at - at).abs() <= window
-                && (band == Band::Text || fp.short || slot.short))
-                .then_some(slot.post)
+                && sketch.may_match(&slot.sketch, close(Some(at), Some(slot.at))))
+            .then_some(slot.post)
         })
     }
 }
@@ -89,6 +91,12 @@ impl Stories {
     /// Drops the index: read again at the next use.
     pub(crate) fn forget(&mut self) {
         self.loaded = None;
+    }
+
+    /// A write transaction begins: the index takes in the signatures other
+    /// processes stored since, once, at its first use in it.
+    pub(crate) fn begin(&mut self) {
+        self.fresh = false;
     }
 
     fn window(&self) -> i64 {
@@ -105,8 +113,11 @@ impl Stories {
         if stale {
             self.loaded = None;
         }
+        // Taken in already in this transaction: nothing to read.
+        let was_fresh = std::mem::replace(&mut self.fresh, true);
+        let skip = !stale && was_fresh;
         let loaded = self.loaded.get_or_insert_with(|| Loaded {
-            index: BandIndex::default(),
+            index: Lsh::default(),
             slots: Vec::new(),
             max_post: 0,
             oldest_seen: i64::MAX,
@@ -129,6 +140,9 @@ impl Stories {
                 loaded.max_post,
             )
         };
+        if skip {
+            return Ok(loaded);
+        }
         let mut stmt = tx.prepare_cached(sql)?;
         let mut rows = stmt.query([from])?;
         while let Some(r) = rows.next()? {
@@ -165,47 +179,60 @@ impl Stories {
         let window = self.window();
         let threshold = self.config.threshold;
         let posts = self.ready(tx)?.candidates(fp, at, window, except);
-        let mut stmt = tx.prepare_cached(
-            "SELECT s.signature, s.at, p.story_id FROM story_signatures s
-             JOIN posts p ON p.id = s.post_id WHERE s.post_id = ?1 AND p.story_id IS NOT NULL",
-        )?;
+        // The signatures first, from their own small rows; the story only
+        // of those that match: `posts.story_id` comes after the post's
+        // text in its row, and reading it may read the whole text.
+        let mut stmt =
+            tx.prepare_cached("SELECT signature, at FROM story_signatures WHERE post_id = ?1")?;
         let mut found = Vec::with_capacity(posts.len());
         for post in posts {
             self.checked += 1;
-            let row: Option<(Vec<u8>, i64, i64)> = stmt
-                .query_row([post], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            let row: Option<(Vec<u8>, i64)> = stmt
+                .query_row([post], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            if let Some((blob, at, story)) = row
+            if let Some((blob, at)) = row
                 && let Some(other) = Fingerprint::from_blob(&blob)
             {
-                found.push((other, at, story));
+                found.push((other, at, post));
             }
         }
-        let mut stories = matching_stories(
+        // Posts that match, the closest first (as stories of their own).
+        let matched = matching_stories(
             fp,
             Some(at),
             threshold,
-            found.iter().map(|(other, at, story)| Candidate {
+            found.iter().map(|(other, at, post)| Candidate {
                 fingerprint: other,
                 at: Some(*at),
-                story: *story,
+                story: *post,
             }),
         );
+        let mut story_of = tx.prepare_cached("SELECT story_id FROM posts WHERE id = ?1")?;
+        let mut stories = Vec::with_capacity(matched.len());
+        for post in matched {
+            let story: Option<Option<i64>> = story_of.query_row([post], |r| r.get(0)).optional()?;
+            if let Some(Some(story)) = story
+                && !stories.contains(&story)
+            {
+                stories.push(story);
+            }
+        }
         // The oldest story takes the others in: its id and representative
         // stay.
         stories.sort_unstable();
         Ok(stories)
     }
 
-    /// The story a post about to be inserted joins (the stories it shows to
-    /// be one joined first), or a new one under its `title`, first seen
-    /// `now` (UTC text).
+    /// The story a post about to be inserted as `id` joins (the stories it
+    /// shows to be one joined first; counted here), or a new one under its
+    /// `title`, first seen `now` (UTC text), `id` its representative.
     pub(crate) fn story_for_new(
         &mut self,
         tx: &Connection,
         fp: Option<&Fingerprint>,
         at: i64,
         title: Option<&str>,
+        id: i64,
         now: &str,
     ) -> Result<i64, StoreError> {
         let stories = match fp {
@@ -217,13 +244,19 @@ impl Stories {
                 for &other in others {
                     join(tx, root, other)?;
                 }
+                tx.prepare_cached(
+                    "UPDATE stories SET post_count = post_count + 1,
+                        last_seen_at = max(last_seen_at, ?2) WHERE id = ?1",
+                )?
+                .execute(params![root, now])?;
                 Ok(root)
             }
             None => {
                 tx.prepare_cached(
-                    "INSERT INTO stories (title, first_seen_at, last_seen_at) VALUES (?1, ?2, ?2)",
+                    "INSERT INTO stories (title, post_id, first_seen_at, last_seen_at, post_count)
+                     VALUES (?1, ?2, ?3, ?3, 1)",
                 )?
-                .execute(params![title, now])?;
+                .execute(params![title, id, now])?;
                 Ok(tx.last_insert_rowid())
             }
         }
@@ -280,6 +313,7 @@ impl Stories {
         limit: usize,
     ) -> Result<usize, StoreError> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        self.begin();
         // id, title, text, published, stored.
         type Unassigned = (i64, Option<String>, Option<String>, Option<String>, String);
         let posts: Vec<Unassigned> = tx
@@ -297,7 +331,10 @@ impl Stories {
                 text.as_deref().unwrap_or(""),
             );
             let at = post_time(published.as_deref(), fetched);
-            let story = self.story_for_new(&tx, Some(&fp), at, title.as_deref(), fetched)?;
+            let story = self.story_for_new(&tx, Some(&fp), at, title.as_deref(), *id, fetched)?;
+            // The trigger on `story_id` counts it once more.
+            tx.prepare_cached("UPDATE stories SET post_count = post_count - 1 WHERE id = ?1")?
+                .execute([story])?;
             tx.prepare_cached("UPDATE posts SET story_id = ?2 WHERE id = ?1")?
                 .execute(params![id, story])?;
             self.file_seen(&tx, *id, &fp, at, epoch(fetched))?;

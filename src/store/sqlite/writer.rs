@@ -375,6 +375,8 @@ impl Writer {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let path = self.path.clone();
         let job: Job = Box::new(move |conn, stories| {
+            // Whatever the job, its transactions see other processes' posts.
+            stories.begin();
             let result = f(conn, stories);
             if result.is_err() {
                 stories.forget();

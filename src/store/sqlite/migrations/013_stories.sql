@@ -8,13 +8,16 @@
 -- stories: `title` and `post_id` are the representative (the post that
 -- started the story; NULL once that post is pruned), `first_seen_at` and
 -- `last_seen_at` when its first and latest posts were stored, `post_count`
--- how many posts it has (kept by the triggers below, whoever changes
--- posts). Ids are never given out twice: a story joined into another (a
--- post showed both to be the same news) is deleted, and its id not reused.
+-- how many posts it has (newscrawl counts the posts it stores; the
+-- triggers below the posts moved, assigned late or deleted, whoever does
+-- it). Ids are never given out twice: a story joined into another (a post
+-- showed both to be the same news) is deleted, and its id not reused.
+-- `post_id` is checked at the commit (DEFERRABLE): a story is made just
+-- before its first post, in the same transaction.
 CREATE TABLE stories (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     title         TEXT,
-    post_id       INTEGER REFERENCES posts(id) ON DELETE SET NULL,
+    post_id       INTEGER REFERENCES posts(id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED,
     first_seen_at TEXT NOT NULL,
     last_seen_at  TEXT NOT NULL,
     post_count    INTEGER NOT NULL DEFAULT 0
@@ -43,11 +46,6 @@ CREATE TABLE story_signatures (
 );
 CREATE INDEX story_signatures_seen ON story_signatures(seen_at);
 
-CREATE TRIGGER posts_story_insert AFTER INSERT ON posts WHEN new.story_id IS NOT NULL BEGIN
-    UPDATE stories SET post_count = post_count + 1, post_id = COALESCE(post_id, new.id),
-        last_seen_at = max(last_seen_at, new.fetched_at)
-    WHERE id = new.story_id;
-END;
 CREATE TRIGGER posts_story_update AFTER UPDATE OF story_id ON posts
 WHEN old.story_id IS NOT new.story_id BEGIN
     UPDATE stories SET post_count = post_count - 1 WHERE id = old.story_id;
