@@ -475,6 +475,28 @@ pub(crate) fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The polynomial of the characters (base [`POLY`], mod 2^64) of each of
+/// `chars`' overlapping `n`-character windows (the whole of them when
+/// shorter), rolled: one multiply and two adds a character, whatever `n`.
+fn for_each_shingle(chars: &[char], n: usize, mut f: impl FnMut(u64)) {
+    let width = n.min(chars.len()).max(1);
+    let top = (1..width).fold(1u64, |p, _| p.wrapping_mul(POLY));
+    let mut h: u64 = 0;
+    for (i, &c) in chars.iter().enumerate() {
+        if i >= width
+            && let Some(&old) = chars.get(i - width)
+        {
+            h = h.wrapping_sub(u64::from(old).wrapping_mul(top));
+        }
+        h = h.wrapping_mul(POLY).wrapping_add(u64::from(c));
+        if i + 1 >= width {
+            f(h);
+        }
+    }
+}
+
+const POLY: u64 = 0x0000_0100_0000_01B3;
+
 /// One-permutation MinHash of `chars`' overlapping `n`-character
 /// shingles (the whole of them when shorter) into `bins` bins, densified:
 /// each shingle is hashed once, its hash's high half picks the bin, the
@@ -486,12 +508,7 @@ pub(crate) fn mix(mut z: u64) -> u64 {
 fn minhash(chars: &[char], n: usize, bins: usize) -> Vec<u16> {
     let mut sig = vec![u32::MAX; bins];
     let mut filled = vec![false; bins];
-    let width = n.min(chars.len()).max(1);
-    for w in chars.windows(width) {
-        let mut h: u64 = 0;
-        for &c in w {
-            h = h.wrapping_mul(0x0000_0100_0000_01B3) ^ u64::from(c);
-        }
+    for_each_shingle(chars, n, |h| {
         let h = mix(h ^ 0x9E37_79B9_7F4A_7C15);
         // Multiply-shift: the high half onto 0..bins without a division.
         let bin = (((h >> 32) * bins as u64) >> 32) as usize;
@@ -499,7 +516,7 @@ fn minhash(chars: &[char], n: usize, bins: usize) -> Vec<u16> {
             *v = (*v).min(h as u32);
             *f = true;
         }
-    }
+    });
     if !filled.iter().any(|&f| f) {
         return vec![u16::MAX; bins];
     }
