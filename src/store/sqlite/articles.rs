@@ -95,6 +95,7 @@ pub(crate) fn save_articles(
                         article_state = 'failed' WHERE id = ?1",
                 )?
                 .execute(params![r.post_id])?;
+                stories.file_stored(&tx, r.post_id)?;
             }
         }
         if !matches!(r.outcome, ArticleOutcome::Done(_)) {

@@ -70,7 +70,7 @@ pub(crate) fn save_poll(
                 let story = stories.story_for_new(&tx, fp, at, post.title.as_deref(), id, &now)?;
                 insert_post(&tx, &poll.source, post, Some((id, story)), &now)?;
                 if let Some(fp) = fp {
-                    stories.file(&tx, id, fp, at, &now)?;
+                    stories.file(&tx, id, fp, at, &now, post.article_pending)?;
                 }
                 summary.new_posts += 1;
             }

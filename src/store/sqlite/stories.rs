@@ -264,6 +264,12 @@ impl Stories {
 
     /// Keeps the signature of post `id` (published `at`, stored `now`) and
     /// files it.
+    ///
+    /// A post whose article is still to come (`pending`) is kept but not
+    /// filed in memory: its article refiles it in seconds or minutes
+    /// ([`Stories::refile`]), and a teaser filed meanwhile would only take
+    /// room (half the index, in a crawl that follows every link); if its
+    /// article never comes, [`Stories::file_stored`] files it then.
     pub(crate) fn file(
         &mut self,
         tx: &Connection,
@@ -271,8 +277,42 @@ impl Stories {
         fp: &Fingerprint,
         at: i64,
         now: &str,
+        pending: bool,
     ) -> Result<(), StoreError> {
+        if pending {
+            self.ready(tx)?;
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO story_signatures (post_id, seen_at, at, signature)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![id, epoch(now), at, fp.to_blob()])?;
+            if let Some(loaded) = self.loaded.as_mut() {
+                loaded.max_post = loaded.max_post.max(id);
+            }
+            return Ok(());
+        }
         self.file_seen(tx, id, fp, at, epoch(now))
+    }
+
+    /// Files post `id` in memory by its stored signature: its article will
+    /// not come, and the teaser is what it has.
+    pub(crate) fn file_stored(&mut self, tx: &Connection, id: i64) -> Result<(), StoreError> {
+        let now = chrono::Utc::now().timestamp();
+        let window = self.window();
+        let row: Option<(i64, i64, Vec<u8>)> = tx
+            .prepare_cached(
+                "SELECT seen_at, at, signature FROM story_signatures WHERE post_id = ?1",
+            )?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let loaded = self.ready(tx)?;
+        if let Some((seen, at, blob)) = row
+            && seen >= now.saturating_sub(window)
+            && let Some(fp) = Fingerprint::from_blob(&blob)
+        {
+            loaded.file(id, &fp, at, seen);
+        }
+        Ok(())
     }
 
     /// [`Stories::file`] for a post stored at `seen` (seconds), which the
@@ -372,7 +412,7 @@ impl Stories {
                 join(tx, root, other)?;
             }
         }
-        self.file(tx, id, fp, at, now)
+        self.file(tx, id, fp, at, now, false)
     }
 }
 
@@ -557,5 +597,33 @@ mod tests {
         let tx = conn.transaction().unwrap();
         assert_eq!(stories.ready(&tx).unwrap().slots.len(), 0);
         assert_eq!(stories.ready(&tx).unwrap().slots.len(), 0, "nor a refresh");
+    }
+
+    /// A teaser whose article is to come is kept but not in memory (its
+    /// article files it); if the article never comes, it is filed then.
+    #[test]
+    fn a_teaser_is_filed_once_its_article_will_not_come() {
+        let (_d, mut conn) = store();
+        let mut stories = Stories::default();
+        let mut teaser = post(1, "央行宣布下调存款准备金率", "央行宣布降准。");
+        teaser.article_pending = true;
+        let mut poll = crate::store::conformance::poll("a", vec![teaser]);
+        poll.source = "a".into();
+        super::super::save_poll(&mut conn, &mut stories, &poll).unwrap();
+        let count = |conn: &Connection, sql: &str| -> i64 {
+            conn.query_row(sql, [], |r| r.get(0)).unwrap()
+        };
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM story_signatures"), 1);
+        assert_eq!(stories.loaded.as_ref().unwrap().slots.len(), 0);
+        let id = count(&conn, "SELECT id FROM posts");
+        let gave_up = ArticleResult {
+            post_id: id,
+            fetch: crate::store::conformance::poll("a", Vec::new()).fetch,
+            outcome: ArticleOutcome::GiveUp,
+        };
+        super::super::save_articles(&mut conn, &mut stories, "a", &[gave_up]).unwrap();
+        let loaded = stories.loaded.as_ref().unwrap();
+        assert_eq!(loaded.slots.len(), 1);
+        assert_eq!(loaded.slots[0].post, id);
     }
 }
