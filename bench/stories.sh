@@ -7,7 +7,7 @@
 # Phases: the cold crawl of the feeds (`crawl --once --defer-index`) and the
 # cold crawl with every article page (`--follow link`). Prints every run
 # and the medians (wall seconds, peak RSS MB); then the scale test
-# (`newscrawl-bench stories-scale`: a million posts).
+# (`newscrawl-bench stories-scale`: a million posts). Tables in bench/STORIES.md.
 #
 #   BASE=/tmp/base/target/release/newscrawl bench/stories.sh
 #   RUNS=3 FEEDS=200 SCALE_POSTS=100000 BASE=… bench/stories.sh
@@ -61,8 +61,12 @@ for phase in feeds articles; do
 done
 stories=$(python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute('select count(*) from posts').fetchone()[0], 'posts,', c.execute('select count(*) from stories').fetchone()[0], 'stories')" "$work/articles.db")
 
+{
+echo "# Stories: what grouping costs (bench/stories.sh)"
 echo
-echo "## Stories: what grouping costs a crawl (bench/stories.sh)"
+echo "Written by \`bench/stories.sh\` (\`bench/run.sh\` writes RESULTS.md anew and leaves this file alone). The machine: RESULTS.md."
+echo
+echo "## A crawl, with and without stories"
 echo
 echo "Realistic corpus, $FEEDS feeds × $ITEMS items, cold, medians of $RUNS runs alternating with a build without stories ($BASE); the articles run ends with $stories."
 echo
@@ -76,5 +80,8 @@ done
 echo
 echo "Every run (wall s, peak MB): $(for f in feeds-base feeds-stories articles-base articles-stories; do printf '%s: %s; ' "$f" "$(tr '\n' ',' < "$work/$f" | sed 's/,$//; s/,/, /g')"; done)"
 echo
+echo "## Lookups as the database grows (newscrawl-bench stories-scale)"
+echo
 "$NB" stories-scale --posts "$SCALE_POSTS" --block $((SCALE_POSTS / 10)) --database "$work/scale.db" \
     --vocab-zh "$cache/jieba-dict.txt" --vocab-en "$en_words"
+} | tee bench/STORIES.md
