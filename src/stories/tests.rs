@@ -208,3 +208,65 @@ fn rolled_shingles_are_the_windows_own() {
     for_each_shingle(&[], 5, |h| none.push(h));
     assert!(none.is_empty());
 }
+
+/// Long articles are compared on their first [`MAX_CHARS`] characters:
+/// republications that drop a paragraph near the top, rewrite the lede,
+/// or cut the article short still match the original; another article
+/// that opens with the same paragraph does not.
+#[test]
+fn long_articles_match_on_their_opening() {
+    let path = format!(
+        "{}/tests/fixtures/stories/labelled.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let set: Set = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    // Paragraphs of different stories of the set, each once: an article of
+    // 14 distinct paragraphs, far past the cap.
+    let mut seen = HashSet::new();
+    let paragraphs: Vec<String> = set
+        .post
+        .iter()
+        .filter(|p| seen.insert(p.story.clone()))
+        .map(|p| p.text.trim().replace("\n\n", " "))
+        .take(14)
+        .collect();
+    assert_eq!(paragraphs.len(), 14);
+    let article = |ps: &[&str]| ps.join("\n");
+    let all: Vec<&str> = paragraphs.iter().map(String::as_str).collect();
+    let original = Fingerprint::of("原文标题", &article(&all));
+    let total: usize = all.iter().map(|p| normalize(p).chars().count()).sum();
+    assert!(total > 2 * MAX_CHARS, "{total} characters");
+
+    let mut dropped = all.clone();
+    dropped.remove(1);
+    dropped.insert(0, "（文章来源：新华社）");
+    dropped.push("责任编辑：张三");
+    let rewritten_lede = [
+        &["本报讯 据有关方面消息，相关部门今天就此作出说明。"][..],
+        &all[1..],
+    ]
+    .concat();
+    let cut = all[..4].to_vec();
+    for (what, text) in [
+        ("a paragraph dropped near the top", article(&dropped)),
+        ("the lede rewritten", article(&rewritten_lede)),
+        ("cut after four paragraphs", article(&cut)),
+    ] {
+        let fp = Fingerprint::of("转载标题", &text);
+        assert!(
+            fp.matches(&original, THRESHOLD, true),
+            "{what}: similarity {:.2}",
+            fp.similarity(&original)
+        );
+    }
+    // The same opening paragraph, then another article.
+    let other: Vec<&str> = std::iter::once(all[0])
+        .chain(all[8..].iter().copied())
+        .collect();
+    let fp = Fingerprint::of("另一篇", &article(&other));
+    assert!(
+        !fp.matches(&original, THRESHOLD, true),
+        "similarity {:.2}",
+        fp.similarity(&original)
+    );
+}
