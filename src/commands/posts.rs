@@ -108,6 +108,25 @@ pub(super) fn posts_show(config: &Config, id: i64, json: bool) -> Result<u8, Err
             post.published_at.as_deref().map_or("-".into(), local)
         )?;
         writeln!(out, "fetched:   {}", local(&post.fetched_at))?;
+        if let Some(story) = post.story_id {
+            let posts = db.story_posts(story)?;
+            let mut outlets: Vec<&str> = Vec::new();
+            for p in posts.iter().filter(|p| p.id != post.id) {
+                if !outlets.contains(&p.source_name.as_str()) {
+                    outlets.push(&p.source_name);
+                }
+            }
+            if outlets.is_empty() {
+                writeln!(out, "story:     {story} (this post alone)")?;
+            } else {
+                writeln!(
+                    out,
+                    "story:     {story} ({} posts; also {})",
+                    posts.len(),
+                    outlets.join(", ")
+                )?;
+            }
+        }
         writeln!(out)?;
         writeln!(out, "{}", post.content_text.as_deref().unwrap_or(""))?;
     }

@@ -371,6 +371,17 @@ fn stories_are_listed_exported_and_searched_per_story() {
         "{every}\n---\n{text}"
     );
     let json = stdout(&env.run(&["posts", "search", "--json", "存款准备金率"]));
+    // `posts show`: the story, and the other outlets that carried it.
+    let id = env.count("SELECT id FROM posts WHERE url LIKE '%/post/1'");
+    let shown = stdout(&env.run(&["posts", "show", &id.to_string()]));
+    let line = shown
+        .lines()
+        .find(|l| l.starts_with("story:"))
+        .unwrap_or_default();
+    assert!(
+        line.contains(&format!("({biggest} posts; also ")),
+        "{shown}"
+    );
     let hit: serde_json::Value = json
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
