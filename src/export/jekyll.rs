@@ -660,6 +660,41 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
     }
 
+    /// A story's other posts are linked only over http(s), with nothing
+    /// that could end the Markdown link or open a Liquid tag.
+    #[test]
+    fn story_links_are_inert() {
+        assert_eq!(link_url("javascript:alert(1)"), "");
+        assert_eq!(link_url(" JavaScript:alert(1)"), "");
+        assert_eq!(link_url("data:text/html,x"), "");
+        assert_eq!(
+            link_url("https://a.example/p?x=(1)&y={{site}} [z]"),
+            "https://a.example/p?x=%281%29&y=%7B%7Bsite%7D%7D%20%5Bz%5D"
+        );
+        assert_eq!(
+            link_url("http://a.example/\n<b>"),
+            "http://a.example/%0A%3Cb%3E"
+        );
+        let mut p = post();
+        p.id = 7;
+        let other = StoryPost {
+            id: 8,
+            source: "b".into(),
+            source_name: "B*站*".into(),
+            title: Some("[x](javascript:1)".into()),
+            url: Some("javascript:alert(1)".into()),
+            published_at: None,
+            fetched_at: "2024-01-24T00:00:00Z".into(),
+        };
+        let env = environment(DEFAULT_TEMPLATE).unwrap();
+        let (_, text) = render(&env, &p, &[other], "", chrono_tz::Asia::Shanghai, &|_| {
+            false
+        })
+        .unwrap();
+        let also = text.lines().find(|l| l.starts_with("另见：")).unwrap();
+        assert_eq!(also, "另见：B\\*站\\*");
+    }
+
     #[test]
     fn renders_the_seed_shape() {
         let env = environment(DEFAULT_TEMPLATE).unwrap();

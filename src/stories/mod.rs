@@ -323,7 +323,7 @@ impl Sketch {
 
 /// Whether two times (seconds) are close enough for titles to match.
 pub fn close(a: Option<i64>, b: Option<i64>) -> bool {
-    matches!((a, b), (Some(a), Some(b)) if (a - b).abs() <= TITLE_HOURS * 3600)
+    matches!((a, b), (Some(a), Some(b)) if a.abs_diff(b) <= TITLE_HOURS.unsigned_abs() * 3600)
 }
 
 /// Which signature a band key comes from.
@@ -611,7 +611,9 @@ pub fn matching_stories<'a>(
 }
 
 /// Stories assigned in memory, in the order posts come, with the same
-/// index and decision as the store: a post joins the story of its closest
+/// index, candidates and matching as the store (the store keeps the
+/// oldest story's id where this keeps the closest's; the grouping is the
+/// same): a post joins the story of its closest
 /// matching candidate, else starts one; a post that matches posts of
 /// several stories joins them into one (a teaser filed apart under its
 /// own headline joins once a later post matches both).

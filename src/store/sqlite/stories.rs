@@ -76,7 +76,7 @@ impl Loaded {
         crate::stories::candidates(&self.index, fp, |s| {
             let slot = self.slots.get(s as usize)?;
             (slot.post != except
-                && (slot.at - at).abs() <= window
+                && slot.at.abs_diff(at) <= window.unsigned_abs()
                 && sketch.may_match(&slot.sketch, close(Some(at), Some(slot.at))))
             .then_some(slot.post)
         })
