@@ -4,12 +4,15 @@
 //! would cost a 50,000-post window 100 MB; this costs it 14 MB.
 //!
 //! Entries are `key << 32 | slot` (the key's high 32 bits; a slot numbers
-//! a post for the index's owner). Most live in one sorted vector with a
-//! directory of where each 16-bit key prefix starts (a lookup reads a
-//! couple of cache lines); the newest in a small map of chains (a key to
-//! its newest entry, each entry to the one before under its key; keys are
-//! hashes already, so the map does not hash them again), merged into the
-//! vector in place once it holds [`TAIL`] entries. Two keys that agree in
+//! a post for the index's owner). Most live in one sorted sequence, kept
+//! in chunks of [`CHUNK`] entries, with a directory of where each 16-bit
+//! key prefix starts (a lookup reads a couple of cache lines); the newest
+//! in a small map of chains (a key to its newest entry, each entry to the
+//! one before under its key; keys are hashes already, so the map does not
+//! hash them again), merged into the sequence once it holds [`TAIL`]
+//! entries. The merge writes new chunks as it frees the old ones: one
+//! vector grown by reallocation would be copied whole at its largest, and
+//! the process would need twice the index at that moment. Two keys that agree in
 //! their high 32 bits give a false candidate, which the owner's check of
 //! the signatures turns down: with a million entries, one lookup in about
 //! 4,000.
@@ -39,15 +42,21 @@ impl Hasher for KeyHasher {
 /// No entry before this one under its key.
 const NONE: u32 = u32::MAX;
 
-/// Entries kept in the map before they are merged into the vector.
+/// Entries kept in the map before they are merged into the sequence.
 const TAIL: usize = 1 << 15;
+/// Entries a chunk of the sequence holds (512 KB).
+const CHUNK_BITS: u32 = 16;
+const CHUNK: usize = 1 << CHUNK_BITS;
 /// Bits of the key prefix the directory is indexed by.
 const PREFIX: u32 = 16;
 
 #[derive(Debug)]
 pub struct BandIndex {
-    /// Sorted `key << 32 | slot`.
-    base: Vec<u64>,
+    /// Sorted `key << 32 | slot`, in chunks of [`CHUNK`] (the last may hold
+    /// fewer).
+    base: Vec<Vec<u64>>,
+    /// Entries in `base`.
+    base_len: usize,
     /// `dir[p]..dir[p + 1]`: where the entries whose key starts with `p` lie
     /// in `base`.
     dir: Vec<u32>,
@@ -62,6 +71,7 @@ impl Default for BandIndex {
     fn default() -> BandIndex {
         BandIndex {
             base: Vec::new(),
+            base_len: 0,
             dir: vec![0; (1 << PREFIX) + 1],
             heads: HashMap::default(),
             chain: Vec::new(),
@@ -104,28 +114,33 @@ impl BandIndex {
             self.dir.get(p).copied().unwrap_or(0) as usize,
             self.dir.get(p + 1).copied().unwrap_or(0) as usize,
         );
-        if let Some(run) = self.base.get(from..to) {
-            let start = run.partition_point(|&e| ((e >> 32) as u32) < k);
-            let end = run.partition_point(|&e| ((e >> 32) as u32) <= k);
-            if let Some(hits) = run.get(start..end) {
-                out.extend(hits.iter().rev().take(left).map(|&e| e as u32));
-            }
-        }
+        let key_at = |g: usize| (self.entry(g) >> 32) as u32;
+        let start = partition(from, to, |g| key_at(g) < k);
+        let end = partition(start, to, |g| key_at(g) <= k);
+        out.extend((start..end).rev().take(left).map(|g| self.entry(g) as u32));
+    }
+
+    /// Entry `g` of the sorted sequence (`u64::MAX` past its end).
+    fn entry(&self, g: usize) -> u64 {
+        self.base
+            .get(g >> CHUNK_BITS)
+            .and_then(|c| c.get(g & (CHUNK - 1)))
+            .copied()
+            .unwrap_or(u64::MAX)
     }
 
     /// Entries filed.
     pub fn len(&self) -> usize {
-        self.base.len() + self.tail_len
+        self.base_len + self.tail_len
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Moves the map's entries into the sorted vector: sorted among
-    /// themselves, then merged from the back into the room added at the
-    /// vector's end (no second copy of the vector; a large one grows in
-    /// place), and the directory counted again.
+    /// Moves the map's entries into the sorted sequence: sorted among
+    /// themselves, then merged with the sequence into new chunks, each old
+    /// chunk freed once it is read; the directory counted again.
     fn merge(&mut self) {
         let mut new: Vec<u64> = Vec::with_capacity(self.tail_len);
         for (k, head) in self.heads.drain() {
@@ -138,40 +153,64 @@ impl BandIndex {
         self.chain.clear();
         self.tail_len = 0;
         new.sort_unstable();
-        let old = self.base.len();
-        self.base.reserve_exact(new.len());
-        self.base.resize(old + new.len(), 0);
-        // Merge from the back: `i` old entries and `j` new ones left,
-        // written at `i + j - 1`, which only ever overwrites entries
-        // already moved.
-        let (mut i, mut j) = (old, new.len());
-        while j > 0 {
-            let take_old = i > 0 && self.base[i - 1] > new[j - 1];
-            let e = if take_old {
-                i -= 1;
-                self.base[i]
-            } else {
-                j -= 1;
-                new[j]
+        let mut old = std::mem::take(&mut self.base)
+            .into_iter()
+            .flat_map(Vec::into_iter)
+            .peekable();
+        let mut new = new.into_iter().peekable();
+        let mut chunk: Vec<u64> = Vec::with_capacity(CHUNK);
+        let mut total = 0;
+        loop {
+            let e = match (old.peek(), new.peek()) {
+                (Some(&a), Some(&b)) if a <= b => old.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => new.next(),
+                (Some(_), None) => old.next(),
+                (None, None) => break,
             };
-            self.base[i + j] = e;
+            let Some(e) = e else { break };
+            chunk.push(e);
+            total += 1;
+            if chunk.len() == CHUNK {
+                self.base
+                    .push(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
+            }
         }
+        if !chunk.is_empty() {
+            chunk.shrink_to_fit();
+            self.base.push(chunk);
+        }
+        self.base_len = total;
         self.count_directory();
     }
 
+    /// `dir[p]`: how many entries have a key prefix below `p`.
     fn count_directory(&mut self) {
-        let mut at = 0usize;
-        for (p, d) in self.dir.iter_mut().enumerate() {
-            while self
-                .base
-                .get(at)
-                .is_some_and(|&e| ((e >> (64 - PREFIX)) as usize) < p)
-            {
-                at += 1;
+        self.dir.iter_mut().for_each(|d| *d = 0);
+        for &e in self.base.iter().flatten() {
+            if let Some(d) = self.dir.get_mut(((e >> (64 - PREFIX)) as usize) + 1) {
+                *d += 1;
             }
-            *d = at as u32;
+        }
+        let mut sum = 0u32;
+        for d in &mut self.dir {
+            sum += *d;
+            *d = sum;
         }
     }
+}
+
+/// The first index in `from..to` where `below` turns false (`below` true
+/// for a prefix of the range, as `slice::partition_point`).
+fn partition(mut from: usize, mut to: usize, below: impl Fn(usize) -> bool) -> usize {
+    while from < to {
+        let mid = from + (to - from) / 2;
+        if below(mid) {
+            from = mid + 1;
+        } else {
+            to = mid;
+        }
+    }
+    from
 }
 
 /// The index of a window's posts: every post's text and title bands, and
@@ -254,7 +293,10 @@ mod tests {
         out.clear();
         index.get(key(n * 5), 8, &mut out);
         assert!(out.is_empty(), "{out:?}");
-        assert!(index.base.windows(2).all(|w| w[0] <= w[1]));
+        let all: Vec<u64> = index.base.iter().flatten().copied().collect();
+        assert_eq!(all.len(), index.base_len);
+        assert!(all.windows(2).all(|w| w[0] <= w[1]));
+        assert!(index.base.iter().rev().skip(1).all(|c| c.len() == CHUNK));
     }
 
     /// A key many posts share gives its newest `latest`, newest first,
