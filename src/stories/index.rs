@@ -42,7 +42,10 @@ impl Hasher for KeyHasher {
 /// No entry before this one under its key.
 const NONE: u32 = u32::MAX;
 
-/// Entries kept in the map before they are merged into the sequence.
+/// Entries kept in the map before they are merged into the sequence, at
+/// least; past 8 × this many in the sequence, an eighth of it (a merge
+/// reads the whole sequence: merging as often whatever its size would make
+/// filing a window of a million posts cost as the square of it).
 const TAIL: usize = 1 << 15;
 /// Entries a chunk of the sequence holds (512 KB).
 const CHUNK_BITS: u32 = 16;
@@ -87,7 +90,7 @@ impl BandIndex {
         let before = self.heads.insert(short(key), at).unwrap_or(NONE);
         self.chain.push((slot, before));
         self.tail_len += 1;
-        if self.tail_len >= TAIL {
+        if self.tail_len >= TAIL.max(self.base_len / 8) {
             self.merge();
         }
     }
