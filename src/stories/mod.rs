@@ -65,6 +65,8 @@ pub const TITLE_BANDS: usize = TITLE_BINS / TITLE_ROWS;
 /// cut and add at the end); and a fingerprint costs the same for a body
 /// of 16 MB as for one of a few pages.
 const MAX_CHARS: usize = 1000;
+/// Characters of a title compared at most (a headline is a few dozen).
+const MAX_TITLE: usize = 200;
 /// Below this many characters of normalized text, a body is short (a
 /// teaser, a flash): it may also be matched by its title and time.
 const SHORT: usize = 150;
@@ -108,7 +110,7 @@ impl Fingerprint {
     /// folded, the numbers read, letters and digits kept (the first
     /// [`MAX_CHARS`]).
     pub fn of(title: &str, text: &str) -> Fingerprint {
-        let mut body: Vec<char> = Vec::with_capacity(text.len() / 3 + 16);
+        let mut body: Vec<char> = Vec::with_capacity(text.len().min(MAX_CHARS));
         let mut numbers = Numbers::default();
         'lines: for line in text.lines() {
             let line = line.trim();
@@ -131,6 +133,7 @@ impl Fingerprint {
             .chars()
             .map(fold_char)
             .filter(|&c| is_alnum(c))
+            .take(MAX_TITLE)
             .collect();
         Fingerprint {
             text: if body.len() < TINY {

@@ -270,3 +270,16 @@ fn long_articles_match_on_their_opening() {
         fp.similarity(&original)
     );
 }
+
+/// A body or a title of megabytes costs what its opening does: the same
+/// fingerprint as the first characters alone.
+#[test]
+fn a_huge_body_is_read_only_to_its_opening() {
+    let opening = "央行宣布降准0.25个百分点，释放长期资金约5000亿元。".repeat(60);
+    let huge = format!("{opening}{}", "无关的填充文字".repeat(2_000_000));
+    let title = "标题".repeat(1_000_000);
+    let fp = Fingerprint::of(&title, &huge);
+    let short: String = opening.chars().collect();
+    assert_eq!(fp.text, Fingerprint::of("", &short).text);
+    assert_eq!(fp.title, Fingerprint::of(&"标题".repeat(100), "").title);
+}
