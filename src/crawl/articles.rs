@@ -227,7 +227,7 @@ fn extract(
         found.content_text.as_deref().unwrap_or(""),
     );
     Ok(ArticleFields {
-        fingerprint: Some(fingerprint),
+        fingerprint: Some(Box::new(fingerprint)),
         title: found.title,
         published_at: found.published,
         content_html: found.content_html,

@@ -98,8 +98,8 @@ pub struct ArticleFields {
     pub content_text: Option<String>,
     pub origin: Option<String>,
     /// The post's fingerprint with the article's text, which may move it to
-    /// another story.
-    pub fingerprint: Option<crate::stories::Fingerprint>,
+    /// another story (boxed: the other outcomes are small).
+    pub fingerprint: Option<Box<crate::stories::Fingerprint>>,
 }
 
 /// How an article attempt ended.

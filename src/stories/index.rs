@@ -230,7 +230,7 @@ pub struct Lsh {
 impl Lsh {
     /// Files `fp` as `slot`.
     pub fn file(&mut self, fp: &super::Fingerprint, slot: u32) {
-        for (band, key) in fp.bands() {
+        for &(band, key) in fp.bands() {
             self.all.insert(key, slot);
             if band == super::Band::Title && fp.short {
                 self.short_titles.insert(key, slot);
@@ -241,7 +241,7 @@ impl Lsh {
     /// Appends to `out` the slots filed under `fp`'s bands that its title
     /// may match, the newest `latest` of each band, once per band shared.
     pub fn get(&self, fp: &super::Fingerprint, latest: usize, out: &mut Vec<u32>) {
-        for (band, key) in fp.bands() {
+        for &(band, key) in fp.bands() {
             let index = if band == super::Band::Title && !fp.short {
                 &self.short_titles
             } else {

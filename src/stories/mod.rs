@@ -103,6 +103,9 @@ pub struct Fingerprint {
     pub short: bool,
     /// The numbers the body states (`0.25`, `5000`, `7.6`), at most 64.
     pub numbers: Vec<String>,
+    /// The LSH keys ([`Fingerprint::bands`]), hashed once, where the
+    /// fingerprint is made: the writer only looks them up and files them.
+    keys: Vec<(Band, u64)>,
 }
 
 impl Fingerprint {
@@ -135,17 +138,20 @@ impl Fingerprint {
             .filter(|&c| is_alnum(c))
             .take(MAX_TITLE)
             .collect();
+        let text = if body.len() < TINY {
+            Vec::new()
+        } else {
+            minhash(&body, SHINGLE, TEXT_BINS)
+        };
+        let title = if title.len() < TINY_TITLE {
+            Vec::new()
+        } else {
+            minhash(&title, 2, TITLE_BINS)
+        };
         Fingerprint {
-            text: if body.len() < TINY {
-                Vec::new()
-            } else {
-                minhash(&body, SHINGLE, TEXT_BINS)
-            },
-            title: if title.len() < TINY_TITLE {
-                Vec::new()
-            } else {
-                minhash(&title, 2, TITLE_BINS)
-            },
+            keys: band_keys(&text, &title),
+            text,
+            title,
             short: body.len() < SHORT,
             numbers: numbers.found,
         }
@@ -155,27 +161,8 @@ impl Fingerprint {
     /// of the title's, each a hash of the band's number and its rows. Two
     /// fingerprints that share a key are candidates. Title keys are
     /// [`Band::Title`]: a long post is a candidate for a short one by them.
-    pub fn bands(&self) -> Vec<(Band, u64)> {
-        let text = self
-            .text
-            .chunks_exact(TEXT_ROWS)
-            .take(TEXT_BANDS)
-            .enumerate()
-            .map(|(i, r)| (Band::Text, i, r));
-        let title = self
-            .title
-            .chunks_exact(TITLE_ROWS)
-            .enumerate()
-            .map(|(i, r)| (Band::Title, i + TEXT_BANDS, r));
-        text.chain(title)
-            .map(|(kind, i, rows)| {
-                let mut h = fnv(FNV_OFFSET, &(i as u32).to_le_bytes());
-                for r in rows {
-                    h = fnv(h, &r.to_le_bytes());
-                }
-                (kind, mix(h))
-            })
-            .collect()
+    pub fn bands(&self) -> &[(Band, u64)] {
+        &self.keys
     }
 
     /// The estimated Jaccard similarity of two texts (0 when either has
@@ -254,6 +241,7 @@ impl Fingerprint {
         let title: Vec<u16> = words.collect();
         let numbers = std::str::from_utf8(numbers).ok()?;
         Some(Fingerprint {
+            keys: band_keys(&text, &title),
             text,
             title,
             short: short == 1,
@@ -264,6 +252,29 @@ impl Fingerprint {
                 .collect(),
         })
     }
+}
+
+/// The LSH keys of two signatures: one per band of the text's and one per
+/// band of the title's, each a hash of the band's number and its rows.
+fn band_keys(text: &[u16], title: &[u16]) -> Vec<(Band, u64)> {
+    let text = text
+        .chunks_exact(TEXT_ROWS)
+        .take(TEXT_BANDS)
+        .enumerate()
+        .map(|(i, r)| (Band::Text, i, r));
+    let title = title
+        .chunks_exact(TITLE_ROWS)
+        .enumerate()
+        .map(|(i, r)| (Band::Title, i + TEXT_BANDS, r));
+    text.chain(title)
+        .map(|(kind, i, rows)| {
+            let mut h = fnv(FNV_OFFSET, &(i as u32).to_le_bytes());
+            for r in rows {
+                h = fnv(h, &r.to_le_bytes());
+            }
+            (kind, mix(h))
+        })
+        .collect()
 }
 
 /// What the index keeps of a post in memory to turn most candidates down
@@ -549,7 +560,7 @@ fn minhash(chars: &[char], n: usize, bins: usize) -> Vec<u16> {
 /// The newest posts looked at under one band key: a key that thousands of
 /// posts share (a feed of one template, a story of hundreds of posts) costs
 /// no more.
-pub const PER_KEY: usize = 32;
+pub const PER_KEY: usize = 8;
 /// Candidates checked against their signatures per post, those sharing the
 /// most bands first: the work per post is bounded, however alike the
 /// window's posts are (a post that matches a story's newest posts needs no

@@ -20,6 +20,8 @@ use super::*;
 use crate::config::StoriesConfig;
 use crate::stories::{Candidate, Fingerprint, Sketch, close, index::Lsh, matching_stories};
 
+/// Matching candidates looked at per post, at most.
+const MATCHES: usize = 3;
 /// How often, at most, the index is read again to drop the posts that
 /// left the window.
 const RELOAD_EVERY: i64 = 3600;
@@ -184,16 +186,23 @@ impl Stories {
         // text in its row, and reading it may read the whole text.
         let mut stmt =
             tx.prepare_cached("SELECT signature, at FROM story_signatures WHERE post_id = ?1")?;
-        let mut found = Vec::with_capacity(posts.len());
+        // Checked in order (most bands shared first) until a few match: a
+        // post's story (and another it shows to be the same) is among its
+        // closest; a feed of thousands alike costs a few reads a post.
+        let mut found = Vec::with_capacity(MATCHES);
         for post in posts {
             self.checked += 1;
             let row: Option<(Vec<u8>, i64)> = stmt
                 .query_row([post], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            if let Some((blob, at)) = row
+            if let Some((blob, other_at)) = row
                 && let Some(other) = Fingerprint::from_blob(&blob)
+                && fp.matches(&other, threshold, close(Some(at), Some(other_at)))
             {
-                found.push((other, at, post));
+                found.push((other, other_at, post));
+                if found.len() >= MATCHES {
+                    break;
+                }
             }
         }
         // Posts that match, the closest first (as stories of their own).
