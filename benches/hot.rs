@@ -93,7 +93,11 @@ fn sqlite_insert_of_a_poll_of_50_posts(bencher: divan::Bencher) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let db = store::Store::open_with(&dir.path().join("bench.db"), false).unwrap();
+    let db = store::Store::open_with(
+        &newscrawl::config::Database::Sqlite(dir.path().join("bench.db")),
+        false,
+    )
+    .unwrap();
     rt.block_on(db.sync_sources(vec![("s".into(), "S".into(), "http://s/".into())]))
         .unwrap();
     let mut n = 0u64;

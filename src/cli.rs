@@ -23,9 +23,15 @@ pub struct Cli {
     /// ./config/newscrawl.toml if it exists, else /etc/newscrawl/newscrawl.toml]
     #[arg(long, global = true, env = "NEWSCRAWL_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// The SQLite database, overriding the configuration's `database`
-    #[arg(long, global = true, env = "NEWSCRAWL_DATABASE", value_name = "PATH")]
-    pub database: Option<PathBuf>,
+    /// The database, overriding the configuration's `database`: a SQLite
+    /// file, or a postgres:// URL
+    #[arg(
+        long,
+        global = true,
+        env = "NEWSCRAWL_DATABASE",
+        value_name = "PATH|URL"
+    )]
+    pub database: Option<String>,
     /// More log output (-v debug, -vv trace)
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,

@@ -20,7 +20,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::Error;
-use crate::config::{Config, Source};
+use crate::config::{Config, Database, Source};
 use crate::crawl::Crawler;
 use crate::error::ConfigError;
 use crate::export::continuous::Target;
@@ -77,7 +77,7 @@ impl Running {
 
     /// Starts the continuous export to `target` (stopping the one running),
     /// or stops it when `target` is `None`.
-    fn export(&mut self, target: Option<Target>, db: &std::path::Path, store: &Arc<Store>) {
+    fn export(&mut self, target: Option<Target>, db: &Database, store: &Arc<Store>) {
         if self.export.as_ref().map(|(t, _)| t.as_ref()) == target.as_ref() {
             return;
         }
@@ -90,7 +90,7 @@ impl Running {
         info!(out = %target.out.display(), "exporting posts to Jekyll as they are stored");
         self.tracker.spawn(crate::export::continuous::run(
             Arc::clone(&target),
-            db.to_path_buf(),
+            db.clone(),
             Arc::clone(store),
             Arc::clone(&self.export_saved),
             token.clone(),
@@ -100,7 +100,7 @@ impl Running {
 
     /// Runs `hooks`, each in a task of its own, stopping those that were
     /// running (when they differ).
-    fn hooks(&mut self, hooks: &[crate::config::Hook], db: &std::path::Path, store: &Arc<Store>) {
+    fn hooks(&mut self, hooks: &[crate::config::Hook], db: &Database, store: &Arc<Store>) {
         if self.hooks.iter().map(|(h, _, _)| h).eq(hooks.iter()) {
             return;
         }
@@ -115,7 +115,7 @@ impl Running {
             self.tracker.spawn(crate::hooks::run(
                 Arc::new(hook.clone()),
                 self.hook_client.clone(),
-                db.to_path_buf(),
+                db.clone(),
                 Arc::clone(store),
                 Arc::clone(&signal),
                 token.clone(),
@@ -250,8 +250,8 @@ pub fn running_pid(db: &std::path::Path) -> Option<i32> {
 
 /// Asks the daemon running on `db`, if any, to read its configuration
 /// again (SIGHUP); its pid when it was asked.
-pub fn ask_reload(db: &std::path::Path) -> Option<i32> {
-    let pid = running_pid(db)?;
+pub fn ask_reload(db: &Database) -> Option<i32> {
+    let pid = running_pid(db.sqlite_path()?)?;
     let target = rustix::process::Pid::from_raw(pid)?;
     rustix::process::kill_process(target, rustix::process::Signal::HUP).ok()?;
     Some(pid)
@@ -262,9 +262,20 @@ pub async fn run(
     reload: impl Fn() -> Result<Config, ConfigError>,
 ) -> Result<u8, Error> {
     // Before the store opens: a refused daemon writes nothing at all.
-    let _lock = lock_database(&config.database)?;
+    let _lock = match &config.database {
+        Database::Sqlite(path) => Some(lock_database(path)?),
+        Database::Postgres(_) => None,
+    };
     let store = Arc::new(Store::open(&config.database)?);
-    info!(database = %config.database.display(), "database opened");
+    // On PostgreSQL the database itself holds the daemon's claim.
+    if let Some(holder) = store.claim_daemon().await? {
+        return Err(Error::AlreadyRunning(format!(
+            "another newscrawl daemon ({holder}) runs on {}: one daemon per database \
+             (a `crawl --once` beside it is fine)",
+            config.database
+        )));
+    }
+    info!(database = %config.database, "database opened");
     sync_sources(&store, &config).await?;
     let export = Target::from_config(&config).map_err(Error::from)?;
     let mut hup = signal(SignalKind::hangup())?;
@@ -321,7 +332,7 @@ pub async fn run(
     for source in config.sources.iter().filter(|s| s.enabled) {
         run.spawn(source.clone(), true);
     }
-    info!(sources = run.tasks.len(), database = %config.database.display(), "daemon started");
+    info!(sources = run.tasks.len(), database = %config.database, "daemon started");
     notify(&[NotifyState::Ready, NotifyState::Status(&run.status())]);
 
     let watchdog = sd_notify::watchdog_enabled().map(|d| d / 2);
@@ -433,8 +444,7 @@ async fn apply(
     if new.database != old.database {
         warn!(
             "the database path changed to {}; that takes a restart, the daemon keeps writing to {}",
-            new.database.display(),
-            old.database.display()
+            new.database, old.database
         );
     }
     // A template that does not compile keeps the export running as it was.

@@ -11,7 +11,6 @@
 //! is for what is stored from then on. The daemon runs each hook in a task
 //! of its own; `crawl --once` runs a round of each before it returns.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Hook, HookTarget};
+use crate::config::{Database, Hook, HookTarget};
 use crate::store::{PostFilter, PostRow, Reader, Store, StoreError};
 
 /// Changes read per batch.
@@ -59,7 +58,7 @@ fn ids_name(hook: &Hook) -> String {
 
 /// Gives hooks that have none a cursor at the newest change (and the
 /// newest post id), so that they start with what is stored from now on.
-pub async fn start_cursors(hooks: &[Hook], db: &Path, store: &Store) -> Result<(), StoreError> {
+pub async fn start_cursors(hooks: &[Hook], db: &Database, store: &Store) -> Result<(), StoreError> {
     if hooks.is_empty() {
         return Ok(());
     }
@@ -82,13 +81,13 @@ pub async fn start_cursors(hooks: &[Hook], db: &Path, store: &Store) -> Result<(
 pub async fn round(
     hook: &Hook,
     client: &reqwest::Client,
-    db: &Path,
+    db: &Database,
     store: &Store,
 ) -> Result<HookRound, HookError> {
     let mut done = HookRound::default();
     loop {
         let (after, top, batch) = {
-            let db = db.to_path_buf();
+            let db = db.clone();
             let (c, i) = (cursor_name(hook), ids_name(hook));
             tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
                 let Some(reader) = Reader::open(&db)? else {
@@ -285,7 +284,7 @@ pub fn client(user_agent: &str) -> reqwest::Client {
 
 /// A round of every hook, one after the other (`crawl --once`). A hook
 /// that fails is said at WARN; the others go on.
-pub async fn once(hooks: &[Hook], client: &reqwest::Client, db: &Path, store: &Store) {
+pub async fn once(hooks: &[Hook], client: &reqwest::Client, db: &Database, store: &Store) {
     for hook in hooks {
         match round(hook, client, db, store).await {
             Ok(r) if r.delivered > 0 => {
@@ -307,7 +306,7 @@ pub async fn once(hooks: &[Hook], client: &reqwest::Client, db: &Path, store: &S
 pub async fn run(
     hook: Arc<Hook>,
     client: reqwest::Client,
-    db: PathBuf,
+    db: Database,
     store: Arc<Store>,
     saved: Arc<Notify>,
     stop: CancellationToken,

@@ -123,7 +123,13 @@ pub fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
     };
     let mut config = config::load(&path)?;
     if let Some(db) = &cli.database {
-        config.database = db.clone();
+        config.database =
+            config::Database::parse(db, std::path::Path::new(""), None).map_err(|message| {
+                ConfigError::Invalid {
+                    location: "--database".into(),
+                    message,
+                }
+            })?;
     }
     Ok(config)
 }

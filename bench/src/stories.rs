@@ -142,7 +142,7 @@ pub fn run(db: &std::path::Path, posts: u64, block: u64, v: &Vocabs) {
     rt.block_on(async {
         println!("| stored posts | µs per post saved (lookup + assign + insert) | RSS MB |");
         println!("|---:|---:|---:|");
-        let store = Store::open_with(db, false).expect("open");
+        let store = Store::open_with(&newscrawl::config::Database::Sqlite(db.to_path_buf()), false).expect("open");
         let mut stored = 0;
         while stored < posts {
             let end = (stored + block).min(posts);
@@ -181,7 +181,7 @@ pub fn run(db: &std::path::Path, posts: u64, block: u64, v: &Vocabs) {
             "{posts} posts in {stories} stories; spread over 100 days, {window} of them in the 3-day window."
         );
         let rss_before = rss_mb();
-        let store = Store::open_with(db, false).expect("open");
+        let store = Store::open_with(&newscrawl::config::Database::Sqlite(db.to_path_buf()), false).expect("open");
         let t = Instant::now();
         // The first save reads the window's signatures.
         save(&store, v, posts, posts + 1, seed + 1).await;

@@ -10,7 +10,7 @@ pub(super) async fn crawl(config: Config, args: &CrawlArgs, progress: bool) -> R
         fetch::Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?;
     let export = crate::export::continuous::Target::from_config(&config).map_err(Error::from)?;
     let store = store::Store::open_with(&config.database, !args.defer_index)?;
-    info!(database = %config.database.display(), "database opened");
+    info!(database = %config.database, "database opened");
     daemon::sync_sources(&store, &config).await?;
     // A hook seen for the first time starts with what this run stores.
     crate::hooks::start_cursors(&config.hooks, &config.database, &store).await?;

@@ -181,7 +181,7 @@ fn open_for_export(config: &Config) -> Result<store::Reader, Error> {
     store::Reader::open(&config.database)?.ok_or_else(|| {
         Error::Usage(format!(
             "no database at {}: run `newscrawl crawl --once` first",
-            config.database.display()
+            config.database
         ))
     })
 }

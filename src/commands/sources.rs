@@ -435,7 +435,7 @@ fn reload_note(config: &Config) -> String {
         Some(pid) => format!("the daemon (pid {pid}) reloads its configuration"),
         None => format!(
             "no daemon runs on {}: the next crawl picks the change up",
-            config.database.display()
+            config.database
         ),
     }
 }

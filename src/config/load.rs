@@ -140,13 +140,39 @@ pub(super) fn load_from(main_file: SourceFile, dropins: bool) -> Result<Config, 
     };
 
     let crawler = crawler_config(&main_file, raw.crawler)?;
+    let password = match &raw.database_password_file {
+        None => None,
+        Some(f) => {
+            let file = base.join(f.get_ref());
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                main_file.err(
+                    &f.span(),
+                    format!(
+                        "database_password_file: cannot read {}: {e}",
+                        file.display()
+                    ),
+                )
+            })?;
+            Some(Secret::new(text.trim_end_matches(['\r', '\n'])))
+        }
+    };
     let database = match &raw.database {
         Some(db) if db.get_ref().trim().is_empty() => {
             return Err(main_file.err(&db.span(), "database: must not be empty"));
         }
-        Some(db) => base.join(db.get_ref()),
-        None => default_database(&base, std::env::var_os("STATE_DIRECTORY").as_deref()),
+        Some(db) => Database::parse(db.get_ref(), &base, password.clone())
+            .map_err(|m| main_file.err(&db.span(), format!("database: {m}")))?,
+        None => Database::Sqlite(default_database(
+            &base,
+            std::env::var_os("STATE_DIRECTORY").as_deref(),
+        )),
     };
+    if let (Some(f), Database::Sqlite(_)) = (&raw.database_password_file, &database) {
+        return Err(main_file.err(
+            &f.span(),
+            "database_password_file: goes with a PostgreSQL database (database = \"postgres://…\")",
+        ));
+    }
 
     let global_rules = super::rules::rules(&main_file, "rules", &raw.rules)?;
     let mut sources = Vec::new();

@@ -8,6 +8,7 @@
 //! [`fetch`] a source's request options, [`rules`] and [`hooks`] their
 //! tables, and [`edit`] changes the files from the command line.
 
+mod database;
 pub mod edit;
 mod fetch;
 mod hooks;
@@ -27,6 +28,7 @@ use chrono_tz::Tz;
 use regex::Regex;
 use url::Url;
 
+pub use database::{Database, Postgres, is_postgres_url};
 pub use fetch::{FetchOptions, Header, Secret};
 pub use load::{DEFAULT_MAX_ITEMS, default_path, default_user_agent, load, parse_text};
 pub use units::{parse_age, parse_duration, parse_size};
@@ -45,7 +47,8 @@ pub const DEFAULT_TRACKING_PARAMS: &[&str] = &["fbclid", "gclid", "yclid", "mc_c
 pub struct Config {
     /// The main file this configuration was read from.
     pub path: PathBuf,
-    pub database: PathBuf,
+    /// `database`: a SQLite file or a PostgreSQL URL.
+    pub database: Database,
     pub crawler: CrawlerConfig,
     pub export: ExportConfig,
     /// `[metrics] listen`: where the daemon serves Prometheus metrics.

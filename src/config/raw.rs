@@ -8,6 +8,7 @@ use toml::Spanned;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawMain {
     pub(super) database: Option<Spanned<String>>,
+    pub(super) database_password_file: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) crawler: RawCrawler,
     #[serde(default)]

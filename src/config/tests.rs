@@ -86,7 +86,10 @@ fn defaults_and_relative_paths() {
         "database = \"../data/n.db\"\n[[sources]]\nname = \"央视新闻客户端\"\nurl = \"https://example.org/a.xml\"\n",
     );
     let c = load(&p).unwrap();
-    assert_eq!(c.database, dir.path().join("etc").join("../data/n.db"));
+    assert_eq!(
+        c.database,
+        Database::Sqlite(dir.path().join("etc").join("../data/n.db"))
+    );
     let s = &c.sources[0];
     assert_eq!(s.slug, "yangshixinwenkehuduan");
     assert_eq!(s.schedule.expr, "*/10 * * * *");

@@ -8,7 +8,7 @@
 //! again next time, which leaves them untouched (same bytes), and nothing
 //! stored is ever skipped. The files are those of `newscrawl export jekyll`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono_tz::Tz;
@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::ExportError;
 use super::jekyll::{JekyllSummary, JekyllWriter};
-use crate::config::Config;
+use crate::config::{Config, Database};
 use crate::store::{self, Reader, Store};
 
 /// Where and how the continuous export writes.
@@ -115,12 +115,16 @@ pub struct Round {
 /// reported and counted in `summary.failed`, and the cursor moves past it
 /// (it is tried again when it changes); a file or directory that cannot be
 /// written fails the round after the rest is written, and the cursor stays.
-pub async fn round(target: Arc<Target>, db: &Path, store: &Store) -> Result<Round, ExportError> {
-    let db = db.to_path_buf();
+pub async fn round(
+    target: Arc<Target>,
+    db: &Database,
+    store: &Store,
+) -> Result<Round, ExportError> {
+    let db = db.clone();
     let t = Arc::clone(&target);
     let (summary, after, upto) = tokio::task::spawn_blocking(move || {
         let reader = Reader::open(&db)?
-            .ok_or_else(|| ExportError::Data(format!("no database at {}", db.display())))?;
+            .ok_or_else(|| ExportError::Data(format!("no database at {}", db)))?;
         t.write_changes(&reader)
     })
     .await
@@ -143,7 +147,7 @@ pub async fn round(target: Arc<Target>, db: &Path, store: &Store) -> Result<Roun
 /// [`after_saves`]: crate::schedule::after_saves
 pub async fn run(
     target: Arc<Target>,
-    db: PathBuf,
+    db: Database,
     store: Arc<Store>,
     saved: Arc<Notify>,
     stop: CancellationToken,

@@ -35,6 +35,26 @@ pub enum StoreError {
         "{path} is an SQLite database, but not newscrawl's (it has tables of its own and no newscrawl schema version); point `database` or --database elsewhere"
     )]
     Foreign { path: PathBuf },
+    #[error("PostgreSQL database {target}: {message}")]
+    Postgres { target: String, message: String },
+    #[error("PostgreSQL: {0}")]
+    Pg(#[from] postgres::Error),
+    #[error(
+        "PostgreSQL database {target} has tables of its own and no newscrawl schema version; point `database` elsewhere"
+    )]
+    ForeignPostgres { target: String },
+    #[error(
+        "PostgreSQL database {target} has schema version {found}, newer than this newscrawl knows ({known})"
+    )]
+    TooNewPostgres {
+        target: String,
+        found: i64,
+        known: i64,
+    },
+    #[error(
+        "the PostgreSQL database has no newscrawl tables yet: run `newscrawl crawl --once` first"
+    )]
+    NoSchema,
     #[error("the database writer has stopped")]
     WriterGone,
     /// A migration left rows that break a declared reference (it was rolled back).

@@ -4,9 +4,10 @@
 //! articles, source state and schedule, prune, the search index);
 //! [`Reader`] is a read-only view (exports, listings, search). Both take
 //! and give the plain data of [`model`]; no backend type appears outside
-//! this module. The one backend today is SQLite ([`sqlite`]), the
-//! interface for downstream tools: a second one goes beside it and
-//! implements the same operations.
+//! this module. Two backends implement the same operations: SQLite
+//! ([`sqlite`], the embedded default: one file, nothing to run) and
+//! PostgreSQL ([`postgres`], a server that other hosts and tools share);
+//! [`story_state`] is the writer's story index, common to both.
 //!
 //! Every poll is saved in one transaction: the fetch row, its posts, their
 //! `post_sources` rows and the source's health, or nothing.
@@ -15,35 +16,80 @@
 mod conformance;
 pub mod error;
 pub mod model;
+mod postgres;
 mod sqlite;
-
-use std::path::Path;
+pub(crate) mod story_state;
 
 use chrono::{DateTime, Utc};
 
+use crate::config::Database;
 pub use error::StoreError;
 pub use model::*;
 
+/// The writer's backend.
+enum Backend {
+    Sqlite(sqlite::Writer),
+    Postgres(postgres::Worker),
+}
+
+/// Runs one operation on the writer, whichever its backend: `db::` in the
+/// body names the backend's module (`sqlite` or `postgres`), whose
+/// function of that name takes the connection first. `call` runs it with
+/// the connection, `call_stories` with the story state too.
+macro_rules! on_writer {
+    ($self:ident, call, move |$c:ident| $body:expr) => {
+        match &$self.backend {
+            Backend::Sqlite(w) => {
+                #[allow(unused_imports)]
+                use sqlite as db;
+                w.call(move |$c| $body).await
+            }
+            Backend::Postgres(w) => {
+                #[allow(unused_imports)]
+                use postgres as db;
+                w.call(move |$c| $body).await
+            }
+        }
+    };
+    ($self:ident, call_stories, move |$c:ident, $s:ident| $body:expr) => {
+        match &$self.backend {
+            Backend::Sqlite(w) => {
+                #[allow(unused_imports)]
+                use sqlite as db;
+                w.call_stories(move |$c, $s| $body).await
+            }
+            Backend::Postgres(w) => {
+                #[allow(unused_imports)]
+                use postgres as db;
+                w.call_stories(move |$c, $s| $body).await
+            }
+        }
+    };
+}
+
 /// The writer: one connection on a thread of its own, taking operations in
-/// order; between them it keeps the search index up to date.
+/// order; on SQLite, between them it keeps the search index up to date.
 pub struct Store {
-    writer: sqlite::Writer,
+    backend: Backend,
 }
 
 impl Store {
     /// Opens (creating and migrating) the database with a writer that keeps
     /// the search index up to date whenever it has no other work.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        Store::open_with(path, true)
+    pub fn open(db: &Database) -> Result<Store, StoreError> {
+        Store::open_with(db, true)
     }
 
     /// Opens the database; with `index` false the writer leaves the search
     /// index alone (`crawl --once --defer-index`: the posts queued for it
-    /// stay queued, and the count it reports stays true).
-    pub fn open_with(path: &Path, index: bool) -> Result<Store, StoreError> {
-        Ok(Store {
-            writer: sqlite::Writer::open_with(path, index)?,
-        })
+    /// stay queued, and the count it reports stays true). PostgreSQL keeps
+    /// its index with each row: there is nothing to defer.
+    pub fn open_with(db: &Database, index: bool) -> Result<Store, StoreError> {
+        let backend = match db {
+            Database::Sqlite(path) => Backend::Sqlite(sqlite::Writer::open_with(path, index)?),
+            Database::Postgres(target) => Backend::Postgres(postgres::Worker::writer(target)?),
+        };
+        Ok(Store { backend })
     }
 
     /// Makes every configured source's row match the configuration
@@ -53,32 +99,32 @@ impl Store {
         &self,
         sources: Vec<(String, String, String)>,
     ) -> Result<(), StoreError> {
-        self.writer
-            .call(move |c| sqlite::sync_sources(c, &sources))
-            .await
+        on_writer!(self, call, move |c| db::sync_sources(c, &sources))
     }
 
     /// The stored state a poll of `slug` starts from.
     pub async fn source_state(&self, slug: &str) -> Result<SourceState, StoreError> {
         let slug = slug.to_string();
-        self.writer
-            .call(move |c| sqlite::source_state(c, &slug))
-            .await
+        on_writer!(self, call, move |c| db::source_state(c, &slug))
     }
 
     /// Records when `slug` is due next.
     pub async fn set_next_poll(&self, slug: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        let (slug, at) = (slug.to_string(), utc_text(at));
-        self.writer
-            .call(move |c| sqlite::set_next_poll(c, &slug, &at))
-            .await
+        let slug = slug.to_string();
+        match &self.backend {
+            Backend::Sqlite(w) => {
+                let at = utc_text(at);
+                w.call(move |c| sqlite::set_next_poll(c, &slug, &at)).await
+            }
+            Backend::Postgres(w) => w.call(move |c| postgres::set_next_poll(c, &slug, at)).await,
+        }
     }
 
     /// Saves one poll in one transaction (see [`PollRecord`]).
     pub async fn save_poll(&self, poll: PollRecord) -> Result<SaveSummary, StoreError> {
-        self.writer
-            .call_stories(move |c, stories| sqlite::save_poll(c, stories, &poll))
-            .await
+        on_writer!(self, call_stories, move |c, stories| db::save_poll(
+            c, stories, &poll
+        ))
     }
 
     /// How posts are grouped into stories from now on (`[stories]`).
@@ -86,12 +132,10 @@ impl Store {
         &self,
         config: crate::config::StoriesConfig,
     ) -> Result<(), StoreError> {
-        self.writer
-            .call_stories(move |_, stories| {
-                stories.configure(config);
-                Ok(())
-            })
-            .await
+        on_writer!(self, call_stories, move |_c, stories| {
+            stories.configure(config);
+            Ok(())
+        })
     }
 
     /// Posts whose article `source` fetches and that are due at `now`,
@@ -102,10 +146,18 @@ impl Store {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<ArticleJob>, StoreError> {
-        let (source, now) = (source.to_string(), utc_text(now));
-        self.writer
-            .call(move |c| sqlite::due_articles(c, &source, &now, limit))
-            .await
+        let source = source.to_string();
+        match &self.backend {
+            Backend::Sqlite(w) => {
+                let now = utc_text(now);
+                w.call(move |c| sqlite::due_articles(c, &source, &now, limit))
+                    .await
+            }
+            Backend::Postgres(w) => {
+                w.call(move |c| postgres::due_articles(c, &source, now, limit))
+                    .await
+            }
+        }
     }
 
     /// Saves a batch of article attempts of `source` in one transaction.
@@ -115,72 +167,126 @@ impl Store {
         results: Vec<ArticleResult>,
     ) -> Result<(), StoreError> {
         let source = source.to_string();
-        self.writer
-            .call_stories(move |c, stories| sqlite::save_articles(c, stories, &source, &results))
-            .await
+        on_writer!(self, call_stories, move |c, stories| db::save_articles(
+            c, stories, &source, &results
+        ))
     }
 
     /// Deletes posts published (else fetched) before `cutoff`, keeping their
     /// keys as tombstones, and older fetch records.
     pub async fn prune(&self, cutoffs: Cutoffs) -> Result<PruneSummary, StoreError> {
-        self.writer.call(move |c| sqlite::prune(c, &cutoffs)).await
+        on_writer!(self, call, move |c| db::prune(c, &cutoffs))
     }
 
-    /// Posts stored but not yet searchable through the index alone.
+    /// Posts stored but not yet searchable through the index alone (none
+    /// on PostgreSQL, which indexes each row as it is written).
     pub async fn unindexed(&self) -> Result<usize, StoreError> {
-        self.writer.call(|c| sqlite::unindexed(c)).await
+        match &self.backend {
+            Backend::Sqlite(w) => w.call(|c| sqlite::unindexed(c)).await,
+            Backend::Postgres(_) => Ok(0),
+        }
     }
 
     /// Brings the search index up to date; returns how many posts it indexed.
     pub async fn index_all(&self) -> Result<usize, StoreError> {
-        self.writer.call(sqlite::index_all).await
+        match &self.backend {
+            Backend::Sqlite(w) => w.call(sqlite::index_all).await,
+            Backend::Postgres(_) => Ok(0),
+        }
     }
 
     /// Gives every post without a story (stored before stories were, or by
     /// another tool) its story; returns how many. The writer does so in its
     /// idle time; `crawl --once` makes sure before it exits.
     pub async fn assign_stories(&self) -> Result<usize, StoreError> {
-        self.writer
-            .call_stories(|c, stories| {
-                let mut total = 0;
-                loop {
-                    let n = stories.assign_unassigned(c, sqlite::STORY_SLICE)?;
-                    total += n;
-                    if n < sqlite::STORY_SLICE {
-                        return Ok(total);
-                    }
+        on_writer!(self, call_stories, move |c, stories| {
+            let mut total = 0;
+            loop {
+                let n = db::assign_unassigned(c, stories, sqlite::STORY_SLICE)?;
+                total += n;
+                if n < sqlite::STORY_SLICE {
+                    return Ok(total);
                 }
-            })
-            .await
+            }
+        })
     }
 
     /// Records that the continuous export `name` has written every change up to `seq`.
     pub async fn set_export_cursor(&self, name: &str, seq: i64) -> Result<(), StoreError> {
         let name = name.to_string();
-        self.writer
-            .call(move |c| sqlite::set_export_cursor(c, &name, seq))
-            .await
+        on_writer!(self, call, move |c| db::set_export_cursor(c, &name, seq))
+    }
+
+    /// Claims the database for this daemon, for as long as the store is
+    /// open: on PostgreSQL a session lock of the writer's connection (let go
+    /// when the connection ends, however the daemon ends), so that a second
+    /// daemon on the same database refuses to start instead of polling
+    /// every source twice. On SQLite the daemon's lock file does this.
+    /// `Some` says where the daemon that holds it connects from.
+    pub async fn claim_daemon(&self) -> Result<Option<String>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(None),
+            Backend::Postgres(w) => w.call(postgres::claim_daemon).await,
+        }
     }
 
     /// Answers when the writer runs and the database answers it (the
     /// daemon's watchdog).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.writer.call(sqlite::ping).await
+        on_writer!(self, call, move |c| db::ping(c))
     }
+}
+
+/// A reader's backend.
+enum ReadBackend {
+    Sqlite(sqlite::ReadConn),
+    Postgres(postgres::ReadConn),
+}
+
+/// Runs one read on the reader's connection, whichever its backend (as
+/// [`on_writer`]: `db::` names the backend's module).
+macro_rules! on_reader {
+    ($self:ident, move |$c:ident| $body:expr) => {
+        match &$self.inner {
+            ReadBackend::Sqlite(r) => {
+                #[allow(unused_imports)]
+                use sqlite as db;
+                let $c = r.conn();
+                $body
+            }
+            ReadBackend::Postgres(r) => {
+                #[allow(unused_imports)]
+                use postgres as db;
+                r.call(move |$c| $body)
+            }
+        }
+    };
 }
 
 /// A read-only view of an existing database: what exports, listings and
 /// search read. Several may be open beside the writer, in other processes
 /// too.
 pub struct Reader {
-    inner: sqlite::ReadConn,
+    inner: ReadBackend,
 }
 
 impl Reader {
-    /// Opens the database at `path` read-only; `None` when there is none
-    /// yet (commands that only read must not create it).
-    pub fn open(path: &Path) -> Result<Option<Reader>, StoreError> {
-        Ok(sqlite::ReadConn::open(path)?.map(|inner| Reader { inner }))
+    /// Opens the database read-only; `None` when there is none yet
+    /// (commands that only read must not create it; a PostgreSQL database
+    /// without newscrawl's tables is none).
+    pub fn open(db: &Database) -> Result<Option<Reader>, StoreError> {
+        match db {
+            Database::Sqlite(path) => Ok(sqlite::ReadConn::open(path)?.map(|r| Reader {
+                inner: ReadBackend::Sqlite(r),
+            })),
+            Database::Postgres(target) => match postgres::ReadConn::open(target) {
+                Ok(r) => Ok(Some(Reader {
+                    inner: ReadBackend::Postgres(r),
+                })),
+                Err(StoreError::NoSchema) => Ok(None),
+                Err(e) => Err(e),
+            },
+        }
     }
 
     /// Runs `f` on one consistent snapshot of the database (what it reads
@@ -189,8 +295,18 @@ impl Reader {
         &self,
         f: impl FnOnce(&Reader) -> Result<R, E>,
     ) -> Result<R, E> {
-        let _tx = self.inner.begin()?;
-        f(self)
+        match &self.inner {
+            ReadBackend::Sqlite(r) => {
+                let _tx = r.begin()?;
+                f(self)
+            }
+            ReadBackend::Postgres(r) => {
+                r.begin()?;
+                let result = f(self);
+                r.end()?;
+                result
+            }
+        }
     }
 
     /// Every post that `filter` lets through, in id order, handed to `f`
@@ -198,24 +314,46 @@ impl Reader {
     pub fn for_each_post<E: From<StoreError>>(
         &self,
         filter: &PostFilter,
-        f: impl FnMut(PostRow) -> Result<(), E>,
+        mut f: impl FnMut(PostRow) -> Result<(), E>,
     ) -> Result<(), E> {
-        sqlite::for_each_post(self.inner.conn(), filter, f)
+        match &self.inner {
+            ReadBackend::Sqlite(r) => sqlite::for_each_post(r.conn(), filter, f),
+            ReadBackend::Postgres(r) => {
+                // The rows come from the reader's thread a few at a time;
+                // dropping the receiver (when `f` fails) stops it.
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Result<PostRow, StoreError>>(64);
+                let filter = filter.clone();
+                r.worker.spawn(move |client| {
+                    let done = postgres::for_each_post(client, &filter, &mut |row| {
+                        tx.send(Ok(row)).is_ok()
+                    });
+                    if let Err(e) = done {
+                        let _ = tx.send(Err(e));
+                    }
+                })?;
+                for row in rx {
+                    f(row?)?;
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Whether some post has this infoCode.
     pub fn has_info_code(&self, code: &str) -> Result<bool, StoreError> {
-        sqlite::has_info_code(self.inner.conn(), code)
+        let code = code.to_string();
+        on_reader!(self, move |c| db::has_info_code(c, &code))
     }
 
     /// Whether a post with this identity is stored.
     pub fn is_stored(&self, post: &NewPost) -> Result<bool, StoreError> {
-        sqlite::is_stored(self.inner.conn(), post)
+        let post = post.clone();
+        on_reader!(self, move |c| db::is_stored(c, &post))
     }
 
     /// Every known source with its health and post count.
     pub fn list_sources(&self) -> Result<Vec<SourceRow>, StoreError> {
-        sqlite::list_sources(self.inner.conn())
+        on_reader!(self, move |c| db::list_sources(c))
     }
 
     /// The posts that match `query` and `filter`, newest first, at most
@@ -226,33 +364,36 @@ impl Reader {
         filter: &PostFilter,
         limit: usize,
     ) -> Result<Vec<SearchHit>, StoreError> {
-        sqlite::search(self.inner.conn(), query, filter, limit)
+        let (query, filter) = (query.clone(), filter.clone());
+        on_reader!(self, move |c| db::search(c, &query, &filter, limit))
     }
 
     /// The highest change number given out so far (0 when none).
     pub fn last_change(&self) -> Result<i64, StoreError> {
-        sqlite::last_change(self.inner.conn())
+        on_reader!(self, move |c| db::last_change(c))
     }
 
     /// The changes after `after`, oldest first, at most `limit`: each a
     /// change number and the post it changed (`post_changes`).
     pub fn changes_after(&self, after: i64, limit: usize) -> Result<Vec<(i64, i64)>, StoreError> {
-        sqlite::changes_after(self.inner.conn(), after, limit)
+        on_reader!(self, move |c| db::changes_after(c, after, limit))
     }
 
     /// The highest post id given out so far (0 before the first post).
     pub fn max_post_id(&self) -> Result<i64, StoreError> {
-        sqlite::max_post_id(self.inner.conn())
+        on_reader!(self, move |c| db::max_post_id(c))
     }
 
     /// The cursor `name`, or `None` when there is none.
     pub fn find_export_cursor(&self, name: &str) -> Result<Option<i64>, StoreError> {
-        sqlite::find_export_cursor(self.inner.conn(), name)
+        let name = name.to_string();
+        on_reader!(self, move |c| db::find_export_cursor(c, &name))
     }
 
     /// How far the continuous export `name` got (0 when it never ran).
     pub fn export_cursor(&self, name: &str) -> Result<i64, StoreError> {
-        sqlite::export_cursor(self.inner.conn(), name)
+        let name = name.to_string();
+        on_reader!(self, move |c| db::export_cursor(c, &name))
     }
 
     /// The stories last seen at or after `since` with at least `min_posts`
@@ -263,17 +404,25 @@ impl Reader {
         min_posts: i64,
         limit: usize,
     ) -> Result<Vec<StoryRow>, StoreError> {
-        sqlite::list_stories(self.inner.conn(), &utc_text(since), min_posts, limit)
+        match &self.inner {
+            ReadBackend::Sqlite(r) => {
+                sqlite::list_stories(r.conn(), &utc_text(since), min_posts, limit)
+            }
+            ReadBackend::Postgres(r) => {
+                r.call(move |c| postgres::list_stories(c, since, min_posts, limit))
+            }
+        }
     }
 
     /// The posts of story `id`, the earliest first.
     pub fn story_posts(&self, id: i64) -> Result<Vec<StoryPost>, StoreError> {
-        sqlite::story_posts(self.inner.conn(), id)
+        on_reader!(self, move |c| db::story_posts(c, id))
     }
 
     /// What [`Store::prune`] would delete before `cutoff`, deleting nothing.
     pub fn prune_preview(&self, cutoffs: &Cutoffs) -> Result<PruneSummary, StoreError> {
-        sqlite::prune_preview(self.inner.conn(), cutoffs)
+        let cutoffs = cutoffs.clone();
+        on_reader!(self, move |c| db::prune_preview(c, &cutoffs))
     }
 }
 

@@ -7,12 +7,12 @@ use crate::harness::{Env, code, fixture, stderr, stdout};
 use crate::server::Response;
 
 use crate::harness::SEED_POST as SEED;
-const SEED_FILE: &str = "2022-01-10-202201102242232593.md";
+pub const SEED_FILE: &str = "2022-01-10-202201102242232593.md";
 
 /// Serves the seed's list feed and share page; returns the configuration
 /// that crawls them with selectors, `[export.jekyll]` lines (`export`)
 /// included, and `more` (more sources) after it.
-fn serve_seed(env: &Env, export: &str, more: &str) -> String {
+pub fn serve_seed(env: &Env, export: &str, more: &str) -> String {
     env.serve_fixture("/list.xml", "seed_list.xml", "application/rss+xml");
     let page = fixture("seed_share.html", env.base());
     env.route("/html_News/NewsShare.html", move |_| {

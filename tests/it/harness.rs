@@ -74,7 +74,13 @@ impl Env {
 
     /// Writes the main configuration: `database = "data/newscrawl.db"`, then `body`.
     pub fn write_config(&self, body: &str) {
-        let text = format!("database = \"data/newscrawl.db\"\n{body}");
+        self.write_config_with("data/newscrawl.db", body);
+    }
+
+    /// Writes the main configuration with `database = "<database>"` (a
+    /// path or a PostgreSQL URL), then `body`.
+    pub fn write_config_with(&self, database: &str, body: &str) {
+        let text = format!("database = \"{database}\"\n{body}");
         std::fs::write(self.config_path(), text).unwrap();
     }
 

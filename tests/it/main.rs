@@ -16,6 +16,7 @@ mod harness;
 mod hooks;
 mod hostile;
 mod json_sources;
+mod postgres;
 mod rules;
 mod search;
 mod secrets;

@@ -29,14 +29,20 @@ const CASES: &[(&str, &[&str])] = &[
 ];
 
 pub fn crawled(extra: &[&str]) -> Env {
+    let env = crawled_into("data/newscrawl.db", extra);
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 6);
+    env
+}
+
+/// The search fixture crawled into `database` (a path or a PostgreSQL URL).
+pub fn crawled_into(database: &str, extra: &[&str]) -> Env {
     let env = Env::new();
     env.serve_fixture("/news.xml", "search/news.xml", "application/rss+xml");
-    env.write_config(&env.source("财经要闻", "news", "/news.xml"));
+    env.write_config_with(database, &env.source("财经要闻", "news", "/news.xml"));
     let mut args = vec!["crawl", "--once"];
     args.extend_from_slice(extra);
     let out = env.run(&args);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 6);
     env
 }
 
@@ -55,7 +61,7 @@ fn search(env: &Env, args: &[&str]) -> Vec<String> {
         .collect()
 }
 
-fn check_cases(env: &Env) {
+pub fn check_cases(env: &Env) {
     for (q, want) in CASES {
         assert_eq!(search(env, &[q]), *want, "posts search {q}");
     }

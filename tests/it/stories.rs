@@ -15,7 +15,7 @@ struct Set {
 }
 
 #[derive(serde::Deserialize, Clone)]
-struct Labelled {
+pub struct Labelled {
     id: u32,
     story: String,
     outlet: String,
@@ -24,7 +24,7 @@ struct Labelled {
     text: String,
 }
 
-fn labelled() -> Vec<Labelled> {
+pub fn labelled() -> Vec<Labelled> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/stories/labelled.toml"
@@ -68,7 +68,7 @@ fn feed(base: &str, posts: &[&Labelled]) -> Vec<u8> {
 
 /// Serves one feed per outlet; returns the sources' configuration, one
 /// `[[sources]]` per outlet (slugs `o0`, `o1`, … in the set's order).
-fn serve_outlets(env: &Env, posts: &[Labelled]) -> (String, Vec<String>) {
+pub fn serve_outlets(env: &Env, posts: &[Labelled]) -> (String, Vec<String>) {
     let mut outlets: BTreeMap<&str, Vec<&Labelled>> = BTreeMap::new();
     for p in posts {
         outlets.entry(p.outlet.as_str()).or_default().push(p);
@@ -102,7 +102,7 @@ fn stored_stories(env: &Env) -> HashMap<u32, i64> {
 
 /// Precision and recall of the pairs put in one story, and the pairs
 /// wrongly judged.
-fn judge(posts: &[Labelled], stories: &HashMap<u32, i64>) -> (f64, f64, Vec<String>) {
+pub fn judge(posts: &[Labelled], stories: &HashMap<u32, i64>) -> (f64, f64, Vec<String>) {
     let (mut tp, mut fp, mut fn_) = (0u32, 0u32, 0u32);
     let mut wrong = Vec::new();
     for (i, a) in posts.iter().enumerate() {

@@ -80,7 +80,7 @@ pub(crate) fn save_articles(
                     now
                 ])?;
                 if let Some(fp) = &a.fingerprint {
-                    stories.refile(&tx, r.post_id, fp, &now)?;
+                    stories.refile(&mut SqliteRows(&tx), r.post_id, fp, &now)?;
                 }
             }
             ArticleOutcome::Retry { next_at } => {
@@ -95,7 +95,7 @@ pub(crate) fn save_articles(
                         article_state = 'failed' WHERE id = ?1",
                 )?
                 .execute(params![r.post_id])?;
-                stories.file_stored(&tx, r.post_id)?;
+                stories.file_stored(&mut SqliteRows(&tx), r.post_id)?;
             }
         }
         if !matches!(r.outcome, ArticleOutcome::Done(_)) {

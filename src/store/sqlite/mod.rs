@@ -29,7 +29,7 @@ pub(crate) use posts::*;
 pub(crate) use prune::*;
 pub(crate) use search::*;
 pub(crate) use sources::*;
-pub(crate) use stories::{Stories, list_stories, story_posts};
+pub(crate) use stories::{SqliteRows, Stories, assign_unassigned, list_stories, story_posts};
 pub(crate) use writer::*;
 
 pub(crate) use super::model::*;

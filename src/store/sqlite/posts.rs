@@ -38,7 +38,7 @@ pub(crate) fn save_poll(
                     if same_item && is_newer(post.updated_at.as_ref(), st.updated_at.as_deref()) {
                         update_post(&tx, st.id, post, &now)?;
                         if let Some(fp) = &post.fingerprint {
-                            stories.refile(&tx, st.id, fp, &now)?;
+                            stories.refile(&mut SqliteRows(&tx), st.id, fp, &now)?;
                         }
                         summary.updated_posts += 1;
                     } else {
@@ -62,15 +62,23 @@ pub(crate) fn save_poll(
             }
             None if is_tombstoned(&tx, &post.identity)? => summary.pruned += 1,
             None => {
-                let at = post
-                    .published_at
-                    .map_or_else(|| stories::post_time(None, &now), |t| t.timestamp());
+                let at = post.published_at.map_or_else(
+                    || crate::store::story_state::post_time(None, &now),
+                    |t| t.timestamp(),
+                );
                 let fp = post.fingerprint.as_ref();
                 let id = next_post_id(&tx)?;
-                let story = stories.story_for_new(&tx, fp, at, post.title.as_deref(), id, &now)?;
+                let story = stories.story_for_new(
+                    &mut SqliteRows(&tx),
+                    fp,
+                    at,
+                    post.title.as_deref(),
+                    id,
+                    &now,
+                )?;
                 insert_post(&tx, &poll.source, post, Some((id, story)), &now)?;
                 if let Some(fp) = fp {
-                    stories.file(&tx, id, fp, at, &now, post.article_pending)?;
+                    stories.file(&mut SqliteRows(&tx), id, fp, at, &now, post.article_pending)?;
                 }
                 summary.new_posts += 1;
             }

@@ -442,7 +442,7 @@ fn a_job_waits_for_one_index_slice_not_for_the_backlog() {
                         '2024-01-01T00:00:00Z' FROM n",
         )
         .unwrap();
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&crate::config::Database::Sqlite(path.clone())).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();

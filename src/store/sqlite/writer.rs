@@ -267,7 +267,7 @@ fn writer_loop(conn: &mut Connection, jobs: &mpsc::Receiver<Job>, index: bool) {
             continue;
         }
         if maybe_unassigned {
-            match stories.assign_unassigned(conn, STORY_SLICE) {
+            match super::stories::assign_unassigned(conn, &mut stories, STORY_SLICE) {
                 Ok(n) => maybe_unassigned = n == STORY_SLICE,
                 Err(e) => {
                     stories.forget();

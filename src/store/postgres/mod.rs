@@ -1,0 +1,368 @@
+//! The PostgreSQL backend: the same operations as [`super::sqlite`], on a
+//! PostgreSQL database that other hosts and tools share. Each connection
+//! lives on a thread of its own ([`Worker`]): the `postgres` client blocks,
+//! and must never block the crawler's async threads. The writer is one
+//! such worker; every [`crate::store::Reader`] is another, with its own
+//! connection. Split by concern: [`migrate`], [`sources`], [`posts`],
+//! [`stories`], [`articles`], [`search`], [`export`], [`prune`].
+//!
+//! Times are `timestamptz`; a publisher's own UTC offset is kept beside
+//! `published_at` and `updated_at` (seconds), so posts read back exactly
+//! as the SQLite backend gives them (RFC 3339 in the publisher's offset).
+
+mod articles;
+mod export;
+mod migrate;
+mod posts;
+mod prune;
+mod search;
+mod sources;
+mod stories;
+#[cfg(test)]
+pub(crate) mod testing;
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use postgres::Client;
+
+pub(crate) use articles::*;
+pub(crate) use export::*;
+pub(crate) use posts::*;
+pub(crate) use prune::*;
+pub(crate) use search::*;
+pub(crate) use sources::*;
+pub(crate) use stories::*;
+
+pub(crate) use super::model::*;
+pub(crate) use crate::config::Postgres;
+pub(crate) use crate::store::StoreError;
+pub(crate) use crate::store::story_state::Stories;
+
+type Job = Box<dyn FnOnce(&mut Client, &mut Stories) + Send>;
+
+/// How long the writer waits between looks for posts without a story.
+const IDLE_RECHECK: Duration = Duration::from_secs(60);
+/// Posts without a story given theirs per transaction in idle time.
+pub(crate) const STORY_SLICE: usize = 500;
+
+/// The TLS a connection may use: rustls with the platform's roots (the
+/// URL's `sslmode` decides whether it is used: `disable`, `prefer`, the
+/// default, or `require`).
+fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_platform_verifier()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// Connects to `target`: the password from the URL, else
+/// `database_password_file`, else `$PGPASSWORD`; the user from the URL,
+/// else `$PGUSER`, else `$USER`.
+fn connect(target: &Postgres) -> Result<Client, StoreError> {
+    let err = |message: String| StoreError::Postgres {
+        target: target.shown().to_string(),
+        message,
+    };
+    let mut config: postgres::Config = target
+        .url()
+        .parse()
+        .map_err(|e: postgres::Error| err(format!("not a usable URL: {e}")))?;
+    if config.get_password().is_none() {
+        if let Some(p) = target.password() {
+            config.password(p);
+        } else if let Ok(p) = std::env::var("PGPASSWORD") {
+            config.password(p);
+        }
+    }
+    if config.get_user().is_none()
+        && let Some(user) = std::env::var("PGUSER")
+            .ok()
+            .or_else(|| std::env::var("USER").ok())
+    {
+        config.user(&user);
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(30));
+    }
+    config.application_name("newscrawl");
+    let tls = tls().map_err(|e| err(format!("TLS: {e}")))?;
+    config.connect(tls).map_err(|e| err(e.to_string()))
+}
+
+/// One connection on a thread of its own, taking jobs in order.
+pub(crate) struct Worker {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Connects (on the new thread) and, for the writer, migrates; then
+    /// runs jobs until dropped. With `idle` it gives posts without a story
+    /// theirs while it has nothing else to do.
+    fn start(target: &Postgres, name: &str, writer: bool) -> Result<Worker, StoreError> {
+        let (ready, is_ready) = mpsc::channel();
+        let (tx, rx) = mpsc::channel::<Job>();
+        let theirs = target.clone();
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let client = connect(&theirs).and_then(|mut c| {
+                    if writer {
+                        migrate::migrate(&mut c, theirs.shown())?;
+                    }
+                    Ok(c)
+                });
+                match client {
+                    Ok(mut client) => {
+                        let _ = ready.send(Ok(()));
+                        run(&mut client, &rx, writer);
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                    }
+                }
+            })
+            .map_err(|_| StoreError::WriterGone)?;
+        is_ready.recv().map_err(|_| StoreError::WriterGone)??;
+        Ok(Worker {
+            jobs: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// The writer: migrates the database first.
+    pub(crate) fn writer(target: &Postgres) -> Result<Worker, StoreError> {
+        Worker::start(target, "newscrawl-pg", true)
+    }
+
+    /// A reader's connection.
+    pub(crate) fn reader(target: &Postgres) -> Result<Worker, StoreError> {
+        let worker = Worker::start(target, "newscrawl-pg-read", false)?;
+        worker.call_blocking(|c, _| migrate::check_version(c))?;
+        Ok(worker)
+    }
+
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.jobs
+            .as_ref()
+            .ok_or(StoreError::WriterGone)?
+            .send(job)
+            .map_err(|_| StoreError::WriterGone)
+    }
+
+    /// Runs `f` with the connection and the story state; when `f` fails
+    /// (its transaction rolled back), the state is read again at its next
+    /// use.
+    pub(crate) async fn call_stories<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Client, &mut Stories) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(Box::new(move |client, stories| {
+            stories.begin();
+            let result = f(client, stories);
+            if result.is_err() {
+                stories.forget();
+            }
+            let _ = tx.send(result);
+        }))?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Runs `f` with the connection.
+    pub(crate) async fn call<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Client) -> Result<R, StoreError> + Send + 'static,
+    {
+        self.call_stories(move |c, _| f(c)).await
+    }
+
+    /// Runs `f` with the connection, waiting for it on this thread (a
+    /// reader's calls).
+    pub(crate) fn call_blocking<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Client, &mut Stories) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.send(Box::new(move |client, stories| {
+            let _ = tx.send(f(client, stories));
+        }))?;
+        rx.recv().map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Sends `f` to run with the connection without waiting for it: what
+    /// it sends back goes through its own channel (a reader's stream of
+    /// posts).
+    pub(crate) fn spawn<F>(&self, f: F) -> Result<(), StoreError>
+    where
+        F: FnOnce(&mut Client) + Send + 'static,
+    {
+        self.send(Box::new(move |client, _| f(client)))
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Runs jobs as they come; the writer, when none is waiting, gives posts
+/// without a story theirs (posts copied from SQLite, or stored by another
+/// tool).
+fn run(client: &mut Client, jobs: &mpsc::Receiver<Job>, writer: bool) {
+    let mut stories = Stories::default();
+    let mut maybe_unassigned = writer;
+    loop {
+        let job = if maybe_unassigned {
+            match jobs.try_recv() {
+                Ok(job) => Some(job),
+                Err(mpsc::TryRecvError::Empty) => None,
+                Err(mpsc::TryRecvError::Disconnected) => return,
+            }
+        } else {
+            match jobs.recv_timeout(IDLE_RECHECK) {
+                Ok(job) => Some(job),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    maybe_unassigned = writer;
+                    None
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        };
+        if let Some(job) = job {
+            job(client, &mut stories);
+            continue;
+        }
+        if maybe_unassigned {
+            match assign_unassigned(client, &mut stories, STORY_SLICE) {
+                Ok(n) => maybe_unassigned = n == STORY_SLICE,
+                Err(e) => {
+                    stories.forget();
+                    maybe_unassigned = false;
+                    tracing::warn!(error = %e, "giving older posts their stories failed; tried again later");
+                }
+            }
+        }
+    }
+}
+
+/// UTC as the model's text: RFC 3339 to the second, `Z`.
+pub(crate) fn utc_text(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A stored time and offset (seconds east of UTC) as the publisher gave it.
+pub(crate) fn local_text(at: Option<DateTime<Utc>>, offset: Option<i32>) -> Option<String> {
+    let at = at?;
+    let offset = offset
+        .and_then(FixedOffset::east_opt)
+        .unwrap_or_else(|| FixedOffset::east_opt(0).unwrap_or(Utc.fix()));
+    Some(crate::date::to_rfc3339(&at.with_timezone(&offset)))
+}
+
+/// A publisher's time as stored: the instant and its offset.
+pub(crate) fn split_local(
+    t: Option<&DateTime<FixedOffset>>,
+) -> (Option<DateTime<Utc>>, Option<i32>) {
+    match t {
+        Some(t) => (
+            Some(t.with_timezone(&Utc)),
+            Some(t.offset().local_minus_utc()),
+        ),
+        None => (None, None),
+    }
+}
+
+/// UTC RFC 3339 text (the model's bookkeeping times) as an instant.
+pub(crate) fn parse_utc(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+use chrono::Offset;
+
+/// The advisory lock a daemon holds for as long as it runs.
+const DAEMON_LOCK: i64 = 0x6e65_7773_6461_656d;
+
+/// Takes the daemon's lock on this connection's session; when another
+/// session holds it, says where that one connects from.
+pub(crate) fn claim_daemon(client: &mut Client) -> Result<Option<String>, StoreError> {
+    let got: bool = client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&DAEMON_LOCK])?
+        .get(0);
+    if got {
+        return Ok(None);
+    }
+    let holder: Option<String> = client
+        .query_opt(
+            "SELECT COALESCE(host(a.client_addr), 'a local socket') || ', backend pid ' || a.pid
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+             WHERE l.locktype = 'advisory' AND l.granted
+               AND ((l.classid::bigint << 32) | l.objid::bigint) = $1",
+            &[&DAEMON_LOCK],
+        )?
+        .and_then(|r| r.get(0));
+    Ok(Some(holder.unwrap_or_else(|| "another session".into())))
+}
+
+/// Whether the connection answers.
+pub(crate) fn ping(client: &mut Client) -> Result<(), StoreError> {
+    client.query_one("SELECT 1", &[])?;
+    Ok(())
+}
+
+/// A read-only connection ([`crate::store::Reader`]'s): a worker, and
+/// whether a snapshot transaction is open on it.
+pub(crate) struct ReadConn {
+    pub(crate) worker: Worker,
+}
+
+impl ReadConn {
+    pub(crate) fn open(target: &Postgres) -> Result<ReadConn, StoreError> {
+        Ok(ReadConn {
+            worker: Worker::reader(target)?,
+        })
+    }
+
+    /// Starts a snapshot: every read until [`ReadConn::end`] sees the
+    /// database as it was at the first.
+    pub(crate) fn begin(&self) -> Result<(), StoreError> {
+        self.worker.call_blocking(|c, _| {
+            c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn end(&self) -> Result<(), StoreError> {
+        self.worker.call_blocking(|c, _| {
+            c.batch_execute("COMMIT")?;
+            Ok(())
+        })
+    }
+
+    /// Runs `f` on the reader's connection and waits for its answer.
+    pub(crate) fn call<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Client) -> Result<R, StoreError> + Send + 'static,
+    {
+        self.worker.call_blocking(move |c, _| f(c))
+    }
+}

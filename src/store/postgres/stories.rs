@@ -1,0 +1,230 @@
+//! Stories on PostgreSQL: the rows [`crate::store::story_state`] reads and
+//! writes inside the writer's transaction ([`PgRows`]), the idle pass that
+//! gives posts without a story theirs, and `stories list`'s reads.
+
+use chrono::{DateTime, Utc};
+use postgres::{Client, Transaction};
+
+use super::*;
+use crate::store::story_state::{
+    SignatureRow, SignatureSink, SignaturesFrom, StoryRows, Unassigned,
+};
+
+/// [`StoryRows`] on a PostgreSQL write transaction.
+pub(crate) struct PgRows<'a, 'b>(pub(crate) &'a mut Transaction<'b>);
+
+/// UTC RFC 3339 text as an instant (the epoch when it is not one).
+fn instant(now: &str) -> DateTime<Utc> {
+    parse_utc(now).unwrap_or_default()
+}
+
+impl StoryRows for PgRows<'_, '_> {
+    fn signatures(
+        &mut self,
+        from: SignaturesFrom,
+        f: &mut SignatureSink<'_>,
+    ) -> Result<(), StoreError> {
+        let (sql, from) = match from {
+            SignaturesFrom::SeenSince(cutoff) => (
+                "SELECT post_id, seen_at, at, signature FROM story_signatures
+                 WHERE seen_at >= $1 ORDER BY post_id",
+                cutoff,
+            ),
+            SignaturesFrom::After(post) => (
+                "SELECT post_id, seen_at, at, signature FROM story_signatures
+                 WHERE post_id > $1 ORDER BY post_id",
+                post,
+            ),
+        };
+        use postgres::fallible_iterator::FallibleIterator;
+        let mut rows = self.0.query_raw(sql, [from])?;
+        while let Some(r) = rows.next()? {
+            let blob: &[u8] = r.get(3);
+            f(r.get(0), r.get(1), r.get(2), blob);
+        }
+        Ok(())
+    }
+
+    fn max_signature_post(&mut self) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .0
+            .query_one("SELECT MAX(post_id) FROM story_signatures", &[])?
+            .get(0))
+    }
+
+    fn signature(&mut self, post: i64) -> Result<Option<SignatureRow>, StoreError> {
+        Ok(self
+            .0
+            .query_opt(
+                "SELECT seen_at, at, signature FROM story_signatures WHERE post_id = $1",
+                &[&post],
+            )?
+            .map(|r| (r.get(0), r.get(1), r.get(2))))
+    }
+
+    fn put_signature(
+        &mut self,
+        post: i64,
+        seen: i64,
+        at: i64,
+        blob: &[u8],
+    ) -> Result<(), StoreError> {
+        self.0.execute(
+            "INSERT INTO story_signatures (post_id, seen_at, at, signature) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (post_id) DO UPDATE SET seen_at = excluded.seen_at, at = excluded.at,
+                signature = excluded.signature",
+            &[&post, &seen, &at, &blob],
+        )?;
+        Ok(())
+    }
+
+    fn story_of(&mut self, post: i64) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .0
+            .query_opt("SELECT story_id FROM posts WHERE id = $1", &[&post])?
+            .and_then(|r| r.get(0)))
+    }
+
+    fn post_story_time(&mut self, post: i64) -> Result<Option<(Option<i64>, i64)>, StoreError> {
+        Ok(self
+            .0
+            .query_opt(
+                "SELECT story_id, COALESCE(published_at, fetched_at) FROM posts WHERE id = $1",
+                &[&post],
+            )?
+            .map(|r| (r.get(0), r.get::<_, DateTime<Utc>>(1).timestamp())))
+    }
+
+    fn count_in(&mut self, story: i64, now: &str) -> Result<(), StoreError> {
+        self.0.execute(
+            "UPDATE stories SET post_count = post_count + 1,
+                last_seen_at = GREATEST(last_seen_at, $2) WHERE id = $1",
+            &[&story, &instant(now)],
+        )?;
+        Ok(())
+    }
+
+    fn new_story(&mut self, title: Option<&str>, post: i64, now: &str) -> Result<i64, StoreError> {
+        Ok(self
+            .0
+            .query_one(
+                "INSERT INTO stories (title, post_id, first_seen_at, last_seen_at, post_count)
+                 VALUES ($1, $2, $3, $3, 1) RETURNING id",
+                &[&title, &post, &instant(now)],
+            )?
+            .get(0))
+    }
+
+    fn join(&mut self, root: i64, other: i64) -> Result<(), StoreError> {
+        self.0.execute(
+            "UPDATE posts SET story_id = $1 WHERE story_id = $2",
+            &[&root, &other],
+        )?;
+        self.0.execute(
+            "UPDATE stories SET first_seen_at = LEAST(first_seen_at,
+                COALESCE((SELECT first_seen_at FROM stories WHERE id = $2), first_seen_at))
+             WHERE id = $1",
+            &[&root, &other],
+        )?;
+        self.0
+            .execute("DELETE FROM stories WHERE id = $1", &[&other])?;
+        Ok(())
+    }
+
+    fn assign(&mut self, post: i64, story: i64) -> Result<(), StoreError> {
+        // The trigger on `story_id` counts it once more.
+        self.0.execute(
+            "UPDATE stories SET post_count = post_count - 1 WHERE id = $1",
+            &[&story],
+        )?;
+        self.0.execute(
+            "UPDATE posts SET story_id = $2 WHERE id = $1",
+            &[&post, &story],
+        )?;
+        Ok(())
+    }
+}
+
+/// Gives up to `limit` posts without a story theirs, oldest first, in one
+/// transaction; returns how many.
+pub(crate) fn assign_unassigned(
+    client: &mut Client,
+    stories: &mut Stories,
+    limit: usize,
+) -> Result<usize, StoreError> {
+    let mut tx = write_transaction(client)?;
+    stories.begin();
+    let posts: Vec<Unassigned> = tx
+        .query(
+            "SELECT id, title, content_text, published_at, published_offset, fetched_at FROM posts
+             WHERE story_id IS NULL ORDER BY id LIMIT $1",
+            &[&(limit as i64)],
+        )?
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                local_text(r.get(3), r.get(4)),
+                utc_text(&r.get::<_, DateTime<Utc>>(5)),
+            )
+        })
+        .collect();
+    if posts.is_empty() {
+        return Ok(0);
+    }
+    stories.assign_batch(&mut PgRows(&mut tx), &posts)?;
+    tx.commit()?;
+    Ok(posts.len())
+}
+
+pub(crate) fn list_stories(
+    client: &mut Client,
+    since: DateTime<Utc>,
+    min_posts: i64,
+    limit: usize,
+) -> Result<Vec<StoryRow>, StoreError> {
+    let rows = client.query(
+        "SELECT id, title, post_id, post_count, first_seen_at, last_seen_at FROM stories
+         WHERE last_seen_at >= $1 AND post_count >= $2
+         ORDER BY post_count DESC, last_seen_at DESC, id DESC LIMIT $3",
+        &[&since, &min_posts, &(limit as i64)],
+    )?;
+    rows.iter()
+        .map(|r| {
+            let id: i64 = r.get(0);
+            Ok(StoryRow {
+                id,
+                title: r.get(1),
+                post_id: r.get(2),
+                post_count: r.get(3),
+                first_seen_at: utc_text(&r.get(4)),
+                last_seen_at: utc_text(&r.get(5)),
+                posts: story_posts(client, id)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn story_posts(client: &mut Client, id: i64) -> Result<Vec<StoryPost>, StoreError> {
+    let rows = client.query(
+        "SELECT p.id, p.source, COALESCE(s.name, p.source), p.title, p.url, p.published_at,
+                p.published_offset, p.fetched_at
+         FROM posts p LEFT JOIN sources s ON s.slug = p.source
+         WHERE p.story_id = $1 ORDER BY COALESCE(p.published_at, p.fetched_at), p.id",
+        &[&id],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| StoryPost {
+            id: r.get(0),
+            source: r.get(1),
+            source_name: r.get(2),
+            title: r.get(3),
+            url: r.get(4),
+            published_at: local_text(r.get(5), r.get(6)),
+            fetched_at: utc_text(&r.get(7)),
+        })
+        .collect())
+}
