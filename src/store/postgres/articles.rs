@@ -12,7 +12,7 @@ pub(crate) fn due_articles(
     now: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<ArticleJob>, StoreError> {
-    let rows = client.query(
+    let rows = client.rows(
         "SELECT id, url, info_code, article_attempts, guid, title FROM posts
          WHERE article_via = $1 AND article_state = 'pending'
            AND (article_next_at IS NULL OR article_next_at <= $2)
@@ -49,7 +49,7 @@ pub(crate) fn save_articles(
         match &r.outcome {
             ArticleOutcome::Done(a) => {
                 let (published, offset) = split_local(a.published_at.as_ref());
-                tx.execute(
+                tx.run(
                     "UPDATE posts SET title = COALESCE(title, $2),
                         published_offset = CASE WHEN published_at IS NULL THEN $3 ELSE published_offset END,
                         published_at = COALESCE(published_at, $4),
@@ -73,14 +73,14 @@ pub(crate) fn save_articles(
                 }
             }
             ArticleOutcome::Retry { next_at } => {
-                tx.execute(
+                tx.run(
                     "UPDATE posts SET article_attempts = article_attempts + 1, article_next_at = $2
                      WHERE id = $1",
                     &[&r.post_id, next_at],
                 )?;
             }
             ArticleOutcome::GiveUp => {
-                tx.execute(
+                tx.run(
                     "UPDATE posts SET article_attempts = article_attempts + 1, article_next_at = NULL,
                         article_state = 'failed' WHERE id = $1",
                     &[&r.post_id],

@@ -10,7 +10,7 @@ use super::*;
 
 pub(crate) fn last_change(client: &mut Client) -> Result<i64, StoreError> {
     Ok(client
-        .query_one(
+        .row(
             "SELECT COALESCE(MAX(seq), 0)::bigint FROM post_changes",
             &[],
         )?
@@ -23,7 +23,7 @@ pub(crate) fn changes_after(
     limit: usize,
 ) -> Result<Vec<(i64, i64)>, StoreError> {
     Ok(client
-        .query(
+        .rows(
             "SELECT seq, post_id FROM post_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
             &[&after, &(limit as i64)],
         )?
@@ -36,7 +36,7 @@ pub(crate) fn changes_after(
 /// post's or a rolled-back one's included).
 pub(crate) fn max_post_id(client: &mut Client) -> Result<i64, StoreError> {
     Ok(client
-        .query_one(
+        .row(
             "SELECT GREATEST(COALESCE((SELECT MAX(id) FROM posts), 0),
                     (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM posts_id_seq))",
             &[],
@@ -49,7 +49,7 @@ pub(crate) fn find_export_cursor(
     name: &str,
 ) -> Result<Option<i64>, StoreError> {
     Ok(client
-        .query_opt("SELECT seq FROM export_cursors WHERE name = $1", &[&name])?
+        .row_opt("SELECT seq FROM export_cursors WHERE name = $1", &[&name])?
         .map(|r| r.get(0)))
 }
 
@@ -62,7 +62,7 @@ pub(crate) fn set_export_cursor(
     name: &str,
     seq: i64,
 ) -> Result<(), StoreError> {
-    client.execute(
+    client.run(
         "INSERT INTO export_cursors (name, seq, updated_at) VALUES ($1, $2, now())
          ON CONFLICT (name) DO UPDATE SET seq = GREATEST(export_cursors.seq, excluded.seq),
             updated_at = excluded.updated_at",

@@ -14,6 +14,7 @@ mod articles;
 mod export;
 mod migrate;
 mod posts;
+mod prepared;
 mod prune;
 mod search;
 mod sources;
@@ -30,6 +31,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use postgres::Client;
 
 pub(crate) use articles::*;
+pub(crate) use prepared::Prepared;
 pub(crate) use export::*;
 pub(crate) use posts::*;
 pub(crate) use prune::*;
@@ -305,13 +307,13 @@ const DAEMON_LOCK: i64 = 0x6e65_7773_6461_656d;
 /// session holds it, says where that one connects from.
 pub(crate) fn claim_daemon(client: &mut Client) -> Result<Option<String>, StoreError> {
     let got: bool = client
-        .query_one("SELECT pg_try_advisory_lock($1)", &[&DAEMON_LOCK])?
+        .row("SELECT pg_try_advisory_lock($1)", &[&DAEMON_LOCK])?
         .get(0);
     if got {
         return Ok(None);
     }
     let holder: Option<String> = client
-        .query_opt(
+        .row_opt(
             "SELECT COALESCE(host(a.client_addr), 'a local socket') || ', backend pid ' || a.pid
              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
              WHERE l.locktype = 'advisory' AND l.granted
@@ -324,7 +326,7 @@ pub(crate) fn claim_daemon(client: &mut Client) -> Result<Option<String>, StoreE
 
 /// Whether the connection answers.
 pub(crate) fn ping(client: &mut Client) -> Result<(), StoreError> {
-    client.query_one("SELECT 1", &[])?;
+    client.row("SELECT 1", &[])?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@
 //! their stories, before it decides on its own.
 
 use chrono::{DateTime, Utc};
-use postgres::{Client, Transaction};
+use postgres::{Client, GenericClient, Transaction};
 
 use super::*;
 use crate::dedup::{Earlier, Identity};
@@ -18,7 +18,7 @@ const WRITE_LOCK: i64 = 0x6e65_7773_6372_776c;
 /// Begins a write transaction: one writer at a time.
 pub(crate) fn write_transaction(client: &mut Client) -> Result<Transaction<'_>, StoreError> {
     let mut tx = client.transaction()?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+    tx.run("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
     Ok(tx)
 }
 
@@ -41,7 +41,7 @@ pub(crate) fn save_poll(
     let mut summary = SaveSummary::default();
     ensure_source(&mut tx, &poll.source)?;
     let position: i64 = tx
-        .query_opt(
+        .row_opt(
             "SELECT position FROM sources WHERE slug = $1",
             &[&poll.source],
         )?
@@ -53,7 +53,7 @@ pub(crate) fn save_poll(
         match find_post(&mut tx, post)? {
             Some(st) => {
                 summary.repeats += 1;
-                tx.execute(
+                tx.run(
                     "INSERT INTO post_sources (post_id, source, first_seen_at) VALUES ($1, $2, $3)
                      ON CONFLICT DO NOTHING",
                     &[&st.id, &poll.source, &now],
@@ -78,7 +78,7 @@ pub(crate) fn save_poll(
                     fill_nulls(&mut tx, st.id, post)?;
                 }
                 if post.article_pending {
-                    tx.execute(
+                    tx.run(
                         "UPDATE posts SET article_state = 'pending', article_via = $2
                          WHERE id = $1 AND article_state IS NULL",
                         &[&st.id, &poll.source],
@@ -92,7 +92,7 @@ pub(crate) fn save_poll(
                     .map_or_else(|| now.timestamp(), |t| t.timestamp());
                 let fp = post.fingerprint.as_ref();
                 let id: i64 = tx
-                    .query_one("SELECT nextval(pg_get_serial_sequence('posts', 'id'))", &[])?
+                    .row("SELECT nextval(pg_get_serial_sequence('posts', 'id'))", &[])?
                     .get(0);
                 let story = stories.story_for_new(
                     &mut PgRows(&mut tx),
@@ -118,7 +118,7 @@ pub(crate) fn save_poll(
         }
     }
     for b in &poll.blocked {
-        summary.blocked += tx.execute(
+        summary.blocked += tx.run(
             "INSERT INTO blocked_items (source, canonical_url, info_code, title, rule, first_blocked_at)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
             &[
@@ -142,14 +142,14 @@ pub(crate) fn save_poll(
     )?;
     match poll.fetch.outcome {
         Outcome::Ok | Outcome::NotModified => {
-            tx.execute(
+            tx.run(
                 "UPDATE sources SET last_polled_at = $2, last_success_at = $2, failures = 0, last_error = NULL,
                     next_poll_at = $3 WHERE slug = $1",
                 &[&poll.source, &now, &poll.next_poll_at],
             )?;
         }
         Outcome::Error => {
-            tx.execute(
+            tx.run(
                 "UPDATE sources SET last_polled_at = $2, failures = failures + 1, last_error = $3,
                     next_poll_at = $4 WHERE slug = $1",
                 &[&poll.source, &now, &poll.fetch.error, &poll.next_poll_at],
@@ -157,12 +157,12 @@ pub(crate) fn save_poll(
         }
     }
     if let Some(v) = &poll.validators {
-        tx.execute(
+        tx.run(
             "UPDATE sources SET etag = $2, last_modified = $3 WHERE slug = $1",
             &[&poll.source, &v.etag, &v.last_modified],
         )?;
     }
-    tx.execute(
+    tx.run(
         "UPDATE sources SET hold_until = $2, url = COALESCE($3, url),
             last_unconditional_at = CASE WHEN $4 THEN $5 ELSE last_unconditional_at END
          WHERE slug = $1",
@@ -192,7 +192,7 @@ pub(crate) fn insert_fetch(
     blocked: i64,
 ) -> Result<(), StoreError> {
     let started = DateTime::from_timestamp(f.started_at.timestamp(), 0).unwrap_or(f.started_at);
-    tx.execute(
+    tx.run(
         "INSERT INTO fetches (source, url, started_at, duration_ms, http_status, outcome, bytes, items,
             new_posts, error, kind, blocked)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -225,10 +225,19 @@ struct StoredPost {
     owner_since: Option<DateTime<Utc>>,
 }
 
-const STORED_POST: &str = "SELECT p.id, p.source, p.guid, p.url, p.updated_at,
-        (SELECT s.position FROM sources s WHERE s.slug = p.source),
-        (SELECT ps.first_seen_at FROM post_sources ps WHERE ps.post_id = p.id AND ps.source = p.source)
-     FROM posts p WHERE ";
+/// The query for a [`StoredPost`] with the given `WHERE` clause (a
+/// literal: each statement is prepared once).
+macro_rules! stored_post_where {
+    ($where:literal) => {
+        concat!(
+            "SELECT p.id, p.source, p.guid, p.url, p.updated_at,
+                (SELECT s.position FROM sources s WHERE s.slug = p.source),
+                (SELECT ps.first_seen_at FROM post_sources ps WHERE ps.post_id = p.id AND ps.source = p.source)
+             FROM posts p WHERE ",
+            $where
+        )
+    };
+}
 
 fn stored_post(r: &postgres::Row) -> StoredPost {
     StoredPost {
@@ -242,43 +251,37 @@ fn stored_post(r: &postgres::Row) -> StoredPost {
     }
 }
 
-/// The first stored post `WHERE` (after [`STORED_POST`]) finds.
+/// The first stored post `sql` ([`stored_post_where`]) finds.
 fn stored_where(
-    tx: &mut impl postgres::GenericClient,
-    clause: &str,
+    tx: &mut impl GenericClient,
+    sql: &'static str,
     params: &[&(dyn postgres::types::ToSql + Sync)],
 ) -> Result<Option<StoredPost>, StoreError> {
-    let sql = format!("{STORED_POST}{clause}");
-    Ok(tx
-        .query_opt(sql.as_str(), params)?
-        .as_ref()
-        .map(stored_post))
+    Ok(tx.row_opt(sql, params)?.as_ref().map(stored_post))
 }
 
 /// The stored post an item is: by infoCode, then by its key, then by the
 /// keys it may have been stored under before (each only for the same item).
 fn find_post(
-    tx: &mut impl postgres::GenericClient,
+    tx: &mut impl GenericClient,
     post: &NewPost,
 ) -> Result<Option<StoredPost>, StoreError> {
     let id = &post.identity;
     if let Some(code) = &id.info_code
-        && let Some(hit) = stored_where(tx, "p.info_code = $1", &[code])?
+        && let Some(hit) = stored_where(tx, stored_post_where!("p.info_code = $1"), &[code])?
     {
         return Ok(Some(hit));
     }
-    if let Some(hit) = stored_where(tx, "p.canonical_url = $1", &[&id.canonical_url])? {
+    if let Some(hit) = stored_where(tx, stored_post_where!("p.canonical_url = $1"), &[&id.canonical_url])? {
         return Ok(Some(hit));
     }
     for e in &id.earlier {
         let hit = match e {
-            Earlier::Key(k) => stored_where(tx, "p.canonical_url = $1", &[k])?,
+            Earlier::Key(k) => stored_where(tx, stored_post_where!("p.canonical_url = $1"), &[k])?,
             Earlier::WithGuid(k, g) => {
-                stored_where(tx, "p.canonical_url = $1 AND p.guid = $2", &[k, g])?
+                stored_where(tx, stored_post_where!("p.canonical_url = $1 AND p.guid = $2"), &[k, g])?
             }
-            Earlier::WithContent(k) => stored_where(
-                tx,
-                "p.canonical_url = $1 AND p.content_html IS NOT DISTINCT FROM $2 AND p.guid IS NULL",
+            Earlier::WithContent(k) => stored_where(tx, stored_post_where!("p.canonical_url = $1 AND p.content_html IS NOT DISTINCT FROM $2 AND p.guid IS NULL"),
                 &[k, &post.content_html],
             )?,
         };
@@ -292,7 +295,7 @@ fn find_post(
 /// A repeat fills the columns that are still NULL, and changes nothing else.
 fn fill_nulls(tx: &mut Transaction<'_>, id: i64, p: &NewPost) -> Result<(), StoreError> {
     let (published, offset) = split_local(p.published_at.as_ref());
-    tx.execute(
+    tx.run(
         "UPDATE posts SET title = COALESCE(title, $2), author = COALESCE(author, $3),
             summary = COALESCE(summary, $4),
             content_html = CASE WHEN content_html IS NULL THEN $5 ELSE content_html END,
@@ -335,7 +338,7 @@ fn take_over(
 ) -> Result<(), StoreError> {
     let (published, published_offset) = split_local(p.published_at.as_ref());
     let (updated, updated_offset) = split_local(p.updated_at.as_ref());
-    tx.execute(
+    tx.run(
         "UPDATE posts SET source = $2, url = $3, guid = $4,
             title = COALESCE($5, title), author = COALESCE($6, author), summary = COALESCE($7, summary),
             content_html = CASE WHEN article_state = 'done' THEN content_html
@@ -396,11 +399,12 @@ fn insert_post(
 ) -> Result<(), StoreError> {
     let (published, published_offset) = split_local(p.published_at.as_ref());
     let (updated, updated_offset) = split_local(p.updated_at.as_ref());
-    tx.execute(
+    tx.run(
         "INSERT INTO posts (id, source, info_code, url, canonical_url, guid, title, author, summary,
             content_html, content_text, origin, published_at, published_offset, updated_at, updated_offset,
-            fetched_at, article_state, article_via, story_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+            fetched_at, article_state, article_via, story_id, search)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+                 to_tsvector('simple', $21) || to_tsvector('simple', $22))",
         &[
             &id,
             &source,
@@ -422,14 +426,28 @@ fn insert_post(
             &p.article_pending.then_some("pending"),
             &p.article_pending.then_some(source),
             &story,
+            &search_text(p.title.as_deref()),
+            &search_text(p.content_text.as_deref()),
         ],
     )?;
-    tx.execute(
+    tx.run(
         "INSERT INTO post_sources (post_id, source, first_seen_at) VALUES ($1, $2, $3)",
         &[&id, &source, &now],
     )?;
     save_enclosures(tx, id, &p.enclosures, false)?;
     Ok(())
+}
+
+/// A title or text as `posts.search` reads it: what the schema's
+/// `newscrawl_search_text` makes of it ([`crate::search::index_text`], the
+/// same form; the text's first 100,000 characters).
+fn search_text(text: Option<&str>) -> String {
+    let text = text.unwrap_or("");
+    let end = text
+        .char_indices()
+        .nth(100_000)
+        .map_or(text.len(), |(i, _)| i);
+    crate::search::index_text(&text[..end])
 }
 
 /// Stores a post's enclosures: all of them in place of the old ones with
@@ -444,9 +462,9 @@ fn save_enclosures(
         return Ok(());
     }
     if replace {
-        tx.execute("DELETE FROM enclosures WHERE post_id = $1", &[&id])?;
+        tx.run("DELETE FROM enclosures WHERE post_id = $1", &[&id])?;
     } else if tx
-        .query_opt(
+        .row_opt(
             "SELECT 1 FROM enclosures WHERE post_id = $1 LIMIT 1",
             &[&id],
         )?
@@ -455,7 +473,7 @@ fn save_enclosures(
         return Ok(());
     }
     for (i, e) in enclosures.iter().enumerate() {
-        tx.execute(
+        tx.run(
             "INSERT INTO enclosures (post_id, position, url, type, length) VALUES ($1, $2, $3, $4, $5)",
             &[
                 &id,
@@ -479,7 +497,7 @@ fn update_post(
 ) -> Result<(), StoreError> {
     let (published, published_offset) = split_local(p.published_at.as_ref());
     let (updated, updated_offset) = split_local(p.updated_at.as_ref());
-    tx.execute(
+    tx.run(
         "UPDATE posts SET title = COALESCE($2, title), author = COALESCE($3, author),
             summary = COALESCE($4, summary),
             content_html = CASE WHEN article_state = 'done' AND NOT $11 THEN content_html
@@ -516,9 +534,9 @@ fn update_post(
 }
 
 /// Whether a pruned post had this identity.
-fn is_tombstoned(tx: &mut impl postgres::GenericClient, id: &Identity) -> Result<bool, StoreError> {
+fn is_tombstoned(tx: &mut impl GenericClient, id: &Identity) -> Result<bool, StoreError> {
     Ok(tx
-        .query_opt(
+        .row_opt(
             "SELECT 1 FROM tombstones WHERE canonical_url = $1 OR ($2::text IS NOT NULL AND info_code = $2) LIMIT 1",
             &[&id.canonical_url, &id.info_code],
         )?
@@ -533,6 +551,6 @@ pub(crate) fn is_stored(client: &mut Client, post: &NewPost) -> Result<bool, Sto
 /// Whether some post has this infoCode.
 pub(crate) fn has_info_code(client: &mut Client, code: &str) -> Result<bool, StoreError> {
     Ok(client
-        .query_opt("SELECT 1 FROM posts WHERE info_code = $1", &[&code])?
+        .row_opt("SELECT 1 FROM posts WHERE info_code = $1", &[&code])?
         .is_some())
 }

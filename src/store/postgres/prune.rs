@@ -12,19 +12,19 @@ pub(crate) fn prune(client: &mut Client, cutoffs: &Cutoffs) -> Result<PruneSumma
     let mut tx = write_transaction(client)?;
     let (old, old_fetches, summary) = prunable(&mut tx, cutoffs)?;
     for chunk in old.chunks(1000) {
-        tx.execute(
+        tx.run(
             "INSERT INTO tombstones (info_code, canonical_url, pruned_at)
              SELECT info_code, canonical_url, $2 FROM posts WHERE id = ANY($1)
              ON CONFLICT DO NOTHING",
             &[&chunk, &now],
         )?;
-        tx.execute("DELETE FROM posts WHERE id = ANY($1)", &[&chunk])?;
+        tx.run("DELETE FROM posts WHERE id = ANY($1)", &[&chunk])?;
     }
     for chunk in old_fetches.chunks(1000) {
-        tx.execute("DELETE FROM fetches WHERE id = ANY($1)", &[&chunk])?;
+        tx.run("DELETE FROM fetches WHERE id = ANY($1)", &[&chunk])?;
     }
     if !old.is_empty() {
-        tx.execute("DELETE FROM stories WHERE post_count <= 0", &[])?;
+        tx.run("DELETE FROM stories WHERE post_count <= 0", &[])?;
     }
     tx.commit()?;
     Ok(summary)
@@ -43,12 +43,12 @@ fn prunable(
     client: &mut impl GenericClient,
     cutoffs: &Cutoffs,
 ) -> Result<(Vec<i64>, Vec<i64>, PruneSummary), StoreError> {
-    let mut before = |sql: &str| -> Result<Vec<i64>, StoreError> {
+    let mut before = |sql: &'static str| -> Result<Vec<i64>, StoreError> {
         let mut ids = Vec::new();
         if cutoffs.is_empty() {
             return Ok(ids);
         }
-        for r in client.query(sql, &[])? {
+        for r in client.rows(sql, &[])? {
             let (id, source, when): (i64, String, DateTime<Utc>) = (r.get(0), r.get(1), r.get(2));
             if cutoffs.of(&source).is_some_and(|cutoff| when < cutoff) {
                 ids.push(id);

@@ -113,3 +113,41 @@ pub(crate) fn search(
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::scratch_database;
+    use crate::config::Database;
+
+    /// The form newscrawl splits new posts' text into is the form the
+    /// schema's function gives updated posts and queries: the same words
+    /// at the same places, in every script the split treats.
+    #[test]
+    fn newscrawls_split_and_the_schemas_give_the_same_words() {
+        let Some(db) = scratch_database() else { return };
+        let Database::Postgres(target) = &db.database else {
+            unreachable!()
+        };
+        // The schema first.
+        drop(crate::store::Store::open(&db.database).unwrap());
+        let mut client = postgres::Client::connect(target.url(), postgres::NoTls).unwrap();
+        let texts = [
+            "央行宣布降准0.5个百分点，释放长期资金约1万亿元",
+            "Ａ股收评：沪指涨１．２％　创业板指跌",
+            "日経平均株価は続伸、トヨタ自動車が高い",
+            "𠀀𠀁 extension B 々〆〇 and Latin words, COVID-19 e-mail",
+            "港股\u{3000}恒指 2.1% Interest-rate cut’s \"quoted\"",
+            "",
+        ];
+        for text in texts {
+            let same: bool = client
+                .query_one(
+                    "SELECT to_tsvector('simple', $1) = to_tsvector('simple', newscrawl_search_text($2))",
+                    &[&crate::search::index_text(text), &text],
+                )
+                .unwrap()
+                .get(0);
+            assert!(same, "{text}");
+        }
+    }
+}

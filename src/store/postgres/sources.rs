@@ -13,7 +13,7 @@ pub(crate) fn sync_sources(
     sources: &[(String, String, String)],
 ) -> Result<(), StoreError> {
     let mut tx = client.transaction()?;
-    tx.execute(
+    tx.run(
         "UPDATE sources SET position = NULL, removed_at = COALESCE(removed_at, now())",
         &[],
     )?;
@@ -38,7 +38,7 @@ pub(crate) fn sync_sources(
 }
 
 pub(crate) fn source_state(client: &mut Client, slug: &str) -> Result<SourceState, StoreError> {
-    let row = client.query_opt(
+    let row = client.row_opt(
         "SELECT etag, last_modified, failures, url, hold_until, last_unconditional_at
          FROM sources WHERE slug = $1",
         &[&slug],
@@ -63,7 +63,7 @@ pub(crate) fn set_next_poll(
     slug: &str,
     next_poll_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    client.execute(
+    client.run(
         "UPDATE sources SET next_poll_at = $2 WHERE slug = $1",
         &[&slug, &next_poll_at],
     )?;
@@ -71,7 +71,7 @@ pub(crate) fn set_next_poll(
 }
 
 pub(crate) fn list_sources(client: &mut Client) -> Result<Vec<SourceRow>, StoreError> {
-    let rows = client.query(
+    let rows = client.rows(
         "SELECT s.slug, s.failures, s.last_error, s.last_success_at, s.last_polled_at, s.next_poll_at,
                 (SELECT COUNT(*) FROM post_sources ps WHERE ps.source = s.slug)
          FROM sources s ORDER BY s.slug",
@@ -97,7 +97,7 @@ pub(crate) fn ensure_source(
     tx: &mut postgres::Transaction<'_>,
     slug: &str,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.run(
         "INSERT INTO sources (slug, name, url, removed_at) VALUES ($1, $1, '', now())
          ON CONFLICT (slug) DO NOTHING",
         &[&slug],

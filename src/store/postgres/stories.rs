@@ -48,14 +48,14 @@ impl StoryRows for PgRows<'_, '_> {
     fn max_signature_post(&mut self) -> Result<Option<i64>, StoreError> {
         Ok(self
             .0
-            .query_one("SELECT MAX(post_id) FROM story_signatures", &[])?
+            .row("SELECT MAX(post_id) FROM story_signatures", &[])?
             .get(0))
     }
 
     fn signature(&mut self, post: i64) -> Result<Option<SignatureRow>, StoreError> {
         Ok(self
             .0
-            .query_opt(
+            .row_opt(
                 "SELECT seen_at, at, signature FROM story_signatures WHERE post_id = $1",
                 &[&post],
             )?
@@ -69,7 +69,7 @@ impl StoryRows for PgRows<'_, '_> {
         at: i64,
         blob: &[u8],
     ) -> Result<(), StoreError> {
-        self.0.execute(
+        self.0.run(
             "INSERT INTO story_signatures (post_id, seen_at, at, signature) VALUES ($1, $2, $3, $4)
              ON CONFLICT (post_id) DO UPDATE SET seen_at = excluded.seen_at, at = excluded.at,
                 signature = excluded.signature",
@@ -81,14 +81,14 @@ impl StoryRows for PgRows<'_, '_> {
     fn story_of(&mut self, post: i64) -> Result<Option<i64>, StoreError> {
         Ok(self
             .0
-            .query_opt("SELECT story_id FROM posts WHERE id = $1", &[&post])?
+            .row_opt("SELECT story_id FROM posts WHERE id = $1", &[&post])?
             .and_then(|r| r.get(0)))
     }
 
     fn post_story_time(&mut self, post: i64) -> Result<Option<(Option<i64>, i64)>, StoreError> {
         Ok(self
             .0
-            .query_opt(
+            .row_opt(
                 "SELECT story_id, COALESCE(published_at, fetched_at) FROM posts WHERE id = $1",
                 &[&post],
             )?
@@ -96,7 +96,7 @@ impl StoryRows for PgRows<'_, '_> {
     }
 
     fn count_in(&mut self, story: i64, now: &str) -> Result<(), StoreError> {
-        self.0.execute(
+        self.0.run(
             "UPDATE stories SET post_count = post_count + 1,
                 last_seen_at = GREATEST(last_seen_at, $2) WHERE id = $1",
             &[&story, &instant(now)],
@@ -107,7 +107,7 @@ impl StoryRows for PgRows<'_, '_> {
     fn new_story(&mut self, title: Option<&str>, post: i64, now: &str) -> Result<i64, StoreError> {
         Ok(self
             .0
-            .query_one(
+            .row(
                 "INSERT INTO stories (title, post_id, first_seen_at, last_seen_at, post_count)
                  VALUES ($1, $2, $3, $3, 1) RETURNING id",
                 &[&title, &post, &instant(now)],
@@ -116,28 +116,28 @@ impl StoryRows for PgRows<'_, '_> {
     }
 
     fn join(&mut self, root: i64, other: i64) -> Result<(), StoreError> {
-        self.0.execute(
+        self.0.run(
             "UPDATE posts SET story_id = $1 WHERE story_id = $2",
             &[&root, &other],
         )?;
-        self.0.execute(
+        self.0.run(
             "UPDATE stories SET first_seen_at = LEAST(first_seen_at,
                 COALESCE((SELECT first_seen_at FROM stories WHERE id = $2), first_seen_at))
              WHERE id = $1",
             &[&root, &other],
         )?;
         self.0
-            .execute("DELETE FROM stories WHERE id = $1", &[&other])?;
+            .run("DELETE FROM stories WHERE id = $1", &[&other])?;
         Ok(())
     }
 
     fn assign(&mut self, post: i64, story: i64) -> Result<(), StoreError> {
         // The trigger on `story_id` counts it once more.
-        self.0.execute(
+        self.0.run(
             "UPDATE stories SET post_count = post_count - 1 WHERE id = $1",
             &[&story],
         )?;
-        self.0.execute(
+        self.0.run(
             "UPDATE posts SET story_id = $2 WHERE id = $1",
             &[&post, &story],
         )?;
@@ -155,7 +155,7 @@ pub(crate) fn assign_unassigned(
     let mut tx = write_transaction(client)?;
     stories.begin();
     let posts: Vec<Unassigned> = tx
-        .query(
+        .rows(
             "SELECT id, title, content_text, published_at, published_offset, fetched_at FROM posts
              WHERE story_id IS NULL ORDER BY id LIMIT $1",
             &[&(limit as i64)],
@@ -185,7 +185,7 @@ pub(crate) fn list_stories(
     min_posts: i64,
     limit: usize,
 ) -> Result<Vec<StoryRow>, StoreError> {
-    let rows = client.query(
+    let rows = client.rows(
         "SELECT id, title, post_id, post_count, first_seen_at, last_seen_at FROM stories
          WHERE last_seen_at >= $1 AND post_count >= $2
          ORDER BY post_count DESC, last_seen_at DESC, id DESC LIMIT $3",
@@ -208,7 +208,7 @@ pub(crate) fn list_stories(
 }
 
 pub(crate) fn story_posts(client: &mut Client, id: i64) -> Result<Vec<StoryPost>, StoreError> {
-    let rows = client.query(
+    let rows = client.rows(
         "SELECT p.id, p.source, COALESCE(s.name, p.source), p.title, p.url, p.published_at,
                 p.published_offset, p.fetched_at
          FROM posts p LEFT JOIN sources s ON s.slug = p.source

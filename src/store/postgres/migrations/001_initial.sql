@@ -71,12 +71,8 @@ CREATE TABLE posts (
     article_next_at  timestamptz,
     article_via      text,
     story_id         bigint REFERENCES stories (id),
-    -- Title and text as search reads them (the text's first 100,000
-    -- characters: a tsvector holds 1 MB at most).
-    search           tsvector GENERATED ALWAYS AS (
-        to_tsvector('simple', newscrawl_search_text(coalesce(title, '')))
-        || to_tsvector('simple', newscrawl_search_text(left(coalesce(content_text, ''), 100000)))
-    ) STORED
+    -- Title and text as search reads them (`newscrawl_post_search`).
+    search           tsvector
 );
 CREATE INDEX posts_published_at ON posts (published_at);
 CREATE INDEX posts_source ON posts (source);
@@ -156,6 +152,25 @@ CREATE TABLE story_signatures (
     signature bytea NOT NULL
 );
 CREATE INDEX story_signatures_seen ON story_signatures (seen_at);
+
+-- `posts.search`: title and text split by `newscrawl_search_text` (the
+-- text's first 100,000 characters: a tsvector holds 1 MB at most). A new
+-- post from newscrawl comes with it, split by newscrawl itself (the same
+-- form, several times faster than PostgreSQL's regular expressions); a
+-- post inserted without it, or whose title or text changes, gets it here.
+CREATE FUNCTION newscrawl_post_search() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' OR NEW.search IS NULL THEN
+        NEW.search := to_tsvector('simple', newscrawl_search_text(coalesce(NEW.title, '')))
+            || to_tsvector('simple', newscrawl_search_text(left(coalesce(NEW.content_text, ''), 100000)));
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER posts_search_insert BEFORE INSERT ON posts
+    FOR EACH ROW EXECUTE FUNCTION newscrawl_post_search();
+CREATE TRIGGER posts_search_update BEFORE UPDATE OF title, content_text ON posts
+    FOR EACH ROW WHEN (OLD.title IS DISTINCT FROM NEW.title OR OLD.content_text IS DISTINCT FROM NEW.content_text)
+    EXECUTE FUNCTION newscrawl_post_search();
 
 -- Every new or changed post gets the next change number (the change feed).
 CREATE FUNCTION newscrawl_post_changed() RETURNS trigger LANGUAGE plpgsql AS $$
