@@ -67,6 +67,12 @@ pub enum Command {
     },
     /// Delete old posts, keeping their keys as tombstones so they are never stored again
     Prune(PruneArgs),
+    /// Copy a SQLite database into PostgreSQL (resumable; counts compared at the end)
+    ///
+    /// Stop the daemon first. Run it again after an interruption: each
+    /// table goes on from the last row copied. Then point `database` at
+    /// the PostgreSQL URL.
+    Migrate(MigrateArgs),
     /// Search and index stored posts
     Posts {
         #[command(subcommand)]
@@ -196,6 +202,17 @@ pub enum ExportCommand {
         #[arg(long = "source", value_name = "SLUG")]
         sources: Vec<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The SQLite database to copy
+    #[arg(long, value_name = "PATH")]
+    pub from: PathBuf,
+    /// The PostgreSQL database to copy into: postgres://user@host:5432/dbname
+    /// (password from the URL or $PGPASSWORD)
+    #[arg(long, value_name = "URL")]
+    pub to: String,
 }
 
 #[derive(Debug, Args)]

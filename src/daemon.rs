@@ -30,6 +30,14 @@ use crate::schedule;
 use crate::store::Store;
 use crate::store::StoreError;
 
+/// A claimed poll's lease at least (see [`source_task`]).
+const MIN_LEASE: Duration = Duration::from_secs(10);
+/// How far ahead of the database's clock a daemon's may run and still
+/// claim a poll that is due.
+const CLOCK_SLACK: Duration = Duration::from_secs(2);
+/// How soon a daemon looks again at a poll it could not claim.
+const CLAIM_RETRY: Duration = Duration::from_secs(1);
+
 /// How long in-flight polls get to finish after SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
@@ -55,6 +63,8 @@ struct Running {
     root: CancellationToken,
     tracker: TaskTracker,
     last_reload: Option<String>,
+    /// This daemon's name in the claims it makes (`host:pid`).
+    holder: Arc<str>,
 }
 
 impl Running {
@@ -70,6 +80,7 @@ impl Running {
                 token,
                 poll_now,
                 Arc::clone(&self.metrics),
+                Arc::clone(&self.holder),
             )
             .instrument(span),
         );
@@ -187,6 +198,57 @@ pub(crate) async fn sync_sources(store: &Store, config: &Config) -> Result<(), S
     store.sync_sources(rows).await
 }
 
+/// This daemon's name in the polls it claims on a shared database:
+/// `host:pid`.
+fn daemon_name() -> String {
+    let uname = rustix::system::uname();
+    format!(
+        "{}:{}",
+        uname.nodename().to_string_lossy(),
+        std::process::id()
+    )
+}
+
+/// What the daemons sharing a database must agree on: each source's slug,
+/// name, URL (without credentials), schedule, whether it is enabled, what
+/// it follows and its kind, and the `[stories]` settings.
+fn config_digest(config: &Config) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for s in &config.sources {
+        h.update(format!(
+            "{}\t{}\t{}\t{}\t{}\t{:?}\t{:?}\t{}\n",
+            s.slug,
+            s.name,
+            crate::fetch::without_credentials(&s.url),
+            s.schedule.expr,
+            s.enabled,
+            s.follow,
+            s.kind,
+            s.id_pattern.as_str()
+        ));
+    }
+    h.update(format!("{:?}", config.stories));
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// On a database several daemons share, records this configuration and
+/// says, at WARN, when it differs from the one another daemon synced last:
+/// daemons that disagree on the sources poll different sets.
+async fn record_config(store: &Store, config: &Config, holder: &str) -> Result<(), StoreError> {
+    if let Some((by, at)) = store.record_config(&config_digest(config), holder).await?
+        && by != holder
+    {
+        warn!(
+            other = %by,
+            synced_at = %at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "this configuration differs from the one the database was last synced with; \
+             every daemon on a database should read the same sources"
+        );
+    }
+    Ok(())
+}
+
 /// Runs until SIGTERM or SIGINT. `reload` reads the configuration again.
 /// Takes the database for this daemon, for as long as the returned file is
 /// open (the system lets go when the process ends, however it ends): a
@@ -267,16 +329,10 @@ pub async fn run(
         Database::Postgres(_) => None,
     };
     let store = Arc::new(Store::open(&config.database)?);
-    // On PostgreSQL the database itself holds the daemon's claim.
-    if let Some(holder) = store.claim_daemon().await? {
-        return Err(Error::AlreadyRunning(format!(
-            "another newscrawl daemon ({holder}) runs on {}: one daemon per database \
-             (a `crawl --once` beside it is fine)",
-            config.database
-        )));
-    }
     info!(database = %config.database, "database opened");
+    let holder = daemon_name();
     sync_sources(&store, &config).await?;
+    record_config(&store, &config, &holder).await?;
     let export = Target::from_config(&config).map_err(Error::from)?;
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
@@ -297,7 +353,12 @@ pub async fn run(
         root: CancellationToken::new(),
         tracker: TaskTracker::new(),
         last_reload: None,
+        holder: holder.into(),
     };
+    if store.shared() {
+        run.metrics.set_daemon(&run.holder);
+        info!(daemon = %run.holder, "several daemons may share this database: each poll is claimed first");
+    }
     // Every save is passed on to each listener (a Notify wakes one waiter).
     {
         let (saved, listeners, stop) = (
@@ -453,6 +514,7 @@ async fn apply(
         Err(e) => error!("export.jekyll: {e}; the export goes on as before"),
     }
     sync_sources(store, new).await?;
+    record_config(store, new, &run.holder).await?;
     crate::hooks::start_cursors(&new.hooks, &old.database, store).await?;
     run.hooks(&new.hooks, &old.database, store);
     let crawler_changed = new.crawler != old.crawler;
@@ -492,15 +554,23 @@ async fn apply(
 }
 
 /// One source, forever: sleep until due, poll, work out when it is due next.
+/// On a database several daemons share, each poll is claimed first
+/// ([`Store::claim_poll`]): the one that gets it polls, the others wait for
+/// the next time the database has it due.
 async fn source_task(
     crawler: Arc<Crawler>,
     source: Source,
     token: CancellationToken,
     poll_now: bool,
     metrics: Arc<Metrics>,
+    holder: Arc<str>,
 ) {
     let tz = crawler.config.crawler.timezone;
     let cap = crawler.config.crawler.max_backoff;
+    let shared = crawler.store.shared();
+    // A claim outlives the longest a poll should take (its fetches, then
+    // its articles): a daemon that dies while polling lets go then.
+    let lease = (crawler.config.crawler.timeout * 4).max(MIN_LEASE);
     let slug = source.slug.clone();
     let mut first = poll_now;
     loop {
@@ -513,9 +583,7 @@ async fn source_task(
         };
         let now = Utc::now();
         let failures = u32::try_from(state.failures).unwrap_or(u32::MAX);
-        let due = if first {
-            state.hold_until.map_or(now, |h| h.max(now))
-        } else {
+        let next_due = |now| {
             schedule::next_due(
                 &slug,
                 &source.schedule,
@@ -526,14 +594,50 @@ async fn source_task(
                 cap,
             )
         };
+        let due = if first {
+            state.hold_until.map_or(now, |h| h.max(now))
+        } else if shared {
+            // Whoever polled last set it.
+            state.next_poll_at.unwrap_or_else(|| next_due(now))
+        } else {
+            next_due(now)
+        };
         first = false;
-        if let Err(e) = crawler.store.set_next_poll(&slug, due).await {
+        if !shared && let Err(e) = crawler.store.set_next_poll(&slug, due).await {
             error!("database: {e}");
         }
         let wait = (due - Utc::now()).to_std().unwrap_or(Duration::ZERO);
         tokio::select! {
             _ = token.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
+        }
+        if shared {
+            let now = Utc::now().max(due);
+            let next = next_due(now);
+            // A clock a little ahead may claim a little early, never a
+            // whole slot early.
+            let early = CLOCK_SLACK.min(schedule::interval(&source.schedule, tz, now) / 4);
+            match crawler
+                .store
+                .claim_poll(&slug, &holder, lease, early, next)
+                .await
+            {
+                Ok(true) => metrics.claim(&slug, true),
+                Ok(false) => {
+                    metrics.claim(&slug, false);
+                    // Another daemon polls it (or the database's clock is
+                    // behind this host's): look again shortly.
+                    tokio::select! {
+                        _ = token.cancelled() => return,
+                        _ = tokio::time::sleep(CLAIM_RETRY) => {}
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    error!("database: {e}");
+                    return;
+                }
+            }
         }
         let started = Instant::now();
         // Boxed: a poll's future is large (HTTP, parsing, articles), and a
@@ -544,6 +648,25 @@ async fn source_task(
         match Box::pin(crawler.poll_isolated(&source, round)).await {
             Ok(report) => metrics.record(&report, started.elapsed()),
             Err(e) => error!("database: {e}"),
+        }
+        if shared {
+            // Due next by the poll's outcome (a failure backs off).
+            let next = match crawler.store.source_state(&slug).await {
+                Ok(after) => schedule::next_due(
+                    &slug,
+                    &source.schedule,
+                    tz,
+                    Utc::now(),
+                    u32::try_from(after.failures).unwrap_or(u32::MAX),
+                    after.hold_until,
+                    cap,
+                ),
+                Err(_) => next_due(Utc::now()),
+            };
+            if let Err(e) = crawler.store.release_poll(&slug, &holder, next).await {
+                error!("database: {e}");
+            }
+            metrics.released(&slug);
         }
         if token.is_cancelled() {
             return;

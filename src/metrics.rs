@@ -33,6 +33,13 @@ pub struct Metrics {
     duration_sum_micros: AtomicU64,
     duration_count: AtomicU64,
     failing: Mutex<BTreeSet<String>>,
+    /// On a database several daemons share: this daemon's name, the
+    /// sources it is polling now under its claim, and the claims it made
+    /// and lost to another daemon.
+    daemon: Mutex<Option<String>>,
+    leases: Mutex<BTreeSet<String>>,
+    claims_won: AtomicU64,
+    claims_lost: AtomicU64,
 }
 
 impl Metrics {
@@ -71,6 +78,32 @@ impl Metrics {
             }
             None => {}
         }
+    }
+
+    /// Names this daemon in the lease metrics (several daemons on one database).
+    pub fn set_daemon(&self, name: &str) {
+        *self.daemon.lock().unwrap_or_else(|p| p.into_inner()) = Some(name.to_string());
+    }
+
+    /// This daemon claimed the poll of `slug` (`won`) or another daemon had it.
+    pub fn claim(&self, slug: &str, won: bool) {
+        if won {
+            self.claims_won.fetch_add(1, Ordering::Relaxed);
+            self.leases
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(slug.to_string());
+        } else {
+            self.claims_lost.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// This daemon let go of its claim on `slug`.
+    pub fn released(&self, slug: &str) {
+        self.leases
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(slug);
     }
 
     /// Forgets a source that is no longer configured.
@@ -137,6 +170,28 @@ impl Metrics {
             "# HELP newscrawl_sources_failing Sources whose last poll failed.\n# TYPE newscrawl_sources_failing gauge\nnewscrawl_sources_failing {}",
             self.failing()
         );
+        let daemon = self
+            .daemon
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(daemon) = daemon {
+            let d = label(&daemon);
+            let _ = writeln!(
+                out,
+                "# HELP newscrawl_claims_total Polls this daemon claimed, and those another daemon had.\n# TYPE newscrawl_claims_total counter\nnewscrawl_claims_total{{daemon=\"{d}\",outcome=\"won\"}} {}\nnewscrawl_claims_total{{daemon=\"{d}\",outcome=\"lost\"}} {}",
+                get(&self.claims_won),
+                get(&self.claims_lost)
+            );
+            out.push_str("# HELP newscrawl_lease_held Sources this daemon is polling now under its claim.\n# TYPE newscrawl_lease_held gauge\n");
+            for slug in self.leases.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                let _ = writeln!(
+                    out,
+                    "newscrawl_lease_held{{daemon=\"{d}\",source=\"{}\"}} 1",
+                    label(slug)
+                );
+            }
+        }
         out
     }
 }
@@ -207,6 +262,13 @@ const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
 /// The first wait after a failed `accept`.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
 
+/// A Prometheus label value: backslash, quote and newline escaped.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +321,31 @@ mod tests {
             Duration::from_millis(10),
         );
         assert_eq!(m.failing(), 0);
+    }
+
+    /// On a shared database the metrics name the daemon, the sources it is
+    /// polling under its claim, and the claims it won and lost.
+    #[test]
+    fn leases_name_the_daemon_and_its_sources() {
+        let m = Metrics::default();
+        assert!(!m.render().contains("newscrawl_lease_held"));
+        m.set_daemon("crawler-2:4711");
+        m.claim("xinhua", true);
+        m.claim("cctv", true);
+        m.claim("people", false);
+        m.released("cctv");
+        let text = m.render();
+        assert!(
+            text.contains("newscrawl_lease_held{daemon=\"crawler-2:4711\",source=\"xinhua\"} 1"),
+            "{text}"
+        );
+        assert!(!text.contains("source=\"cctv\""), "{text}");
+        assert!(
+            text.contains("newscrawl_claims_total{daemon=\"crawler-2:4711\",outcome=\"won\"} 2")
+        );
+        assert!(
+            text.contains("newscrawl_claims_total{daemon=\"crawler-2:4711\",outcome=\"lost\"} 1")
+        );
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }

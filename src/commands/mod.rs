@@ -8,6 +8,7 @@
 mod crawl;
 mod export;
 mod generate;
+mod migrate;
 mod posts;
 mod prune;
 mod sources;
@@ -45,6 +46,8 @@ pub(crate) async fn dispatch(cli: Cli) -> u8 {
         let config = match &cli.command {
             Command::Completions { shell } => return completions(*shell),
             Command::Man { dir } => return man_pages(dir.as_deref()),
+            // Both databases are named on the command line.
+            Command::Migrate(args) => return migrate::migrate(args, !cli.quiet).await,
             _ => load_config(&cli)?,
         };
         match &cli.command {
@@ -111,6 +114,7 @@ pub(crate) async fn dispatch(cli: Cli) -> u8 {
                 } => export_jsonl(&config, since.as_deref(), *after_id, sources),
             },
             Command::Prune(args) => prune(&config, args).await,
+            Command::Migrate(args) => migrate::migrate(args, !cli.quiet).await,
             Command::Completions { shell } => completions(*shell),
             Command::Man { dir } => man_pages(dir.as_deref()),
             Command::Posts { command } => match command {

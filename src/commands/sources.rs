@@ -22,6 +22,8 @@ pub(super) fn sources_list(config: &Config, json: bool) -> Result<u8, Error> {
                 "failures": row.map_or(0, |r| r.failures),
                 "posts": row.map_or(0, |r| r.posts),
                 "last_error": row.and_then(|r| r.last_error.as_deref()),
+                "polled_by": row.and_then(|r| r.lease_holder.as_deref()),
+                "lease_until": row.and_then(|r| r.lease_until.as_deref()),
             });
             writeln!(out, "{line}")?;
         }
@@ -42,10 +44,11 @@ pub(super) fn sources_list(config: &Config, json: bool) -> Result<u8, Error> {
     )?;
     for s in &config.sources {
         let row = rows.iter().find(|r| r.slug == s.slug);
-        let next = if s.enabled {
-            local(row.and_then(|r| r.next_poll_at.as_deref()))
-        } else {
-            "disabled".into()
+        // Several daemons: the one polling it now says so.
+        let next = match row.and_then(|r| r.lease_holder.as_deref()) {
+            Some(holder) => format!("now ({holder})"),
+            None if s.enabled => local(row.and_then(|r| r.next_poll_at.as_deref())),
+            None => "disabled".into(),
         };
         writeln!(
             out,

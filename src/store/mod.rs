@@ -19,6 +19,7 @@ pub mod model;
 mod postgres;
 mod sqlite;
 pub(crate) mod story_state;
+pub mod transfer;
 
 use chrono::{DateTime, Utc};
 
@@ -217,16 +218,71 @@ impl Store {
         on_writer!(self, call, move |c| db::set_export_cursor(c, &name, seq))
     }
 
-    /// Claims the database for this daemon, for as long as the store is
-    /// open: on PostgreSQL a session lock of the writer's connection (let go
-    /// when the connection ends, however the daemon ends), so that a second
-    /// daemon on the same database refuses to start instead of polling
-    /// every source twice. On SQLite the daemon's lock file does this.
-    /// `Some` says where the daemon that holds it connects from.
-    pub async fn claim_daemon(&self) -> Result<Option<String>, StoreError> {
+    /// Whether several daemons may share this database, each poll claimed
+    /// by one of them ([`Store::claim_poll`]): PostgreSQL. On SQLite one
+    /// daemon runs per database (its lock file).
+    pub fn shared(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+
+    /// Claims the poll of `slug` due now for the daemon `holder`, for
+    /// `lease` at most, moving the source's next poll to `next`; `false`
+    /// when another daemon polls it (or it is not due by the database's
+    /// clock, give or take `early`). Always granted on SQLite.
+    pub async fn claim_poll(
+        &self,
+        slug: &str,
+        holder: &str,
+        lease: std::time::Duration,
+        early: std::time::Duration,
+        next: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (slug, holder) = (slug.to_string(), holder.to_string());
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(true),
+            Backend::Postgres(w) => {
+                w.call(move |c| postgres::claim_poll(c, &slug, &holder, lease, early, next))
+                    .await
+            }
+        }
+    }
+
+    /// Ends `holder`'s claim on `slug` and sets when it is next due.
+    pub async fn release_poll(
+        &self,
+        slug: &str,
+        holder: &str,
+        next: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (slug, holder) = (slug.to_string(), holder.to_string());
+        match &self.backend {
+            Backend::Sqlite(w) => {
+                let next = utc_text(next);
+                w.call(move |c| sqlite::set_next_poll(c, &slug, &next))
+                    .await
+            }
+            Backend::Postgres(w) => {
+                w.call(move |c| postgres::release_poll(c, &slug, &holder, next))
+                    .await
+            }
+        }
+    }
+
+    /// Records the digest of the configuration `holder` synced the sources
+    /// with; on a shared database, returns the daemon and time of the one
+    /// recorded before when it differs (`None` on SQLite).
+    pub async fn record_config(
+        &self,
+        digest: &str,
+        holder: &str,
+    ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        let (digest, holder) = (digest.to_string(), holder.to_string());
         match &self.backend {
             Backend::Sqlite(_) => Ok(None),
-            Backend::Postgres(w) => w.call(postgres::claim_daemon).await,
+            Backend::Postgres(w) => {
+                w.call(move |c| postgres::record_config(c, &digest, &holder))
+                    .await
+            }
         }
     }
 

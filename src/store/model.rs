@@ -20,6 +20,8 @@ pub struct SourceState {
     pub url: Option<String>,
     pub hold_until: Option<DateTime<chrono::Utc>>,
     pub last_unconditional_at: Option<DateTime<chrono::Utc>>,
+    /// When it is due, as the database has it (shared by several daemons).
+    pub next_poll_at: Option<DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +181,10 @@ pub struct SourceRow {
     pub last_polled_at: Option<String>,
     pub next_poll_at: Option<String>,
     pub posts: i64,
+    /// The daemon polling it now (several daemons on PostgreSQL), and
+    /// until when its claim holds.
+    pub lease_holder: Option<String>,
+    pub lease_until: Option<String>,
 }
 
 /// What one pass of the search indexer did.

@@ -22,7 +22,7 @@ use chrono::DateTime;
 
 use crate::config::StoriesConfig;
 use crate::store::StoreError;
-use crate::stories::{Candidate, Fingerprint, Sketch, close, index::Lsh, matching_stories};
+use crate::stories::{Fingerprint, Sketch, close, index::Lsh};
 
 /// Which signatures [`StoryRows::signatures`] reads, in post id order.
 #[derive(Clone, Copy, Debug)]
@@ -233,39 +233,28 @@ impl Stories {
         // The signatures first, from their own small rows; the story only
         // of those that match: `posts.story_id` comes after the post's
         // text in its row, and reading it may read the whole text.
-        // Checked in order (most bands shared first) until a few match: a
-        // post's story (and another it shows to be the same) is among its
-        // closest; a feed of thousands alike costs a few reads a post.
-        let mut found = Vec::with_capacity(MATCHES);
+        // Checked in order (most bands shared first), each match's story
+        // read as it is found, until a few matches all of one story: a
+        // feed of thousands alike costs a few reads a post. Matches in
+        // more than one story (the same news filed apart so far) go on to
+        // the last candidate, so that the post joins them whatever order
+        // the posts came in.
+        let mut stories: Vec<i64> = Vec::with_capacity(2);
+        let mut found = 0;
         for post in posts {
             self.checked += 1;
             if let Some((_, other_at, blob)) = db.signature(post)?
                 && let Some(other) = Fingerprint::from_blob(&blob)
                 && fp.matches(&other, threshold, close(Some(at), Some(other_at)))
+                && let Some(story) = db.story_of(post)?
             {
-                found.push((other, other_at, post));
-                if found.len() >= MATCHES {
+                found += 1;
+                if !stories.contains(&story) {
+                    stories.push(story);
+                }
+                if found >= MATCHES && stories.len() == 1 {
                     break;
                 }
-            }
-        }
-        // Posts that match, the closest first (as stories of their own).
-        let matched = matching_stories(
-            fp,
-            Some(at),
-            threshold,
-            found.iter().map(|(other, at, post)| Candidate {
-                fingerprint: other,
-                at: Some(*at),
-                story: *post,
-            }),
-        );
-        let mut stories = Vec::with_capacity(matched.len());
-        for post in matched {
-            if let Some(story) = db.story_of(post)?
-                && !stories.contains(&story)
-            {
-                stories.push(story);
             }
         }
         // The oldest story takes the others in: its id and representative

@@ -4,7 +4,6 @@
 //! note, and fail under CI). Each test has a database of its own, dropped
 //! at its end.
 
-use std::io::Read;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -188,85 +187,159 @@ fn the_labelled_set_is_grouped_on_postgres() {
     assert_eq!(stories(), first);
 }
 
-/// A second daemon on the same PostgreSQL database is refused (exit 3) and
-/// leaves the first running; `crawl --once` beside it works; once the
-/// first is killed with SIGKILL, its claim goes with its connection and a
-/// daemon starts again.
+/// A daemon started in the background with `-v`, its log in the test's
+/// directory; killed (SIGKILL) when dropped.
+struct Daemon(std::process::Child);
+
+impl Daemon {
+    fn start(env: &Env, config: &std::path::Path, log: &str) -> Daemon {
+        Daemon(
+            env.command()
+                .arg("--config")
+                .arg(config)
+                .args(["-v", "crawl"])
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(env.dir.path().join(log)).unwrap())
+                .spawn()
+                .unwrap(),
+        )
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `cond` every 20 ms until it holds, or fails after `limit`.
+fn wait(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The server's request times for each source's feed, in order.
+fn request_times(env: &Env, paths: &[String]) -> Vec<Vec<Instant>> {
+    paths
+        .iter()
+        .map(|p| env.server.requests_to(p).iter().map(|r| r.at).collect())
+        .collect()
+}
+
+/// Two daemons on one PostgreSQL database with the same configuration
+/// share its sources: every second's poll of each source is made once (no
+/// two requests for a feed within half a second), by one daemon or the
+/// other. Once one is killed with SIGKILL, the other polls every source
+/// on: a claim the dead one held runs out. A `crawl --once` beside them
+/// works.
 #[test]
-fn a_second_daemon_on_the_same_postgres_database_is_refused() {
+fn two_daemons_share_the_sources_and_one_takes_over_from_a_dead_one() {
     let Some(db) = scratch() else { return };
     let env = Env::new();
-    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
-    env.write_config_with(&db.url, &env.source("财经", "rss", "/rss.xml"));
-    let start = |log: &str| {
-        env.command()
-            .arg("--config")
-            .arg(env.config_path())
-            .args(["-v", "crawl"])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(env.dir.path().join(log)).unwrap())
-            .spawn()
-            .unwrap()
+    let mut cfg = String::from("[crawler]\ntimeout = \"2s\"\n");
+    let mut paths = Vec::new();
+    for i in 0..4 {
+        let path = format!("/feed/{i}.xml");
+        env.server.route_etag(
+            &path,
+            "application/rss+xml",
+            crate::harness::fixture("rss.xml", env.base()),
+            &format!("\"v{i}\""),
+        );
+        cfg += &env.source(&format!("源{i}"), &format!("s{i}"), &path);
+        cfg += "schedule = \"* * * * * *\"\n";
+        paths.push(path);
+    }
+    env.write_config_with(&db.url, &cfg);
+    let config = env.config_path();
+    let mut first = Daemon::start(&env, &config, "first.log");
+    let _second = Daemon::start(&env, &config, "second.log");
+    let limit = Duration::from_secs(30);
+    wait("six polls of every source", limit, || {
+        request_times(&env, &paths).iter().all(|t| t.len() >= 6)
+    });
+    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    let before_kill = std::time::Instant::now();
+    let _ = first.0.kill();
+    let _ = first.0.wait();
+    let counts: Vec<usize> = request_times(&env, &paths).iter().map(Vec::len).collect();
+    // The survivor polls every source on, within the lease (10 s) and a slot.
+    wait("three more polls of every source", limit, || {
+        request_times(&env, &paths)
+            .iter()
+            .zip(&counts)
+            .all(|(t, n)| t.len() >= n + 3)
+    });
+    assert!(before_kill.elapsed() < Duration::from_secs(25));
+    // No slot polled twice: the daemons' requests for a feed are a slot
+    // apart (the `crawl --once` above is the one request that may not be).
+    for (path, times) in paths.iter().zip(request_times(&env, &paths)) {
+        let close = times
+            .windows(2)
+            .filter(|w| w[1].duration_since(w[0]) < Duration::from_millis(500))
+            .count();
+        assert!(
+            close <= 1,
+            "{path}: {close} polls within half a second of the one before"
+        );
+    }
+    let log = |name: &str| std::fs::read_to_string(env.dir.path().join(name)).unwrap_or_default();
+    assert!(
+        !log("second.log").contains("differs from the one the database was last synced with"),
+        "{}",
+        log("second.log")
+    );
+}
+
+/// A daemon whose configuration differs from the one the database was
+/// last synced with says so at WARN; `sources list` shows which daemon is
+/// polling a source while it does (its claim), in text and JSON.
+#[test]
+fn a_differing_configuration_is_named_and_sources_list_shows_the_claims() {
+    let Some(db) = scratch() else { return };
+    let env = Env::new();
+    // A slow feed: its poll, and the claim on it, last three seconds.
+    let body = crate::harness::fixture("rss.xml", env.base());
+    env.route("/slow.xml", move |_| {
+        crate::server::Response::ok("application/rss+xml", body.clone())
+            .delay(Duration::from_secs(3))
+    });
+    let slow = env.source("慢", "slow", "/slow.xml") + "schedule = \"*/5 * * * * *\"\n";
+    env.write_config_with(&db.url, &slow);
+    let _first = Daemon::start(&env, &env.config_path(), "first.log");
+    let json = || -> Vec<serde_json::Value> {
+        let out = env.run(&["sources", "list", "--json"]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     };
     let limit = Duration::from_secs(20);
-    let wait = |what: &str, mut cond: Box<dyn FnMut() -> bool + '_>| {
-        let deadline = Instant::now() + limit;
-        while !cond() {
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    };
-    let mut first = start("first.log");
-    // Polled once: its claim is held by then.
-    wait(
-        "the first daemon's poll",
-        Box::new(|| {
-            db.client()
-                .query_one("SELECT COUNT(*) FROM fetches", &[])
-                .map(|r| r.get::<_, i64>(0) > 0)
-                .unwrap_or(false)
-        }),
-    );
-    let mut second = env
-        .command()
-        .arg("--config")
-        .arg(env.config_path())
-        .arg("crawl")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut status = None;
-    wait(
-        "the second daemon to exit",
-        Box::new(|| {
-            status = second.try_wait().unwrap();
-            status.is_some()
-        }),
-    );
-    let mut err = String::new();
-    second
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert_eq!(status.and_then(|s| s.code()), Some(3), "{err}");
-    assert!(err.contains("another newscrawl daemon"), "{err}");
-    assert!(first.try_wait().unwrap().is_none(), "the first one stopped");
-    assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
+    wait("the slow poll's claim", limit, || {
+        json().first().is_some_and(|s| s["polled_by"].is_string())
+    });
+    let holder = json()[0]["polled_by"].as_str().unwrap().to_string();
+    assert!(holder.ends_with(&format!(":{}", _first.0.id())), "{holder}");
+    // The text too, while a claim lasts (3 s of every 5).
+    wait("the claim in the text", limit, || {
+        let out = env.run(&["sources", "list"]);
+        String::from_utf8_lossy(&out.stdout).contains(&format!("now ({holder})"))
+    });
 
-    first.kill().unwrap();
-    first.wait().unwrap();
-    let mut third = start("third.log");
-    let fetches = db.count("SELECT COUNT(*) FROM fetches");
-    wait(
-        "the third daemon's poll",
-        Box::new(|| db.count("SELECT COUNT(*) FROM fetches") > fetches),
-    );
-    assert!(third.try_wait().unwrap().is_none(), "the third one stopped");
-    let _ = third.kill();
-    let _ = third.wait();
+    // Another daemon with one more source.
+    let other = env.dir.path().join("other.toml");
+    let extra = env.source("快", "fast", "/slow.xml");
+    std::fs::write(&other, format!("database = \"{}\"\n{slow}{extra}", db.url)).unwrap();
+    let _second = Daemon::start(&env, &other, "second.log");
+    let log = || std::fs::read_to_string(env.dir.path().join("second.log")).unwrap_or_default();
+    wait("the warning", limit, || {
+        log().contains("differs from the one the database was last synced with")
+    });
+    assert!(log().contains("WARN"), "{}", log());
 }
 
 /// The password in the URL never reaches the logs, the error messages or
@@ -300,4 +373,99 @@ fn the_database_password_is_never_shown() {
         "{}",
         stderr(&out)
     );
+}
+
+/// `newscrawl migrate` copies a crawled SQLite database (the seed with
+/// its article, the labelled stories, the search set, a pruned post's
+/// tombstone) into PostgreSQL: every table's count is the same, and every
+/// post reads back the same (`export jsonl` gives the same lines from
+/// both: ids, times in their publishers' offsets, sources, stories); run
+/// again it copies nothing; stopped midway (the last posts missing) it
+/// goes on from there; after it the ids go on past the SQLite ones.
+#[test]
+fn migrate_copies_sqlite_into_postgres_and_can_go_on() {
+    let Some(db) = scratch() else { return };
+    let env = Env::new();
+    let posts = crate::stories::labelled();
+    let (outlets, _) = crate::stories::serve_outlets(&env, &posts);
+    env.serve_fixture("/news.xml", "search/news.xml", "application/rss+xml");
+    let cfg = crate::export::serve_seed(&env, "", &outlets)
+        + &env.source("财经要闻", "news", "/news.xml");
+    env.write_config(&cfg);
+    let out = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // A tombstone: the oldest post pruned.
+    let out = env.run(&["prune", "--older-than", "3650d"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let stored = env.count("SELECT COUNT(*) FROM posts");
+    assert!(stored > 50, "{stored}");
+    let jsonl = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["export", "jsonl"]);
+        let out = env.run(&all);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let from_sqlite = jsonl(&[]);
+
+    let db_file = env.db_path();
+    let migrate = || {
+        let out = env.run(&[
+            "migrate",
+            "--from",
+            db_file.to_str().unwrap(),
+            "--to",
+            &db.url,
+        ]);
+        let report = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(code(&out), 0, "{report}{}", stderr(&out));
+        report
+    };
+    let report = migrate();
+    assert!(report.contains("every table has as many rows"), "{report}");
+    assert_eq!(db.count("SELECT COUNT(*) FROM posts"), stored);
+    assert_eq!(
+        jsonl(&["--database", &db.url]),
+        from_sqlite,
+        "every post reads back the same"
+    );
+    for table in ["posts", "stories", "post_changes", "fetches"] {
+        let line = report.lines().find(|l| l.starts_with(table)).unwrap();
+        assert!(line.split_whitespace().nth(1).unwrap() != "0", "{line}");
+    }
+
+    // Again: nothing to copy.
+    let again = migrate();
+    for line in again.lines().skip(1).filter(|l| !l.starts_with("every")) {
+        assert_eq!(line.split_whitespace().nth(1), Some("0"), "{again}");
+    }
+    // Stopped midway: the last ten posts (and what hangs on them) missing.
+    db.client()
+        .batch_execute(
+            "DELETE FROM posts WHERE id IN (SELECT id FROM posts ORDER BY id DESC LIMIT 10)",
+        )
+        .unwrap();
+    assert_eq!(db.count("SELECT COUNT(*) FROM posts"), stored - 10);
+    let resumed = migrate();
+    let posts_line = resumed.lines().find(|l| l.starts_with("posts")).unwrap();
+    assert_eq!(
+        posts_line.split_whitespace().nth(1),
+        Some("10"),
+        "{resumed}"
+    );
+    assert_eq!(jsonl(&["--database", &db.url]), from_sqlite);
+
+    // The ids go on past SQLite's: a new post after the move.
+    let max_sqlite = env.count("SELECT MAX(id) FROM posts");
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.write_config_with(&db.url, &(cfg + &env.source("新", "fresh", "/rss.xml")));
+    let out = env.run(&["crawl", "--once", "--source", "fresh"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        db.count("SELECT MIN(id) FROM posts WHERE source = 'fresh'") > max_sqlite,
+        "ids reused"
+    );
+    // The search index of the copied posts works.
+    let out = env.run(&["posts", "search", "恒指"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("恒指"));
 }

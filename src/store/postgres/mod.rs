@@ -31,9 +31,9 @@ use chrono::{DateTime, FixedOffset, Utc};
 use postgres::Client;
 
 pub(crate) use articles::*;
-pub(crate) use prepared::Prepared;
 pub(crate) use export::*;
 pub(crate) use posts::*;
+pub(crate) use prepared::Prepared;
 pub(crate) use prune::*;
 pub(crate) use search::*;
 pub(crate) use sources::*;
@@ -98,6 +98,15 @@ fn connect(target: &Postgres) -> Result<Client, StoreError> {
     config.application_name("newscrawl");
     let tls = tls().map_err(|e| err(format!("TLS: {e}")))?;
     config.connect(tls).map_err(|e| err(e.to_string()))
+}
+
+/// A connection to `target`, its schema brought up to date, for work on
+/// the caller's thread (which must not be an async runtime's: the client
+/// blocks). `newscrawl migrate` copies through it.
+pub(crate) fn connect_migrated(target: &Postgres) -> Result<Client, StoreError> {
+    let mut client = connect(target)?;
+    migrate::migrate(&mut client, target.shown())?;
+    Ok(client)
 }
 
 /// One connection on a thread of its own, taking jobs in order.
@@ -299,30 +308,6 @@ pub(crate) fn parse_utc(s: &str) -> Option<DateTime<Utc>> {
 }
 
 use chrono::Offset;
-
-/// The advisory lock a daemon holds for as long as it runs.
-const DAEMON_LOCK: i64 = 0x6e65_7773_6461_656d;
-
-/// Takes the daemon's lock on this connection's session; when another
-/// session holds it, says where that one connects from.
-pub(crate) fn claim_daemon(client: &mut Client) -> Result<Option<String>, StoreError> {
-    let got: bool = client
-        .row("SELECT pg_try_advisory_lock($1)", &[&DAEMON_LOCK])?
-        .get(0);
-    if got {
-        return Ok(None);
-    }
-    let holder: Option<String> = client
-        .row_opt(
-            "SELECT COALESCE(host(a.client_addr), 'a local socket') || ', backend pid ' || a.pid
-             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-             WHERE l.locktype = 'advisory' AND l.granted
-               AND ((l.classid::bigint << 32) | l.objid::bigint) = $1",
-            &[&DAEMON_LOCK],
-        )?
-        .and_then(|r| r.get(0));
-    Ok(Some(holder.unwrap_or_else(|| "another session".into())))
-}
 
 /// Whether the connection answers.
 pub(crate) fn ping(client: &mut Client) -> Result<(), StoreError> {

@@ -272,16 +272,26 @@ fn find_post(
     {
         return Ok(Some(hit));
     }
-    if let Some(hit) = stored_where(tx, stored_post_where!("p.canonical_url = $1"), &[&id.canonical_url])? {
+    if let Some(hit) = stored_where(
+        tx,
+        stored_post_where!("p.canonical_url = $1"),
+        &[&id.canonical_url],
+    )? {
         return Ok(Some(hit));
     }
     for e in &id.earlier {
         let hit = match e {
             Earlier::Key(k) => stored_where(tx, stored_post_where!("p.canonical_url = $1"), &[k])?,
-            Earlier::WithGuid(k, g) => {
-                stored_where(tx, stored_post_where!("p.canonical_url = $1 AND p.guid = $2"), &[k, g])?
-            }
-            Earlier::WithContent(k) => stored_where(tx, stored_post_where!("p.canonical_url = $1 AND p.content_html IS NOT DISTINCT FROM $2 AND p.guid IS NULL"),
+            Earlier::WithGuid(k, g) => stored_where(
+                tx,
+                stored_post_where!("p.canonical_url = $1 AND p.guid = $2"),
+                &[k, g],
+            )?,
+            Earlier::WithContent(k) => stored_where(
+                tx,
+                stored_post_where!(
+                    "p.canonical_url = $1 AND p.content_html IS NOT DISTINCT FROM $2 AND p.guid IS NULL"
+                ),
                 &[k, &post.content_html],
             )?,
         };

@@ -39,7 +39,7 @@ pub(crate) fn sync_sources(
 
 pub(crate) fn source_state(client: &mut Client, slug: &str) -> Result<SourceState, StoreError> {
     let row = client.row_opt(
-        "SELECT etag, last_modified, failures, url, hold_until, last_unconditional_at
+        "SELECT etag, last_modified, failures, url, hold_until, last_unconditional_at, next_poll_at
          FROM sources WHERE slug = $1",
         &[&slug],
     )?;
@@ -54,6 +54,7 @@ pub(crate) fn source_state(client: &mut Client, slug: &str) -> Result<SourceStat
             url: r.get(3),
             hold_until: r.get::<_, Option<DateTime<Utc>>>(4),
             last_unconditional_at: r.get::<_, Option<DateTime<Utc>>>(5),
+            next_poll_at: r.get::<_, Option<DateTime<Utc>>>(6),
         },
     })
 }
@@ -73,7 +74,9 @@ pub(crate) fn set_next_poll(
 pub(crate) fn list_sources(client: &mut Client) -> Result<Vec<SourceRow>, StoreError> {
     let rows = client.rows(
         "SELECT s.slug, s.failures, s.last_error, s.last_success_at, s.last_polled_at, s.next_poll_at,
-                (SELECT COUNT(*) FROM post_sources ps WHERE ps.source = s.slug)
+                (SELECT COUNT(*) FROM post_sources ps WHERE ps.source = s.slug),
+                CASE WHEN s.lease_until > now() THEN s.lease_holder END,
+                CASE WHEN s.lease_until > now() THEN s.lease_until END
          FROM sources s ORDER BY s.slug",
         &[],
     )?;
@@ -88,6 +91,8 @@ pub(crate) fn list_sources(client: &mut Client) -> Result<Vec<SourceRow>, StoreE
             last_polled_at: text(r.get(4)),
             next_poll_at: text(r.get(5)),
             posts: r.get(6),
+            lease_holder: r.get(7),
+            lease_until: text(r.get(8)),
         })
         .collect())
 }
@@ -103,4 +108,74 @@ pub(crate) fn ensure_source(
         &[&slug],
     )?;
     Ok(())
+}
+
+/// Claims the poll of `slug` that is due now for `holder`, for `lease`:
+/// only when the database has it due (within `early` of its clock: the
+/// daemons' clocks differ a little) and no other daemon's claim holds. The
+/// claim moves the source's next poll to `next` at once, so the other
+/// daemons wait for that one. `false`: another daemon polls it.
+pub(crate) fn claim_poll(
+    client: &mut Client,
+    slug: &str,
+    holder: &str,
+    lease: std::time::Duration,
+    early: std::time::Duration,
+    next: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let secs = |d: std::time::Duration| d.as_secs_f64();
+    Ok(client.run(
+        "UPDATE sources SET lease_holder = $2, lease_until = now() + make_interval(secs => $3),
+            next_poll_at = $5
+         WHERE slug = $1
+           AND (next_poll_at IS NULL OR next_poll_at <= now() + make_interval(secs => $4))
+           AND (lease_until IS NULL OR lease_until < now() OR lease_holder = $2)",
+        &[&slug, &holder, &secs(lease), &secs(early), &next],
+    )? == 1)
+}
+
+/// Ends `holder`'s claim on `slug` (if it still has it) and sets when the
+/// source is next due.
+pub(crate) fn release_poll(
+    client: &mut Client,
+    slug: &str,
+    holder: &str,
+    next: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    client.run(
+        "UPDATE sources SET lease_holder = NULL, lease_until = NULL, next_poll_at = $3
+         WHERE slug = $1 AND lease_holder = $2",
+        &[&slug, &holder, &next],
+    )?;
+    Ok(())
+}
+
+/// Records the configuration `digest` `holder` synced the sources with;
+/// returns the one recorded before when it differs (its daemon and time).
+pub(crate) fn record_config(
+    client: &mut Client,
+    digest: &str,
+    holder: &str,
+) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+    let mut tx = client.transaction()?;
+    let before = tx
+        .row_opt(
+            "SELECT digest, synced_by, synced_at FROM newscrawl_config WHERE id = 1 FOR UPDATE",
+            &[],
+        )?
+        .map(|r| {
+            (
+                r.get::<_, String>(0),
+                r.get::<_, String>(1),
+                r.get::<_, DateTime<Utc>>(2),
+            )
+        });
+    tx.run(
+        "INSERT INTO newscrawl_config (id, digest, synced_by, synced_at) VALUES (1, $1, $2, now())
+         ON CONFLICT (id) DO UPDATE SET digest = excluded.digest, synced_by = excluded.synced_by,
+            synced_at = excluded.synced_at",
+        &[&digest, &holder],
+    )?;
+    tx.commit()?;
+    Ok(before.and_then(|(d, by, at)| (d != digest).then_some((by, at))))
 }

@@ -126,8 +126,7 @@ impl StoryRows for PgRows<'_, '_> {
              WHERE id = $1",
             &[&root, &other],
         )?;
-        self.0
-            .run("DELETE FROM stories WHERE id = $1", &[&other])?;
+        self.0.run("DELETE FROM stories WHERE id = $1", &[&other])?;
         Ok(())
     }
 

@@ -47,7 +47,8 @@ pub(crate) fn source_state(conn: &Connection, slug: &str) -> Result<SourceState,
     };
     let row = conn
         .query_row(
-            "SELECT etag, last_modified, failures, url, hold_until, last_unconditional_at FROM sources WHERE slug = ?1",
+            "SELECT etag, last_modified, failures, url, hold_until, last_unconditional_at, next_poll_at
+             FROM sources WHERE slug = ?1",
             [slug],
             |r| {
                 Ok(SourceState {
@@ -59,6 +60,7 @@ pub(crate) fn source_state(conn: &Connection, slug: &str) -> Result<SourceState,
                     url: r.get(3)?,
                     hold_until: utc(r.get(4)?),
                     last_unconditional_at: utc(r.get(5)?),
+                    next_poll_at: utc(r.get(6)?),
                 })
             },
         )
@@ -94,6 +96,8 @@ pub(crate) fn list_sources(conn: &Connection) -> Result<Vec<SourceRow>, StoreErr
                 last_polled_at: r.get(4)?,
                 next_poll_at: r.get(5)?,
                 posts: r.get(6)?,
+                lease_holder: None,
+                lease_until: None,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

@@ -33,7 +33,20 @@ CREATE TABLE sources (
     hold_until            timestamptz,
     last_unconditional_at timestamptz,
     position              bigint,
-    removed_at            timestamptz
+    removed_at            timestamptz,
+    -- Several daemons: the one polling the source now, and until when its
+    -- claim holds (a daemon that dies loses it then).
+    lease_holder          text,
+    lease_until           timestamptz
+);
+
+-- The configuration the daemons last synced the sources with: a daemon
+-- whose configuration differs says so.
+CREATE TABLE newscrawl_config (
+    id        smallint PRIMARY KEY CHECK (id = 1),
+    digest    text NOT NULL,
+    synced_by text NOT NULL,
+    synced_at timestamptz NOT NULL
 );
 
 CREATE TABLE stories (
@@ -173,8 +186,13 @@ CREATE TRIGGER posts_search_update BEFORE UPDATE OF title, content_text ON posts
     EXECUTE FUNCTION newscrawl_post_search();
 
 -- Every new or changed post gets the next change number (the change feed).
+-- Not while `newscrawl migrate` copies posts with their change numbers
+-- (its session sets `newscrawl.copying`).
 CREATE FUNCTION newscrawl_post_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF current_setting('newscrawl.copying', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO post_changes (post_id) VALUES (NEW.id)
     ON CONFLICT (post_id) DO UPDATE SET seq = nextval(pg_get_serial_sequence('post_changes', 'seq'));
     RETURN NULL;
