@@ -35,6 +35,9 @@ const MIN_LEASE: Duration = Duration::from_secs(10);
 /// How far ahead of the database's clock a daemon's may run and still
 /// claim a poll that is due.
 const CLOCK_SLACK: Duration = Duration::from_secs(2);
+/// How soon a source's task on a shared database tries again after the
+/// database failed it.
+const DB_RETRY: Duration = Duration::from_secs(10);
 /// How soon a daemon looks again at a poll it could not claim.
 const CLAIM_RETRY: Duration = Duration::from_secs(1);
 
@@ -576,6 +579,15 @@ async fn source_task(
     loop {
         let state = match crawler.store.source_state(&slug).await {
             Ok(s) => s,
+            Err(e) if shared => {
+                // A shared database is across a network: try again.
+                error!("database: {e}");
+                tokio::select! {
+                    _ = token.cancelled() => return,
+                    _ = tokio::time::sleep(DB_RETRY) => {}
+                }
+                continue;
+            }
             Err(e) => {
                 error!("database: {e}");
                 return;
@@ -634,8 +646,13 @@ async fn source_task(
                     continue;
                 }
                 Err(e) => {
+                    // A shared database is across a network: try again.
                     error!("database: {e}");
-                    return;
+                    tokio::select! {
+                        _ = token.cancelled() => return,
+                        _ = tokio::time::sleep(DB_RETRY) => {}
+                    }
+                    continue;
                 }
             }
         }

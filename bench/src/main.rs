@@ -307,6 +307,9 @@ fn escape(s: &str) -> String {
 /// The corpus: feeds by index, and which share pages are GBK.
 struct Corpus {
     feeds: Vec<(Bytes, String)>,
+    /// `--log FILE`: one line per feed request, `unix-ms feed status`
+    /// (the scale test counts each feed's polls per interval from it).
+    log: Option<std::sync::Mutex<std::io::LineWriter<std::fs::File>>>,
     base: String,
     /// Every item's infoCode.
     codes: Vec<u64>,
@@ -441,6 +444,7 @@ fn build(feeds: usize, items: usize, seed: u64, base: &str, vocabs: Option<&Voca
         base: base.to_string(),
         codes,
         pages: HashMap::new(),
+        log: None,
     }
 }
 
@@ -497,6 +501,15 @@ async fn handle(
                 .headers()
                 .get("if-none-match")
                 .and_then(|v| v.to_str().ok());
+            if let Some(log) = &corpus.log {
+                use std::io::Write;
+                let ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis());
+                let status = if inm == Some(etag.as_str()) { 304 } else { 200 };
+                let mut w = log.lock().unwrap_or_else(|p| p.into_inner());
+                let _ = writeln!(w, "{ms} {n} {status}");
+            }
             if inm == Some(etag.as_str()) {
                 return Ok(Response::builder()
                     .status(StatusCode::NOT_MODIFIED)
@@ -534,10 +547,22 @@ async fn handle(
         .unwrap())
 }
 
-async fn serve(port: u16, feeds: usize, items: usize, seed: u64, vocabs: Option<Vocabs>) {
+async fn serve(
+    port: u16,
+    feeds: usize,
+    items: usize,
+    seed: u64,
+    vocabs: Option<Vocabs>,
+    log: Option<&str>,
+) {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let base = format!("http://{addr}");
     let mut corpus = build(feeds, items, seed, &base, vocabs.as_ref());
+    corpus.log = log.map(|path| {
+        std::sync::Mutex::new(std::io::LineWriter::new(
+            std::fs::File::create(path).expect("create the request log"),
+        ))
+    });
     if let Some(v) = &vocabs {
         let pages = corpus
             .codes
@@ -695,7 +720,14 @@ fn main() {
                 .enable_all()
                 .build()
                 .expect("runtime")
-                .block_on(serve(port, feeds, items, seed, vocabs))
+                .block_on(serve(
+                    port,
+                    feeds,
+                    items,
+                    seed,
+                    vocabs,
+                    args.get("log").map(String::as_str),
+                ))
         }
         "stories-scale" => {
             let (Some(zh), Some(en)) = (args.get("vocab-zh"), args.get("vocab-en")) else {

@@ -56,6 +56,11 @@ impl Scratch {
     fn count(&self, sql: &str) -> i64 {
         self.client().query_one(sql, &[]).unwrap().get(0)
     }
+
+    /// [`Scratch::count`] for tables a daemon may not have made yet: 0 until then.
+    fn try_count(&self, sql: &str) -> i64 {
+        self.client().query_one(sql, &[]).map_or(0, |r| r.get(0))
+    }
 }
 
 impl Drop for Scratch {
@@ -468,4 +473,36 @@ fn migrate_copies_sqlite_into_postgres_and_can_go_on() {
     // The search index of the copied posts works.
     let out = env.run(&["posts", "search", "恒指"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("恒指"));
+}
+
+/// The daemon's connections cut by the server (a restart, a failover, an
+/// administrator's `pg_terminate_backend`): it connects again and goes on
+/// storing its polls.
+#[test]
+fn the_daemon_connects_again_when_the_server_drops_it() {
+    let Some(db) = scratch() else { return };
+    let env = Env::new();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.write_config_with(
+        &db.url,
+        &(env.source("财经", "rss", "/rss.xml") + "schedule = \"* * * * * *\"\n"),
+    );
+    let _daemon = Daemon::start(&env, &env.config_path(), "daemon.log");
+    let fetches = || db.try_count("SELECT COUNT(*) FROM fetches");
+    let limit = Duration::from_secs(30);
+    wait("three polls stored", limit, || fetches() >= 3);
+    let cut: i64 = db
+        .client()
+        .query_one(
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = 'newscrawl'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(cut >= 1, "no connection of the daemon's to cut");
+    let before = fetches();
+    wait("three more polls stored", limit, || fetches() >= before + 3);
+    let log = std::fs::read_to_string(env.dir.path().join("daemon.log")).unwrap();
+    assert!(log.contains("connected again"), "{log}");
 }

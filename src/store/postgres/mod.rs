@@ -46,6 +46,8 @@ pub(crate) use crate::store::story_state::Stories;
 
 type Job = Box<dyn FnOnce(&mut Client, &mut Stories) + Send>;
 
+/// How often a worker whose connection was closed tries to connect again.
+const RECONNECT_EVERY: Duration = Duration::from_secs(5);
 /// How long the writer waits between looks for posts without a story.
 const IDLE_RECHECK: Duration = Duration::from_secs(60);
 /// Posts without a story given theirs per transaction in idle time.
@@ -135,7 +137,7 @@ impl Worker {
                 match client {
                     Ok(mut client) => {
                         let _ = ready.send(Ok(()));
-                        run(&mut client, &rx, writer);
+                        run(&mut client, &theirs, &rx, writer);
                     }
                     Err(e) => {
                         let _ = ready.send(Err(e));
@@ -236,10 +238,38 @@ impl Drop for Worker {
 /// Runs jobs as they come; the writer, when none is waiting, gives posts
 /// without a story theirs (posts copied from SQLite, or stored by another
 /// tool).
-fn run(client: &mut Client, jobs: &mpsc::Receiver<Job>, writer: bool) {
+fn run(client: &mut Client, target: &Postgres, jobs: &mpsc::Receiver<Job>, writer: bool) {
     let mut stories = Stories::default();
     let mut maybe_unassigned = writer;
+    let mut lost = false;
     loop {
+        // A connection the server or the network closed is made again
+        // before the next job (the job that saw it close has failed, and
+        // its caller tries again): a restarted server, a failover, a
+        // dropped link do not stop the daemon for good.
+        if client.is_closed() {
+            match connect(target) {
+                Ok(c) => {
+                    *client = c;
+                    prepared::forget();
+                    stories.forget();
+                    lost = false;
+                    tracing::info!(database = %target.shown(), "connected again");
+                }
+                Err(e) => {
+                    if !std::mem::replace(&mut lost, true) {
+                        tracing::warn!(error = %e, "the database connection is lost; connecting again every few seconds");
+                    }
+                    // Jobs meanwhile fail at once, with the closed client.
+                    match jobs.recv_timeout(RECONNECT_EVERY) {
+                        Ok(job) => job(client, &mut stories),
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
+                    continue;
+                }
+            }
+        }
         let job = if maybe_unassigned {
             match jobs.try_recv() {
                 Ok(job) => Some(job),

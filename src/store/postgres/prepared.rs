@@ -15,6 +15,11 @@ thread_local! {
     static STATEMENTS: RefCell<HashMap<&'static str, Statement>> = RefCell::new(HashMap::new());
 }
 
+/// Forgets this thread's statements: its connection was made again.
+pub(crate) fn forget() {
+    STATEMENTS.with(|m| m.borrow_mut().clear());
+}
+
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
 /// The store's fixed statements, run prepared (see the module's text).
