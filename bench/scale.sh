@@ -34,13 +34,13 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-pg_start "$work/pg"
-db="${PG_URL%/postgres}/scale"
+pg_start "$(mktemp -d "${TMPDIR:-/tmp}/newscrawl-scale-pg.XXXXXX")"
+db="${PG_URL%/postgres}/scale?sslmode=disable"
 psql -q "$PG_URL" -c "CREATE DATABASE scale"
 
 start_server() { # $1: request log
     [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
-    "$BENCH" serve --port "$PORT" --feeds "$FEEDS" --items "$ITEMS" --seed 42 --log "$1" \
+    "$BENCH" serve --port "$PORT" --feeds "$FEEDS" --items "$ITEMS" --seed 42 --corpus plain --log "$1" \
         >"$work/server.log" 2>&1 &
     server=$!
     for _ in $(seq 600); do
@@ -84,7 +84,6 @@ run() {
     t0=$(date +%s.%N)
     "$NC" --config "$dir/newscrawl.toml" -q crawl --once 2>"$dir/warm.log" || true
     echo "$name: warm crawl $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-6) s" >&2
-    : >"$dir/requests.log"
     until_minute 30
     local cpu0 start pids=()
     cpu0=$(pg_cpu)
@@ -117,7 +116,11 @@ feeds, start, killed, n, end = int(feeds), int(start), int(killed), int(n), int(
 per = collections.defaultdict(collections.Counter)
 times = collections.defaultdict(list)
 for line in open(log):
-    ms, feed, status = line.split()
+    try:
+        ms, feed, status = line.split()
+        int(ms), int(feed)
+    except ValueError:
+        continue
     minute = int(ms) // 60000
     per[minute][int(feed)] += 1
     times[minute].append(int(ms) / 1000 - minute * 60)

@@ -623,8 +623,11 @@ async fn source_task(
             _ = token.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
         }
+        // The time of the poll being made: what comes next is after it,
+        // even when this daemon claims it a little early.
+        let slot = due.max(state.next_poll_at.unwrap_or(due));
         if shared {
-            let now = Utc::now().max(due);
+            let now = Utc::now().max(slot);
             let next = next_due(now);
             // A clock a little ahead may claim a little early, never a
             // whole slot early.
@@ -668,17 +671,18 @@ async fn source_task(
         }
         if shared {
             // Due next by the poll's outcome (a failure backs off).
+            let now = Utc::now().max(slot);
             let next = match crawler.store.source_state(&slug).await {
                 Ok(after) => schedule::next_due(
                     &slug,
                     &source.schedule,
                     tz,
-                    Utc::now(),
+                    now,
                     u32::try_from(after.failures).unwrap_or(u32::MAX),
                     after.hold_until,
                     cap,
                 ),
-                Err(_) => next_due(Utc::now()),
+                Err(_) => next_due(now),
             };
             if let Err(e) = crawler.store.release_poll(&slug, &holder, next).await {
                 error!("database: {e}");

@@ -2,7 +2,8 @@
 //! default, relative to the configuration file); a `postgres://` or
 //! `postgresql://` URL is a PostgreSQL database, with its password from the
 //! URL, else `database_password_file`, else `$PGPASSWORD` (read when the
-//! store connects). The password is never shown: [`Database`]'s `Display`
+//! store connects), and the server's TLS certificate checked against the
+//! system's roots or `database_ca_file`'s certificates. The password is never shown: [`Database`]'s `Display`
 //! and `Debug` leave it out.
 
 use std::fmt;
@@ -26,6 +27,7 @@ pub struct Postgres {
     url: Secret,
     shown: String,
     password: Option<Secret>,
+    ca: Option<Vec<u8>>,
 }
 
 impl Postgres {
@@ -43,6 +45,12 @@ impl Postgres {
     pub fn shown(&self) -> &str {
         &self.shown
     }
+
+    /// `database_ca_file`'s certificates (PEM): the server's must be
+    /// signed by one of them instead of by a root the system trusts.
+    pub fn ca(&self) -> Option<&[u8]> {
+        self.ca.as_deref()
+    }
 }
 
 impl fmt::Debug for Postgres {
@@ -50,6 +58,7 @@ impl fmt::Debug for Postgres {
         f.debug_struct("Postgres")
             .field("url", &self.shown)
             .field("password", &self.password)
+            .field("ca", &self.ca.as_ref().map(Vec::len))
             .finish()
     }
 }
@@ -81,7 +90,29 @@ impl Database {
             url: Secret::new(value.trim()),
             shown: shown.to_string(),
             password,
+            ca: None,
         }))
+    }
+
+    /// The same database with `password` (`database_password_file`'s),
+    /// unless its URL has one. Nothing for a SQLite file.
+    pub fn with_password(self, password: Secret) -> Database {
+        match self {
+            Database::Postgres(p) => Database::Postgres(Postgres {
+                password: Some(password),
+                ..p
+            }),
+            other => other,
+        }
+    }
+
+    /// The same database, its server's certificate checked against `ca`
+    /// (PEM) only. Nothing for a SQLite file.
+    pub fn with_ca(self, ca: Vec<u8>) -> Database {
+        match self {
+            Database::Postgres(p) => Database::Postgres(Postgres { ca: Some(ca), ..p }),
+            other => other,
+        }
     }
 
     /// The SQLite file, when this is one.

@@ -140,6 +140,28 @@ pub(super) fn load_from(main_file: SourceFile, dropins: bool) -> Result<Config, 
     };
 
     let crawler = crawler_config(&main_file, raw.crawler)?;
+    let database = match &raw.database {
+        Some(db) if db.get_ref().trim().is_empty() => {
+            return Err(main_file.err(&db.span(), "database: must not be empty"));
+        }
+        Some(db) => Database::parse(db.get_ref(), &base, None)
+            .map_err(|m| main_file.err(&db.span(), format!("database: {m}")))?,
+        None => Database::Sqlite(default_database(
+            &base,
+            std::env::var_os("STATE_DIRECTORY").as_deref(),
+        )),
+    };
+    for (key, f) in [
+        ("database_password_file", &raw.database_password_file),
+        ("database_ca_file", &raw.database_ca_file),
+    ] {
+        if let (Some(f), Database::Sqlite(_)) = (f, &database) {
+            return Err(main_file.err(
+                &f.span(),
+                format!("{key}: goes with a PostgreSQL database (database = \"postgres://…\")"),
+            ));
+        }
+    }
     let password = match &raw.database_password_file {
         None => None,
         Some(f) => {
@@ -156,23 +178,32 @@ pub(super) fn load_from(main_file: SourceFile, dropins: bool) -> Result<Config, 
             Some(Secret::new(text.trim_end_matches(['\r', '\n'])))
         }
     };
-    let database = match &raw.database {
-        Some(db) if db.get_ref().trim().is_empty() => {
-            return Err(main_file.err(&db.span(), "database: must not be empty"));
-        }
-        Some(db) => Database::parse(db.get_ref(), &base, password.clone())
-            .map_err(|m| main_file.err(&db.span(), format!("database: {m}")))?,
-        None => Database::Sqlite(default_database(
-            &base,
-            std::env::var_os("STATE_DIRECTORY").as_deref(),
-        )),
+    let database = match password {
+        Some(p) => database.with_password(p),
+        None => database,
     };
-    if let (Some(f), Database::Sqlite(_)) = (&raw.database_password_file, &database) {
-        return Err(main_file.err(
-            &f.span(),
-            "database_password_file: goes with a PostgreSQL database (database = \"postgres://…\")",
-        ));
-    }
+    let database = match &raw.database_ca_file {
+        None => database,
+        Some(f) => {
+            let file = base.join(f.get_ref());
+            let pem = std::fs::read(&file).map_err(|e| {
+                main_file.err(
+                    &f.span(),
+                    format!("database_ca_file: cannot read {}: {e}", file.display()),
+                )
+            })?;
+            if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                return Err(main_file.err(
+                    &f.span(),
+                    format!(
+                        "database_ca_file: {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                        file.display()
+                    ),
+                ));
+            }
+            database.with_ca(pem)
+        }
+    };
 
     let global_rules = super::rules::rules(&main_file, "rules", &raw.rules)?;
     let mut sources = Vec::new();

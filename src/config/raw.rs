@@ -9,6 +9,7 @@ use toml::Spanned;
 pub(super) struct RawMain {
     pub(super) database: Option<Spanned<String>>,
     pub(super) database_password_file: Option<Spanned<String>>,
+    pub(super) database_ca_file: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) crawler: RawCrawler,
     #[serde(default)]

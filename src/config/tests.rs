@@ -484,3 +484,56 @@ fn stories_settings_read_and_refuse_with_their_line() {
     );
     assert!(load_err("[stories]\nwindows = \"3d\"\n").contains("windows"));
 }
+
+#[test]
+fn postgres_settings_read_and_refuse_with_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pgpass"), "s3cret\n").unwrap();
+    std::fs::write(
+        dir.path().join("ca.pem"),
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("not-a-ca.pem"), "hello\n").unwrap();
+    let p = write(
+        dir.path(),
+        "newscrawl.toml",
+        "database = \"postgres://crawler@db.example/news\"\ndatabase_password_file = \"pgpass\"\ndatabase_ca_file = \"ca.pem\"\n",
+    );
+    let c = load(&p).unwrap();
+    let Database::Postgres(pg) = &c.database else {
+        panic!("{:?}", c.database)
+    };
+    assert_eq!(pg.password(), Some("s3cret"), "the final newline dropped");
+    assert!(pg.ca().is_some());
+    assert!(!format!("{c:?}").contains("s3cret"));
+    assert_eq!(c.database.to_string(), "postgres://crawler@db.example/news");
+
+    let e = load_err(
+        "database = \"postgres://crawler@db.example/news\"\ndatabase_ca_file = \"missing.pem\"\n",
+    );
+    assert!(
+        e.contains("newscrawl.toml:2") && e.contains("database_ca_file"),
+        "{e}"
+    );
+    let p = write(
+        dir.path(),
+        "bad-ca.toml",
+        "database = \"postgres://crawler@db.example/news\"\n\ndatabase_ca_file = \"not-a-ca.pem\"\n",
+    );
+    let e = load(&p).unwrap_err().to_string();
+    assert!(
+        e.contains("bad-ca.toml:3") && e.contains("no PEM certificate"),
+        "{e}"
+    );
+    let e = load_err("database = \"data/n.db\"\ndatabase_password_file = \"pgpass\"\n");
+    assert!(
+        e.contains("newscrawl.toml:2") && e.contains("goes with a PostgreSQL database"),
+        "{e}"
+    );
+    let e = load_err("database = \"postgres:///nohost\"\n");
+    assert!(
+        e.contains("newscrawl.toml:1") && e.contains("needs a host"),
+        "{e}"
+    );
+}

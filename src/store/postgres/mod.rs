@@ -53,18 +53,36 @@ const IDLE_RECHECK: Duration = Duration::from_secs(60);
 /// Posts without a story given theirs per transaction in idle time.
 pub(crate) const STORY_SLICE: usize = 500;
 
-/// The TLS a connection may use: rustls with the platform's roots (the
-/// URL's `sslmode` decides whether it is used: `disable`, `prefer`, the
-/// default, or `require`).
-fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+/// The TLS a connection may use: rustls, the server's certificate checked
+/// against `database_ca_file`'s certificates when the configuration names
+/// one, else the platform's roots. The URL's `sslmode` decides whether TLS
+/// is used: `disable`, `prefer` (the default: when the server offers it)
+/// or `require`; whenever it is, the certificate is checked (as libpq's
+/// `verify-full` does).
+fn tls(ca: Option<&[u8]>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
     use rustls_platform_verifier::BuilderVerifierExt;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_platform_verifier()
-        .map_err(|e| e.to_string())?
-        .with_no_client_auth();
+        .map_err(|e| e.to_string())?;
+    let config = match ca {
+        Some(pem) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|e| format!("database_ca_file: {e}"))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("database_ca_file: {e}"))?;
+            }
+            builder.with_root_certificates(roots)
+        }
+        None => builder
+            .with_platform_verifier()
+            .map_err(|e| e.to_string())?,
+    }
+    .with_no_client_auth();
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
@@ -98,7 +116,7 @@ fn connect(target: &Postgres) -> Result<Client, StoreError> {
         config.connect_timeout(Duration::from_secs(30));
     }
     config.application_name("newscrawl");
-    let tls = tls().map_err(|e| err(format!("TLS: {e}")))?;
+    let tls = tls(target.ca()).map_err(|e| err(format!("TLS: {e}")))?;
     config.connect(tls).map_err(|e| err(e.to_string()))
 }
 
