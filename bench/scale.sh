@@ -55,9 +55,11 @@ config() { # $1: database
     "$BENCH" config --port "$PORT" --feeds "$FEEDS" --database "$1" --schedule "* * * * *"
 }
 
-pg_cpu() { # the cluster's CPU seconds so far (postmaster and its children)
-    local ticks=0 pid
-    for pid in "$PG_PID" $(pgrep -P "$PG_PID"); do
+pg_cpu() { # the cluster's CPU seconds so far: the postmaster's, its
+    # children's that have ended (counted into it), and the live ones'
+    local ticks pid
+    ticks=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$PG_PID/stat")
+    for pid in $(pgrep -P "$PG_PID"); do
         [ -r "/proc/$pid/stat" ] && ticks=$((ticks + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
     done
     echo "scale=2; $ticks / $(getconf CLK_TCK)" | bc
