@@ -293,6 +293,9 @@ impl Store {
     }
 }
 
+/// Posts a PostgreSQL reader reads per call in [`Reader::for_each_post`].
+const POST_PAGE: usize = 200;
+
 /// A reader's backend.
 enum ReadBackend {
     Sqlite(sqlite::ReadConn),
@@ -375,22 +378,25 @@ impl Reader {
         match &self.inner {
             ReadBackend::Sqlite(r) => sqlite::for_each_post(r.conn(), filter, f),
             ReadBackend::Postgres(r) => {
-                // The rows come from the reader's thread a few at a time;
-                // dropping the receiver (when `f` fails) stops it.
-                let (tx, rx) = std::sync::mpsc::sync_channel::<Result<PostRow, StoreError>>(64);
-                let filter = filter.clone();
-                r.worker.spawn(move |client| {
-                    let done = postgres::for_each_post(client, &filter, &mut |row| {
-                        tx.send(Ok(row)).is_ok()
-                    });
-                    if let Err(e) = done {
-                        let _ = tx.send(Err(e));
+                // A page at a time, each its own call: `f` may read other
+                // things on this reader between two posts.
+                let mut after = 0;
+                loop {
+                    let filter = filter.clone();
+                    let page =
+                        r.call(move |c| postgres::post_page(c, &filter, after, POST_PAGE))?;
+                    let Some(last) = page.last() else {
+                        return Ok(());
+                    };
+                    after = last.id;
+                    let full = page.len() == POST_PAGE;
+                    for post in page {
+                        f(post)?;
                     }
-                })?;
-                for row in rx {
-                    f(row?)?;
+                    if !full {
+                        return Ok(());
+                    }
                 }
-                Ok(())
             }
         }
     }

@@ -190,6 +190,30 @@ fn the_labelled_set_is_grouped_on_postgres() {
         assert_eq!(code(&out), 0, "{}", stderr(&out));
     }
     assert_eq!(stories(), first);
+
+    // One post per story, with the other outlets: the export reads each
+    // story's posts between two posts of its stream (on one connection:
+    // a deadlock once, hence the time limit).
+    let site = env.dir.path().join("site");
+    let out = env.run_wrapped(
+        &["timeout", "60"],
+        &[
+            "export",
+            "jekyll",
+            "--one-per-story",
+            "--out",
+            site.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let files: Vec<String> = std::fs::read_dir(&site)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let labelled: std::collections::HashSet<&str> =
+        posts.iter().map(|p| p.story.as_str()).collect();
+    assert_eq!(files.len(), labelled.len());
+    assert!(files.iter().any(|f| f.contains("另见：")));
 }
 
 /// A daemon started in the background with `-v`, its log in the test's

@@ -16,12 +16,12 @@ struct Set {
 
 #[derive(serde::Deserialize, Clone)]
 pub struct Labelled {
-    id: u32,
-    story: String,
-    outlet: String,
-    title: String,
-    published: String,
-    text: String,
+    pub id: u32,
+    pub story: String,
+    pub outlet: String,
+    pub title: String,
+    pub published: String,
+    pub text: String,
 }
 
 pub fn labelled() -> Vec<Labelled> {

@@ -71,14 +71,16 @@ pub(crate) fn set_export_cursor(
     Ok(())
 }
 
-/// Calls `f` with each post that `filter` admits, in id order, one row at
-/// a time (a portal: memory stays flat however many posts there are);
-/// stops when `f` says no.
-pub(crate) fn for_each_post(
+/// The posts that `filter` admits with ids after `after`, in id order, at
+/// most `limit`: a page of [`crate::store::Reader::for_each_post`], which
+/// asks for one page at a time (its caller may read other things between
+/// two rows, on this same connection).
+pub(crate) fn post_page(
     client: &mut Client,
     filter: &PostFilter,
-    f: &mut dyn FnMut(PostRow) -> bool,
-) -> Result<(), StoreError> {
+    after: i64,
+    limit: usize,
+) -> Result<Vec<PostRow>, StoreError> {
     let mut sql = String::from(
         "SELECT p.id, p.source, COALESCE(s.name, p.source), p.info_code, p.url, p.canonical_url, p.guid,
                 p.title, p.author, p.summary, p.content_html, p.content_text, p.origin,
@@ -129,31 +131,18 @@ pub(crate) fn for_each_post(
                 .to_string(),
         );
     }
-    // Page by id (keyset): memory stays flat, and no cursor needs a
-    // transaction of its own (a reader's snapshot may be open).
-    let page = arg(&mut args, Box::new(0_i64));
+    // Page by id (keyset): no cursor, so a reader's snapshot may be open.
+    let page = arg(&mut args, Box::new(after));
     clauses.push(format!("p.id > ${page}"));
     sql.push_str(" WHERE ");
     sql.push_str(&clauses.join(" AND "));
-    sql.push_str(" ORDER BY p.id LIMIT 200");
-    let stmt = client.prepare(&sql)?;
-    let mut last = 0_i64;
-    loop {
-        if let Some(slot) = args.get_mut(page - 1) {
-            *slot = Box::new(last);
-        }
-        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
-        let rows = client.query(&stmt, &params)?;
-        let Some(end) = rows.last() else {
-            return Ok(());
-        };
-        last = end.get(0);
-        for r in &rows {
-            if !f(post_row(r)) {
-                return Ok(());
-            }
-        }
-    }
+    sql.push_str(&format!(" ORDER BY p.id LIMIT {limit}"));
+    let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
+    Ok(client
+        .query(sql.as_str(), &params)?
+        .iter()
+        .map(post_row)
+        .collect())
 }
 
 fn post_row(r: &postgres::Row) -> PostRow {

@@ -232,16 +232,6 @@ impl Worker {
         }))?;
         rx.recv().map_err(|_| StoreError::WriterGone)?
     }
-
-    /// Sends `f` to run with the connection without waiting for it: what
-    /// it sends back goes through its own channel (a reader's stream of
-    /// posts).
-    pub(crate) fn spawn<F>(&self, f: F) -> Result<(), StoreError>
-    where
-        F: FnOnce(&mut Client) + Send + 'static,
-    {
-        self.send(Box::new(move |client, _| f(client)))
-    }
 }
 
 impl Drop for Worker {
