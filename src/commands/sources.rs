@@ -434,6 +434,11 @@ pub(super) async fn sources_add(
 
 /// Tells a running daemon to reload, and says so.
 fn reload_note(config: &Config) -> String {
+    if matches!(config.database, config::Database::Postgres(_)) {
+        return "reload every daemon that reads this configuration (systemctl reload newscrawl, \
+                or SIGHUP); a crawl --once picks the change up"
+            .into();
+    }
     match daemon::ask_reload(&config.database) {
         Some(pid) => format!("the daemon (pid {pid}) reloads its configuration"),
         None => format!(

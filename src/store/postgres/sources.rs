@@ -12,7 +12,9 @@ pub(crate) fn sync_sources(
     client: &mut Client,
     sources: &[(String, String, String)],
 ) -> Result<(), StoreError> {
-    let mut tx = client.transaction()?;
+    // Under the writers' lock: daemons starting together would otherwise
+    // update the same rows in their own orders.
+    let mut tx = write_transaction(client)?;
     tx.run(
         "UPDATE sources SET position = NULL, removed_at = COALESCE(removed_at, now())",
         &[],
