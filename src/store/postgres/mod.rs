@@ -136,9 +136,9 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    /// Connects (on the new thread) and, for the writer, migrates; then
-    /// runs jobs until dropped. With `idle` it gives posts without a story
-    /// theirs while it has nothing else to do.
+    /// Connects (on the new thread) and, for the `writer`, migrates; then
+    /// runs jobs until dropped (the writer giving posts without a story
+    /// theirs while it has nothing else to do).
     fn start(target: &Postgres, name: &str, writer: bool) -> Result<Worker, StoreError> {
         let (ready, is_ready) = mpsc::channel();
         let (tx, rx) = mpsc::channel::<Job>();
