@@ -101,6 +101,21 @@ pub struct Fetcher {
     max_body: u64,
     timeout: Duration,
     allow_private: bool,
+    /// Where hosts' turns are kept when several daemons share them.
+    shared_turns: std::sync::OnceLock<Arc<dyn HostTurns>>,
+}
+
+/// The hosts' turns kept where several daemons see them (their shared
+/// database), so that `host_delay` holds across daemons: `turn` reserves
+/// the next start of a request to `host`, `delay` after the one reserved
+/// before it, and says how long to wait for it (`None`: it could not be
+/// asked; the daemon's own pacing stands).
+pub trait HostTurns: Send + Sync {
+    fn turn(
+        &self,
+        host: String,
+        delay: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<Duration>> + Send + '_>>;
 }
 
 /// One host's limit on requests in flight, and when its next request may start.
@@ -128,7 +143,14 @@ impl Fetcher {
             max_body: cfg.max_body,
             timeout: cfg.timeout,
             allow_private: cfg.allow_private_networks,
+            shared_turns: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Keeps `host_delay` across daemons from now on: each request's start
+    /// is also reserved in `turns`.
+    pub fn share_turns(&self, turns: Arc<dyn HostTurns>) {
+        let _ = self.shared_turns.set(turns);
     }
 
     /// The client for `reach` through `proxy`, or without one.
@@ -160,7 +182,7 @@ impl Fetcher {
         );
         let gate = {
             let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(hosts.entry(key).or_insert_with(|| {
+            Arc::clone(hosts.entry(key.clone()).or_insert_with(|| {
                 Arc::new(HostGate {
                     in_flight: Arc::new(Semaphore::new(self.per_host)),
                     next_start: Mutex::new(tokio::time::Instant::now()),
@@ -177,6 +199,11 @@ impl Fetcher {
                 start
             };
             tokio::time::sleep_until(start).await;
+            if let Some(turns) = self.shared_turns.get()
+                && let Some(wait) = turns.turn(key, self.host_delay).await
+            {
+                tokio::time::sleep(wait).await;
+            }
         }
         let g = Arc::clone(&self.global).acquire_owned().await;
         match (h, g) {

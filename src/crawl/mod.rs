@@ -88,8 +88,35 @@ pub enum PollError {
     Feed { url: String, source: FeedError },
 }
 
+/// The hosts' turns in a database several daemons share.
+struct StoreTurns(Arc<Store>);
+
+impl crate::fetch::HostTurns for StoreTurns {
+    fn turn(
+        &self,
+        host: String,
+        delay: std::time::Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<std::time::Duration>> + Send + '_>>
+    {
+        Box::pin(async move {
+            match self.0.host_turn(host, delay).await {
+                Ok(wait) => wait,
+                Err(e) => {
+                    // The daemon's own pacing stands for this request.
+                    tracing::debug!(error = %e, "no shared turn for the host");
+                    None
+                }
+            }
+        })
+    }
+}
+
 impl Crawler {
     pub fn new(config: Arc<Config>, fetcher: Arc<Fetcher>, store: Arc<Store>) -> Crawler {
+        // Several daemons on one database: `host_delay` holds across them.
+        if store.shared() && !config.crawler.host_delay.is_zero() {
+            fetcher.share_turns(Arc::new(StoreTurns(Arc::clone(&store))));
+        }
         let slots = config.crawler.concurrency.max(2);
         let article_slots = config.crawler.concurrency.max(1);
         Crawler {

@@ -268,6 +268,23 @@ impl Store {
         }
     }
 
+    /// Reserves the next start of a request to `host` on a shared database,
+    /// `delay` after the one reserved before it by any daemon; how long to
+    /// wait for it (`None` on SQLite, where one daemon paces its own).
+    pub async fn host_turn(
+        &self,
+        host: String,
+        delay: std::time::Duration,
+    ) -> Result<Option<std::time::Duration>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(None),
+            Backend::Postgres(w) => {
+                w.call(move |c| postgres::host_turn(c, &host, delay).map(Some))
+                    .await
+            }
+        }
+    }
+
     /// Records the digest of the configuration `holder` synced the sources
     /// with; on a shared database, returns the daemon and time of the one
     /// recorded before when it differs (`None` on SQLite).

@@ -569,3 +569,50 @@ fn tls_is_checked_against_the_configured_ca() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(db.count("SELECT COUNT(*) FROM posts") > 0);
 }
+
+/// `host_delay` holds across daemons: two daemons polling two feeds of one
+/// host every second, with `host_delay = "3s"`, start their requests to it
+/// 3 s apart between them (each reservation is in the database), so the
+/// host sees at most one request per 3 s of the run; two daemons pacing
+/// only themselves would send about twice as many.
+#[test]
+fn host_delay_holds_across_daemons() {
+    let Some(db) = scratch() else { return };
+    let env = Env::new();
+    let mut cfg = String::from("[crawler]\nhost_delay = \"3s\"\n");
+    let mut paths = Vec::new();
+    for i in 0..2 {
+        let path = format!("/paced/{i}.xml");
+        env.server.route_etag(
+            &path,
+            "application/rss+xml",
+            crate::harness::fixture("rss.xml", env.base()),
+            &format!("\"p{i}\""),
+        );
+        cfg += &env.source(&format!("慢{i}"), &format!("p{i}"), &path);
+        cfg += "schedule = \"* * * * * *\"\n";
+        paths.push(path);
+    }
+    env.write_config_with(&db.url, &cfg);
+    let started = Instant::now();
+    let first = Daemon::start(&env, &env.config_path(), "first.log");
+    let second = Daemon::start(&env, &env.config_path(), "second.log");
+    let total = || {
+        request_times(&env, &paths)
+            .iter()
+            .map(Vec::len)
+            .sum::<usize>()
+    };
+    wait("six requests to the host", Duration::from_secs(60), || {
+        total() >= 6
+    });
+    drop(first);
+    drop(second);
+    let ran = started.elapsed().as_secs_f64();
+    let n = total();
+    // Every start reserved 3 s after the one before, from the start on.
+    assert!(
+        n as f64 <= ran / 3.0 + 1.0,
+        "{n} requests in {ran:.1} s with host_delay 3 s"
+    );
+}

@@ -181,3 +181,25 @@ pub(crate) fn record_config(
     tx.commit()?;
     Ok(before.and_then(|(d, by, at)| (d != digest).then_some((by, at))))
 }
+
+/// Reserves the next start of a request to `host`, `delay` after the one
+/// reserved before it (or now); returns how long until it.
+pub(crate) fn host_turn(
+    client: &mut Client,
+    host: &str,
+    delay: std::time::Duration,
+) -> Result<std::time::Duration, StoreError> {
+    let secs = delay.as_secs_f64();
+    let wait: f64 = client
+        .row(
+            "INSERT INTO host_turns AS t (host, next_at) VALUES ($1, now() + make_interval(secs => $2))
+             ON CONFLICT (host) DO UPDATE
+                SET next_at = GREATEST(t.next_at, now()) + make_interval(secs => $2)
+             RETURNING GREATEST(EXTRACT(EPOCH FROM (t.next_at - now())) - $2, 0)::float8",
+            &[&host, &secs],
+        )?
+        .get(0);
+    Ok(std::time::Duration::from_secs_f64(
+        wait.clamp(0.0, 86_400.0),
+    ))
+}

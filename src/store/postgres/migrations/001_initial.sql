@@ -40,6 +40,13 @@ CREATE TABLE sources (
     lease_until           timestamptz
 );
 
+-- Several daemons: when the next request to each host may start
+-- (`host_delay` kept across daemons).
+CREATE TABLE host_turns (
+    host    text PRIMARY KEY,
+    next_at timestamptz NOT NULL
+);
+
 -- The configuration the daemons last synced the sources with: a daemon
 -- whose configuration differs says so.
 CREATE TABLE newscrawl_config (
