@@ -319,7 +319,8 @@ fn target_columns(table: &Table) -> Vec<String> {
     cols
 }
 
-/// The target's conflict target: rows already there are left alone.
+/// The INSERT of `rows` rows of `table`: rows the target has already (by
+/// any of its keys) are left as they are.
 fn insert_sql(table: &Table, rows: usize) -> String {
     let cols = target_columns(table);
     let searched = table.columns.iter().any(|(_, k)| matches!(k, Searched));
