@@ -105,17 +105,64 @@ pub struct Fetcher {
     shared_turns: std::sync::OnceLock<Arc<dyn HostTurns>>,
 }
 
-/// The hosts' turns kept where several daemons see them (their shared
-/// database), so that `host_delay` holds across daemons: `turn` reserves
-/// the next start of a request to `host`, `delay` after the one reserved
-/// before it, and says how long to wait for it (`None`: it could not be
-/// asked; the daemon's own pacing stands).
+/// The hosts' turns and places kept where several daemons see them (their
+/// shared database), so that `host_delay` and `per_host` hold across
+/// daemons, not only within each.
 pub trait HostTurns: Send + Sync {
+    /// Reserves the next start of a request to `host`, `delay` after the
+    /// one reserved before it, and says how long to wait for it (`None`: it
+    /// could not be asked; the daemon's own pacing stands).
     fn turn(
         &self,
         host: String,
         delay: Duration,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<Duration>> + Send + '_>>;
+
+    /// Takes one of `per_host` places for a request to `host`, among all
+    /// the daemons' requests in flight to it.
+    fn place(
+        &self,
+        host: String,
+        per_host: usize,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Place> + Send + '_>>;
+
+    /// Gives place `slot` of `host` back (the request is over).
+    fn leave(&self, host: String, slot: i32);
+}
+
+/// What [`HostTurns::place`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// This place is the request's until it ends.
+    Taken(i32),
+    /// Every place is taken: ask again shortly.
+    Busy,
+    /// The places could not be asked: the daemon's own limit stands.
+    Unavailable,
+}
+
+/// How soon a request waiting for a place among every daemon's asks again.
+const PLACE_RETRY: Duration = Duration::from_millis(100);
+
+/// A place among every daemon's requests to a host, given back when dropped.
+struct SharedPlace {
+    turns: Arc<dyn HostTurns>,
+    host: String,
+    slot: i32,
+}
+
+impl Drop for SharedPlace {
+    fn drop(&mut self) {
+        self.turns.leave(std::mem::take(&mut self.host), self.slot);
+    }
+}
+
+/// What a request holds while it is in flight: its places under the
+/// limits (given back when dropped).
+struct Permits {
+    _host: OwnedSemaphorePermit,
+    _global: OwnedSemaphorePermit,
+    _shared: Option<SharedPlace>,
 }
 
 /// One host's limit on requests in flight, and when its next request may start.
@@ -147,8 +194,8 @@ impl Fetcher {
         })
     }
 
-    /// Keeps `host_delay` across daemons from now on: each request's start
-    /// is also reserved in `turns`.
+    /// Keeps `host_delay` and `per_host` across daemons from now on: each
+    /// request also takes a place and reserves its start in `turns`.
     pub fn share_turns(&self, turns: Arc<dyn HostTurns>) {
         let _ = self.shared_turns.set(turns);
     }
@@ -174,7 +221,7 @@ impl Fetcher {
 
     /// Waits for a place under both the per-host and the global limit, and
     /// for `host_delay` after the host's previous request started.
-    async fn permits(&self, url: &Url) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
+    async fn permits(&self, url: &Url) -> Permits {
         let key = format!(
             "{}:{}",
             url.host_str().unwrap_or(""),
@@ -191,6 +238,24 @@ impl Fetcher {
         };
         // Semaphores here are never closed, so acquiring cannot fail.
         let h = Arc::clone(&gate.in_flight).acquire_owned().await;
+        // Several daemons: a place among all of theirs too.
+        let mut shared = None;
+        if let Some(turns) = self.shared_turns.get() {
+            loop {
+                match turns.place(key.clone(), self.per_host).await {
+                    Place::Taken(slot) => {
+                        shared = Some(SharedPlace {
+                            turns: Arc::clone(turns),
+                            host: key.clone(),
+                            slot,
+                        });
+                        break;
+                    }
+                    Place::Busy => tokio::time::sleep(PLACE_RETRY).await,
+                    Place::Unavailable => break,
+                }
+            }
+        }
         if !self.host_delay.is_zero() {
             let start = {
                 let mut next = gate.next_start.lock().unwrap_or_else(|p| p.into_inner());
@@ -200,14 +265,18 @@ impl Fetcher {
             };
             tokio::time::sleep_until(start).await;
             if let Some(turns) = self.shared_turns.get()
-                && let Some(wait) = turns.turn(key, self.host_delay).await
+                && let Some(wait) = turns.turn(key.clone(), self.host_delay).await
             {
                 tokio::time::sleep(wait).await;
             }
         }
         let g = Arc::clone(&self.global).acquire_owned().await;
         match (h, g) {
-            (Ok(h), Ok(g)) => (h, g),
+            (Ok(h), Ok(g)) => Permits {
+                _host: h,
+                _global: g,
+                _shared: shared,
+            },
             _ => unreachable!("fetch semaphores are never closed"),
         }
     }

@@ -88,8 +88,23 @@ pub enum PollError {
     Feed { url: String, source: FeedError },
 }
 
-/// The hosts' turns in a database several daemons share.
-struct StoreTurns(Arc<Store>);
+/// The hosts' turns and places in a database several daemons share, and
+/// the places this daemon holds now (per host).
+struct StoreTurns {
+    store: Arc<Store>,
+    held: std::sync::Mutex<std::collections::HashMap<String, Vec<i32>>>,
+    /// One place asked for at a time: the database would give this
+    /// daemon's connection a place it holds again (its locks are its own),
+    /// so what it holds must be known when it asks.
+    asking: tokio::sync::Mutex<()>,
+}
+
+impl StoreTurns {
+    fn held(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Vec<i32>>> {
+        // Nothing is left half-done under this lock.
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
 
 impl crate::fetch::HostTurns for StoreTurns {
     fn turn(
@@ -99,7 +114,7 @@ impl crate::fetch::HostTurns for StoreTurns {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<std::time::Duration>> + Send + '_>>
     {
         Box::pin(async move {
-            match self.0.host_turn(host, delay).await {
+            match self.store.host_turn(host, delay).await {
                 Ok(wait) => wait,
                 Err(e) => {
                     // The daemon's own pacing stands for this request.
@@ -109,13 +124,61 @@ impl crate::fetch::HostTurns for StoreTurns {
             }
         })
     }
+
+    fn place(
+        &self,
+        host: String,
+        per_host: usize,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::fetch::Place> + Send + '_>> {
+        use crate::fetch::Place;
+        Box::pin(async move {
+            let _one_at_a_time = self.asking.lock().await;
+            let held = self.held().get(&host).cloned().unwrap_or_default();
+            match self.store.host_place(host.clone(), per_host, held).await {
+                Ok(Some(slot)) => {
+                    self.held().entry(host).or_default().push(slot);
+                    Place::Taken(slot)
+                }
+                Ok(None) => Place::Busy,
+                Err(e) => {
+                    tracing::debug!(error = %e, "no shared place for the host");
+                    Place::Unavailable
+                }
+            }
+        })
+    }
+
+    fn leave(&self, host: String, slot: i32) {
+        {
+            let mut held = self.held();
+            if let Some(slots) = held.get_mut(&host) {
+                slots.retain(|&s| s != slot);
+                if slots.is_empty() {
+                    held.remove(&host);
+                }
+            }
+        }
+        let store = Arc::clone(&self.store);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = store.host_leave(host, slot).await {
+                    tracing::debug!(error = %e, "a host's place not given back");
+                }
+            });
+        }
+    }
 }
 
 impl Crawler {
     pub fn new(config: Arc<Config>, fetcher: Arc<Fetcher>, store: Arc<Store>) -> Crawler {
-        // Several daemons on one database: `host_delay` holds across them.
-        if store.shared() && !config.crawler.host_delay.is_zero() {
-            fetcher.share_turns(Arc::new(StoreTurns(Arc::clone(&store))));
+        // Several daemons on one database: `host_delay` and `per_host`
+        // hold across them.
+        if store.shared() {
+            fetcher.share_turns(Arc::new(StoreTurns {
+                store: Arc::clone(&store),
+                held: Default::default(),
+                asking: Default::default(),
+            }));
         }
         let slots = config.crawler.concurrency.max(2);
         let article_slots = config.crawler.concurrency.max(1);

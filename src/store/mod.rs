@@ -285,6 +285,34 @@ impl Store {
         }
     }
 
+    /// Takes one of `per_host` places for a request to `host` among every
+    /// daemon's on a shared database, other than the places `held` (this
+    /// daemon's own); `None` when all are taken. The place is the writer
+    /// connection's until [`Store::host_leave`] (or until it ends: a daemon
+    /// that dies gives its places back at once).
+    pub async fn host_place(
+        &self,
+        host: String,
+        per_host: usize,
+        held: Vec<i32>,
+    ) -> Result<Option<i32>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(None),
+            Backend::Postgres(w) => {
+                w.call(move |c| postgres::host_place(c, &host, per_host, &held))
+                    .await
+            }
+        }
+    }
+
+    /// Gives place `slot` of `host` back.
+    pub async fn host_leave(&self, host: String, slot: i32) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(w) => w.call(move |c| postgres::host_leave(c, &host, slot)).await,
+        }
+    }
+
     /// Records the digest of the configuration `holder` synced the sources
     /// with; on a shared database, returns the daemon and time of the one
     /// recorded before when it differs (`None` on SQLite).

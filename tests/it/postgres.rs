@@ -616,3 +616,41 @@ fn host_delay_holds_across_daemons() {
         "{n} requests in {ran:.1} s with host_delay 3 s"
     );
 }
+
+/// `per_host` holds across daemons: two daemons polling two slow feeds of
+/// one host every second, with `per_host = 1`, never have more than one
+/// request in flight to it between them (each request holds one of the
+/// host's places in the database); each pacing only itself would have two.
+#[test]
+fn per_host_holds_across_daemons() {
+    let Some(db) = scratch() else { return };
+    let env = Env::new();
+    let mut cfg = String::from("[crawler]\nper_host = 1\n");
+    let mut paths = Vec::new();
+    for i in 0..2 {
+        let path = format!("/slow/{i}.xml");
+        let body = crate::harness::fixture("rss.xml", env.base());
+        env.route(&path, move |_| {
+            crate::server::Response::ok("application/rss+xml", body.clone())
+                .delay(Duration::from_millis(700))
+        });
+        cfg += &env.source(&format!("慢{i}"), &format!("s{i}"), &path);
+        cfg += "schedule = \"* * * * * *\"\n";
+        paths.push(path);
+    }
+    env.write_config_with(&db.url, &cfg);
+    let first = Daemon::start(&env, &env.config_path(), "first.log");
+    let second = Daemon::start(&env, &env.config_path(), "second.log");
+    let total = || {
+        request_times(&env, &paths)
+            .iter()
+            .map(Vec::len)
+            .sum::<usize>()
+    };
+    wait("ten requests to the host", Duration::from_secs(60), || {
+        total() >= 10
+    });
+    drop(first);
+    drop(second);
+    assert_eq!(env.server.max_in_flight(), 1);
+}

@@ -203,3 +203,43 @@ pub(crate) fn host_turn(
         wait.clamp(0.0, 86_400.0),
     ))
 }
+
+/// A host's key among the advisory locks of its places: FNV-1a of its
+/// name, the same on every daemon.
+fn host_key(host: &str) -> i32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in host.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    i32::from_ne_bytes(h.to_ne_bytes())
+}
+
+/// Takes the first free one of `per_host` places of `host` (a session
+/// advisory lock on this connection; `held` are this connection's own,
+/// which it would take again: skipped, and in this order, by the `CASE`).
+pub(crate) fn host_place(
+    client: &mut Client,
+    host: &str,
+    per_host: usize,
+    held: &[i32],
+) -> Result<Option<i32>, StoreError> {
+    let per_host = i32::try_from(per_host).unwrap_or(i32::MAX);
+    Ok(client
+        .row_opt(
+            "SELECT s FROM generate_series(0, $2 - 1) AS s
+             WHERE CASE WHEN s = ANY($3) THEN false ELSE pg_try_advisory_lock($1, s) END
+             LIMIT 1",
+            &[&host_key(host), &per_host, &held],
+        )?
+        .map(|r| r.get(0)))
+}
+
+/// Gives place `slot` of `host` back.
+pub(crate) fn host_leave(client: &mut Client, host: &str, slot: i32) -> Result<(), StoreError> {
+    client.row(
+        "SELECT pg_advisory_unlock($1, $2)",
+        &[&host_key(host), &slot],
+    )?;
+    Ok(())
+}
