@@ -259,6 +259,33 @@ fn request_times(env: &Env, paths: &[String]) -> Vec<Vec<Instant>> {
         .collect()
 }
 
+/// Serves `n` feeds of one host (the fixture RSS with an ETag, answered
+/// after `delay`) and writes a configuration on `db` with `crawler` (a
+/// `[crawler]` table) and a source per feed, polled every second; returns
+/// the feeds' paths.
+fn every_second(env: &Env, db: &Scratch, crawler: &str, n: usize, delay: Duration) -> Vec<String> {
+    let mut cfg = crawler.to_string();
+    let mut paths = Vec::new();
+    for i in 0..n {
+        let path = format!("/feed/{i}.xml");
+        let body = crate::harness::fixture("rss.xml", env.base());
+        let etag = format!("\"v{i}\"");
+        env.route(&path, move |req| {
+            if req.headers.get("if-none-match") == Some(&etag) {
+                return crate::server::Response::status(304).delay(delay);
+            }
+            crate::server::Response::ok("application/rss+xml", body.clone())
+                .header("ETag", &etag)
+                .delay(delay)
+        });
+        cfg += &env.source(&format!("源{i}"), &format!("s{i}"), &path);
+        cfg += "schedule = \"* * * * * *\"\n";
+        paths.push(path);
+    }
+    env.write_config_with(&db.url, &cfg);
+    paths
+}
+
 /// Two daemons on one PostgreSQL database with the same configuration
 /// share its sources: every second's poll of each source is made once (a
 /// feed is requested no more often than its slots come), by one daemon or
@@ -269,21 +296,8 @@ fn request_times(env: &Env, paths: &[String]) -> Vec<Vec<Instant>> {
 fn two_daemons_share_the_sources_and_one_takes_over_from_a_dead_one() {
     let Some(db) = scratch() else { return };
     let env = Env::new();
-    let mut cfg = String::from("[crawler]\ntimeout = \"2s\"\n");
-    let mut paths = Vec::new();
-    for i in 0..4 {
-        let path = format!("/feed/{i}.xml");
-        env.server.route_etag(
-            &path,
-            "application/rss+xml",
-            crate::harness::fixture("rss.xml", env.base()),
-            &format!("\"v{i}\""),
-        );
-        cfg += &env.source(&format!("源{i}"), &format!("s{i}"), &path);
-        cfg += "schedule = \"* * * * * *\"\n";
-        paths.push(path);
-    }
-    env.write_config_with(&db.url, &cfg);
+    let crawler = "[crawler]\ntimeout = \"2s\"\n";
+    let paths = every_second(&env, &db, crawler, 4, Duration::ZERO);
     let config = env.config_path();
     let started = Instant::now();
     let mut first = Daemon::start(&env, &config, "first.log");
@@ -579,21 +593,8 @@ fn tls_is_checked_against_the_configured_ca() {
 fn host_delay_holds_across_daemons() {
     let Some(db) = scratch() else { return };
     let env = Env::new();
-    let mut cfg = String::from("[crawler]\nhost_delay = \"3s\"\n");
-    let mut paths = Vec::new();
-    for i in 0..2 {
-        let path = format!("/paced/{i}.xml");
-        env.server.route_etag(
-            &path,
-            "application/rss+xml",
-            crate::harness::fixture("rss.xml", env.base()),
-            &format!("\"p{i}\""),
-        );
-        cfg += &env.source(&format!("慢{i}"), &format!("p{i}"), &path);
-        cfg += "schedule = \"* * * * * *\"\n";
-        paths.push(path);
-    }
-    env.write_config_with(&db.url, &cfg);
+    let crawler = "[crawler]\nhost_delay = \"3s\"\n";
+    let paths = every_second(&env, &db, crawler, 2, Duration::ZERO);
     let started = Instant::now();
     let first = Daemon::start(&env, &env.config_path(), "first.log");
     let second = Daemon::start(&env, &env.config_path(), "second.log");
@@ -625,20 +626,8 @@ fn host_delay_holds_across_daemons() {
 fn per_host_holds_across_daemons() {
     let Some(db) = scratch() else { return };
     let env = Env::new();
-    let mut cfg = String::from("[crawler]\nper_host = 1\n");
-    let mut paths = Vec::new();
-    for i in 0..2 {
-        let path = format!("/slow/{i}.xml");
-        let body = crate::harness::fixture("rss.xml", env.base());
-        env.route(&path, move |_| {
-            crate::server::Response::ok("application/rss+xml", body.clone())
-                .delay(Duration::from_millis(700))
-        });
-        cfg += &env.source(&format!("慢{i}"), &format!("s{i}"), &path);
-        cfg += "schedule = \"* * * * * *\"\n";
-        paths.push(path);
-    }
-    env.write_config_with(&db.url, &cfg);
+    let crawler = "[crawler]\nper_host = 1\n";
+    let paths = every_second(&env, &db, crawler, 2, Duration::from_millis(700));
     let first = Daemon::start(&env, &env.config_path(), "first.log");
     let second = Daemon::start(&env, &env.config_path(), "second.log");
     let total = || {
