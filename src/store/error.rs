@@ -37,7 +37,7 @@ pub enum StoreError {
     Foreign { path: PathBuf },
     #[error("PostgreSQL database {target}: {message}")]
     Postgres { target: String, message: String },
-    #[error("PostgreSQL: {0}")]
+    #[error("PostgreSQL: {}", pg_message(.0))]
     Pg(#[from] postgres::Error),
     #[error(
         "PostgreSQL database {target} has tables of its own and no newscrawl schema version; point `database` elsewhere"
@@ -74,4 +74,13 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+}
+
+/// A PostgreSQL error with what the server said (the client's own text is
+/// only "db error" for those).
+fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => e.to_string(),
+    }
 }

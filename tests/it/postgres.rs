@@ -643,3 +643,28 @@ fn per_host_holds_across_daemons() {
     drop(second);
     assert_eq!(env.server.max_in_flight(), 1);
 }
+
+/// A publisher's NUL characters (`\u0000` in a JSON feed: in the guid, the
+/// author, the title, the text) cannot go into PostgreSQL's text: the
+/// items are stored all the same, without them, and the poll succeeds.
+#[test]
+fn nul_characters_from_a_feed_do_not_fail_the_poll() {
+    let Some(db) = scratch() else { return };
+    let env = Env::new();
+    let feed = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [
+        {"id": "nul\u0000guid", "url": "BASE/a.html", "title": "标题\u0000一",
+         "authors": [{"name": "记\u0000者"}], "content_text": "正文\u0000内容"},
+        {"id": "plain", "url": "BASE/b.html", "title": "标题二", "content_text": "正文"}]}"#
+        .replace("BASE", env.base());
+    env.route("/nul.json", move |_| {
+        crate::server::Response::ok("application/feed+json", feed.clone())
+    });
+    env.write_config_with(&db.url, &env.source("零", "nul", "/nul.json"));
+    let out = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(db.count("SELECT COUNT(*) FROM posts"), 2);
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM posts WHERE title = '标题一' AND guid = 'nulguid'"),
+        1
+    );
+}

@@ -59,12 +59,12 @@ pub(crate) fn save_articles(
                      WHERE id = $1",
                     &[
                         &r.post_id,
-                        &a.title,
+                        &nul_free(a.title.as_deref()),
                         &offset,
                         &published,
-                        &a.content_html,
-                        &a.content_text,
-                        &a.origin,
+                        &nul_free(a.content_html.as_deref()),
+                        &nul_free(a.content_text.as_deref()),
+                        &nul_free(a.origin.as_deref()),
                         &now,
                     ],
                 )?;

@@ -50,6 +50,7 @@ pub(crate) fn save_poll(
     let run_started =
         DateTime::from_timestamp(poll.run_started_at.timestamp(), 0).unwrap_or(poll.run_started_at);
     for post in &poll.posts {
+        let post = &*without_nul(post);
         match find_post(&mut tx, post)? {
             Some(st) => {
                 summary.repeats += 1;
@@ -118,15 +119,18 @@ pub(crate) fn save_poll(
         }
     }
     for b in &poll.blocked {
+        let title = b.title.as_ref().map(|t| t.replace('\0', ""));
+        let canonical = b.identity.canonical_url.replace('\0', "");
+        let code = b.identity.info_code.as_ref().map(|c| c.replace('\0', ""));
         summary.blocked += tx.run(
             "INSERT INTO blocked_items (source, canonical_url, info_code, title, rule, first_blocked_at)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
             &[
                 &poll.source,
-                &b.identity.canonical_url,
-                &b.identity.info_code,
-                &b.title,
-                &b.rule,
+                &canonical,
+                &code,
+                &title,
+                &b.rule.replace('\0', ""),
                 &now,
             ],
         )? as usize;
@@ -152,14 +156,23 @@ pub(crate) fn save_poll(
             tx.run(
                 "UPDATE sources SET last_polled_at = $2, failures = failures + 1, last_error = $3,
                     next_poll_at = $4 WHERE slug = $1",
-                &[&poll.source, &now, &poll.fetch.error, &poll.next_poll_at],
+                &[
+                    &poll.source,
+                    &now,
+                    &nul_free(poll.fetch.error.as_deref()),
+                    &poll.next_poll_at,
+                ],
             )?;
         }
     }
     if let Some(v) = &poll.validators {
         tx.run(
             "UPDATE sources SET etag = $2, last_modified = $3 WHERE slug = $1",
-            &[&poll.source, &v.etag, &v.last_modified],
+            &[
+                &poll.source,
+                &nul_free(v.etag.as_deref()),
+                &nul_free(v.last_modified.as_deref()),
+            ],
         )?;
     }
     tx.run(
@@ -206,7 +219,7 @@ pub(crate) fn insert_fetch(
             &i64::try_from(f.bytes).unwrap_or(i64::MAX),
             &items,
             &new_posts,
-            &f.error,
+            &nul_free(f.error.as_deref()),
             &kind,
             &blocked,
         ],
@@ -563,4 +576,84 @@ pub(crate) fn has_info_code(client: &mut Client, code: &str) -> Result<bool, Sto
     Ok(client
         .row_opt("SELECT 1 FROM posts WHERE info_code = $1", &[&code])?
         .is_some())
+}
+
+/// PostgreSQL's text holds no NUL character, which a publisher may send
+/// (`\u0000` in a JSON feed): it would fail the whole poll's save. Text
+/// without them, as it comes otherwise (borrowed when there is none, the
+/// common case).
+pub(crate) fn without_nul(p: &NewPost) -> std::borrow::Cow<'_, NewPost> {
+    fn has(s: &str) -> bool {
+        s.contains('\0')
+    }
+    fn any(o: &Option<String>) -> bool {
+        o.as_deref().is_some_and(has)
+    }
+    fn strip(s: &mut String) {
+        if has(s) {
+            s.retain(|c| c != '\0');
+        }
+    }
+    fn strip_opt(o: &mut Option<String>) {
+        if let Some(s) = o {
+            strip(s);
+        }
+    }
+    let earlier = |e: &Earlier| match e {
+        Earlier::Key(k) | Earlier::WithContent(k) => has(k),
+        Earlier::WithGuid(k, g) => has(k) || has(g),
+    };
+    let id = &p.identity;
+    let dirty = any(&id.info_code)
+        || has(&id.canonical_url)
+        || id.earlier.iter().any(earlier)
+        || [
+            &p.url,
+            &p.guid,
+            &p.title,
+            &p.author,
+            &p.summary,
+            &p.content_html,
+            &p.content_text,
+            &p.origin,
+        ]
+        .into_iter()
+        .any(any)
+        || p.enclosures.iter().any(|e| any(&e.mime));
+    if !dirty {
+        return std::borrow::Cow::Borrowed(p);
+    }
+    let mut p = p.clone();
+    strip_opt(&mut p.identity.info_code);
+    strip(&mut p.identity.canonical_url);
+    for e in &mut p.identity.earlier {
+        match e {
+            Earlier::Key(k) | Earlier::WithContent(k) => strip(k),
+            Earlier::WithGuid(k, g) => {
+                strip(k);
+                strip(g);
+            }
+        }
+    }
+    for f in [
+        &mut p.url,
+        &mut p.guid,
+        &mut p.title,
+        &mut p.author,
+        &mut p.summary,
+        &mut p.content_html,
+        &mut p.content_text,
+        &mut p.origin,
+    ] {
+        strip_opt(f);
+    }
+    for e in &mut p.enclosures {
+        strip_opt(&mut e.mime);
+    }
+    std::borrow::Cow::Owned(p)
+}
+
+/// `s` without NUL characters (see [`without_nul`]).
+pub(crate) fn nul_free(s: Option<&str>) -> Option<String> {
+    s.map(|s| s.replace('\0', ""))
 }
