@@ -43,6 +43,8 @@ const CLAIM_RETRY: Duration = Duration::from_secs(1);
 
 /// How long in-flight polls get to finish after SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How long a stopping daemon waits for the database to take its claims back.
+const RELEASE_LIMIT: Duration = Duration::from_secs(2);
 
 /// What the daemon is running now.
 struct Running {
@@ -459,17 +461,34 @@ pub async fn run(
     let finished = tokio::select! {
         _ = run.tracker.wait() => true,
         _ = tokio::time::sleep(STOP_GRACE) => false,
-        _ = term.recv() => exit_now(),
-        _ = int.recv() => exit_now(),
+        _ = term.recv() => exit_now(&store, &run.holder).await,
+        _ = int.recv() => exit_now(&store, &run.holder).await,
     };
     if !finished {
         warn!(
             "polls still running after {} s were abandoned; their transactions never committed",
             STOP_GRACE.as_secs()
         );
+        release_held(&store, &run.holder).await;
     }
     info!("stopped");
     Ok(crate::EXIT_OK)
+}
+
+/// On a shared database, gives the claims of abandoned polls back, so that
+/// their sources are polled at once (by another daemon, or this one
+/// started again) rather than when the claims expire. Bounded: a database
+/// that does not answer leaves them to expire.
+async fn release_held(store: &Store, holder: &str) {
+    if !store.shared() {
+        return;
+    }
+    match tokio::time::timeout(RELEASE_LIMIT, store.release_held(holder)).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => info!(claims = n, "claims of abandoned polls given back"),
+        Ok(Err(e)) => warn!("claims of abandoned polls left to expire: {e}"),
+        Err(_) => warn!("claims of abandoned polls left to expire: the database did not answer"),
+    }
 }
 
 /// Whether the daemon prunes at all: `[retention]`, or a source's own.
@@ -491,8 +510,9 @@ fn retention_cutoffs(config: &Config, now: chrono::DateTime<Utc>) -> crate::stor
     }
 }
 
-fn exit_now() -> bool {
+async fn exit_now(store: &Store, holder: &str) -> bool {
     warn!("second signal: exiting at once");
+    release_held(store, holder).await;
     std::process::exit(1)
 }
 

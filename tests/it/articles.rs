@@ -68,14 +68,8 @@ remove    = [".ad", "script"]
     ));
     let out = env.run(&["crawl", "--once"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let db = env.db();
-    let row: (String, String, String, String, String, String, String) = db
-        .query_row(
-            "SELECT info_code, url, title, published_at, content_html, origin, article_state FROM posts",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
-        )
-        .unwrap();
+    let row: (String, String, String, String, String, String, String) = env
+        .row("SELECT info_code, url, title, published_at, content_html, origin, article_state FROM posts", &[]);
     assert_eq!(row.0, "202201102242232593");
     assert_eq!(
         row.1,
@@ -89,9 +83,7 @@ remove    = [".ad", "script"]
     assert_eq!(row.4, seed_body());
     assert_eq!(row.5, "央视新闻客户端");
     assert_eq!(row.6, "done");
-    let text: String = db
-        .query_row("SELECT content_text FROM posts", [], |r| r.get(0))
-        .unwrap();
+    let text: String = env.row("SELECT content_text FROM posts", &[]);
     assert!(
         text.starts_with("致敬人民的平安卫士公安部去年推行的这批举措让群众更方便\n\n去年，"),
         "{text}"
@@ -181,13 +173,7 @@ fn charsets_selectors_readability_and_failures() {
         String,
         i64,
     ) {
-        env.db()
-            .query_row(
-                "SELECT title, published_at, content_text, origin, article_state, article_attempts FROM posts WHERE url = ?1",
-                [format!("{base}{path}")],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-            )
-            .unwrap()
+        env.row("SELECT title, published_at, content_text, origin, article_state, article_attempts FROM posts WHERE url = ?1", &[format!("{base}{path}").as_str()])
     };
     // GBK labelled only by <meta charset>; the feed had no title, so the page's is used.
     let p = post("/pages/gbk.html");
@@ -247,9 +233,9 @@ fn charsets_selectors_readability_and_failures() {
         );
     }
     // The backoff is 10 minutes; move the clock rather than wait.
-    env.db()
-        .execute("UPDATE posts SET article_next_at = '2000-01-01T00:00:00Z' WHERE article_state = 'pending'", [])
-        .unwrap();
+    env.execute(
+        "UPDATE posts SET article_next_at = '2000-01-01T00:00:00Z' WHERE article_state = 'pending'",
+    );
     let good = fixture("gbk_page.html", &base);
     env.route("/pages/missing.html", move |_| {
         Response::ok("text/html", good.clone())
@@ -282,12 +268,7 @@ fn retries_stop_after_the_configured_attempts() {
         env.source("失败", "fail", "/list.xml")
     ));
     assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
-    env.db()
-        .execute(
-            "UPDATE posts SET article_next_at = '2000-01-01T00:00:00Z'",
-            [],
-        )
-        .unwrap();
+    env.execute("UPDATE posts SET article_next_at = '2000-01-01T00:00:00Z'");
     let out = env.run(&["crawl", "--once"]);
     assert!(
         stderr(&out).contains("article failed for the last time"),
@@ -295,12 +276,7 @@ fn retries_stop_after_the_configured_attempts() {
         stderr(&out)
     );
     assert_eq!(env.strings("SELECT article_state FROM posts"), ["failed"]);
-    env.db()
-        .execute(
-            "UPDATE posts SET article_next_at = '2000-01-01T00:00:00Z'",
-            [],
-        )
-        .unwrap();
+    env.execute("UPDATE posts SET article_next_at = '2000-01-01T00:00:00Z'");
     assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
     assert_eq!(env.server.requests_to("/pages/gone.html").len(), 2);
     assert_eq!(
@@ -397,12 +373,7 @@ fn a_jsonp_article_endpoint() {
     ));
     let out = env.run(&["crawl", "--once"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let row: (String, String, String) = env
-        .db()
-        .query_row("SELECT content_html, origin, url FROM posts", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .unwrap();
+    let row: (String, String, String) = env.row("SELECT content_html, origin, url FROM posts", &[]);
     assert_eq!(
         row.0,
         "<p>人民币汇率在合理均衡水平上保持基本稳定。</p><p class=\"em_media\">（文章来源：新华社）</p>"
@@ -468,14 +439,10 @@ fn pages_without_selectors_hit_rate() {
     let mut hits = 0;
     let mut misses = Vec::new();
     for (i, (file, key)) in pages.iter().enumerate() {
-        let (text, published): (String, Option<String>) = env
-            .db()
-            .query_row(
-                "SELECT content_text, published_at FROM posts WHERE url = ?1",
-                [format!("{base}/r/{i}.html")],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
+        let (text, published): (String, Option<String>) = env.row(
+            "SELECT content_text, published_at FROM posts WHERE url = ?1",
+            &[format!("{base}/r/{i}.html").as_str()],
+        );
         let clean = !["热门推荐文章", "版权所有", "相关新闻标题", "关于我们"]
             .iter()
             .any(|b| text.contains(b));
@@ -520,14 +487,8 @@ fn a_following_source_fetches_the_article_of_a_post_a_plain_source_stored() {
         env.source("全文", "full", "/follow.xml")
     ));
     assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
-    let (source, state, html): (String, String, String) = env
-        .db()
-        .query_row(
-            "SELECT source, article_state, content_html FROM posts",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
+    let (source, state, html): (String, String, String) =
+        env.row("SELECT source, article_state, content_html FROM posts", &[]);
     assert_eq!((source.as_str(), state.as_str()), ("plain", "done"));
     assert_eq!(html, seed_body());
     assert_eq!(env.server.requests_to("/html_News/NewsShare.html").len(), 1);

@@ -47,14 +47,10 @@ fn stores_every_format_once_and_records_every_request() {
     assert_eq!(env.count("SELECT SUM(new_posts) FROM fetches"), 9);
 
     // One article, two URL shapes, two sources: one post, both sources recorded.
-    let db = env.db();
-    let (id, source, url): (i64, String, String) = db
-        .query_row(
-            "SELECT id, source, url FROM posts WHERE info_code = ?1",
-            [CODE],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
+    let (id, source, url): (i64, String, String) = env.row(
+        "SELECT id, source, url FROM posts WHERE info_code = ?1",
+        &[CODE],
+    );
     let delivered: Vec<String> = env.strings(&format!(
         "SELECT source FROM post_sources WHERE post_id = {id} ORDER BY source"
     ));
@@ -97,21 +93,15 @@ fn stores_every_format_once_and_records_every_request() {
     );
 
     // Dates keep the offset the feed gave; a naive date takes the configured zone.
-    let published: String = db
-        .query_row(
-            "SELECT published_at FROM posts WHERE info_code = ?1",
-            [CODE],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let published: String = env.row(
+        "SELECT published_at FROM posts WHERE info_code = ?1",
+        &[CODE],
+    );
     assert_eq!(published, "2022-01-10T16:57:30+08:00");
-    let naive: String = db
-        .query_row(
-            "SELECT published_at FROM posts WHERE guid = 'rss-guid-3'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let naive: String = env.row(
+        "SELECT published_at FROM posts WHERE guid = 'rss-guid-3'",
+        &[],
+    );
     assert_eq!(naive, "2022-01-11T10:00:00+08:00");
 
     // Relative links resolve against xml:base; images inside content too; scripts go.
@@ -122,13 +112,10 @@ fn stores_every_format_once_and_records_every_request() {
         )),
         1
     );
-    let html: String = db
-        .query_row(
-            "SELECT content_html FROM posts WHERE info_code = '202201112233445566'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let html: String = env.row(
+        "SELECT content_html FROM posts WHERE info_code = '202201112233445566'",
+        &[],
+    );
     assert_eq!(
         html,
         format!(
@@ -136,13 +123,10 @@ fn stores_every_format_once_and_records_every_request() {
             env.base()
         )
     );
-    let story: (String, String) = db
-        .query_row(
-            "SELECT content_html, content_text FROM posts WHERE canonical_url = ?1",
-            [&canon],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let story: (String, String) = env.row(
+        "SELECT content_html, content_text FROM posts WHERE canonical_url = ?1",
+        &[&canon],
+    );
     assert!(
         !story.0.contains("script") && !story.0.contains("track()"),
         "{}",
@@ -266,13 +250,10 @@ fn broken_sources_fail_alone_and_exit_1() {
     assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 4);
 
     let row = |slug: &str| -> (String, Option<i64>, String) {
-        env.db()
-            .query_row(
-                "SELECT outcome, http_status, COALESCE(error, '') FROM fetches WHERE source = ?1",
-                [slug],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .unwrap()
+        env.row(
+            "SELECT outcome, http_status, COALESCE(error, '') FROM fetches WHERE source = ?1",
+            &[slug],
+        )
     };
     assert_eq!(row("good"), ("ok".into(), Some(200), String::new()));
     let (o, s, e) = row("malformed");

@@ -92,11 +92,7 @@ fn assert_same(got: &BTreeSet<String>, want: &BTreeSet<String>) {
 }
 
 fn integrity(env: &Env) {
-    let ok: String = env
-        .db()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(ok, "ok");
+    env.assert_integrity();
 }
 
 /// A small deterministic generator for the kill moments.
@@ -229,7 +225,7 @@ fn two_writers_at_once() {
 
 #[test]
 fn a_full_disk_fails_clearly_and_keeps_the_database() {
-    let env = Env::new();
+    let env = Env::sqlite();
     env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
     let many = {
         let mut s = String::from("<rss version=\"2.0\"><channel><title>t</title>");
@@ -282,7 +278,7 @@ fn a_full_disk_fails_clearly_and_keeps_the_database() {
 /// fatal error (exit 3), before anything is fetched.
 #[test]
 fn a_database_that_is_not_newscrawls_is_refused_in_one_line() {
-    let env = Env::new();
+    let env = Env::sqlite();
     env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
     env.write_config(&env.source("好", "good", "/rss.xml"));
     let path = env.db_path();
@@ -323,7 +319,7 @@ const AS_NOBODY: &[&str] = &[
 #[test]
 fn an_unreadable_database_is_named_with_the_reason() {
     use std::os::unix::fs::PermissionsExt;
-    let env = Env::new();
+    let env = Env::sqlite();
     env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
     env.write_config(&env.source("好", "good", "/rss.xml"));
     assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
@@ -345,7 +341,7 @@ fn an_unreadable_database_is_named_with_the_reason() {
 
 #[test]
 fn a_read_only_database_fails_clearly() {
-    let env = Env::new();
+    let env = Env::sqlite();
     env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
     env.write_config(&env.source("好", "good", "/rss.xml"));
     assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
@@ -398,7 +394,7 @@ fn members_of_the_service_group_read_the_database() {
         eprintln!("note: not root; the group-reader test is skipped");
         return;
     }
-    let env = Env::new();
+    let env = Env::sqlite();
     env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
     env.write_config(&env.source("好", "good", "/rss.xml"));
     std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -140,13 +140,7 @@ fn every_fault_fails_alone() {
     assert!(took < Duration::from_secs(20), "{took:?}");
 
     let row = |slug: &str| -> (String, Option<i64>, i64, String) {
-        env.db()
-            .query_row(
-                "SELECT outcome, http_status, items, COALESCE(error, '') FROM fetches WHERE source = ?1 ORDER BY id LIMIT 1",
-                [slug],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .unwrap()
+        env.row("SELECT outcome, http_status, items, COALESCE(error, '') FROM fetches WHERE source = ?1 ORDER BY id LIMIT 1", &[slug])
     };
     let posts = |slug: &str| {
         env.count(&format!(
@@ -216,36 +210,24 @@ fn every_fault_fails_alone() {
     assert_eq!(posts("many"), 20_000);
 
     // The page nested 100,000 deep fails alone: the post keeps the feed's text.
-    let (state, text): (String, String) = env
-        .db()
-        .query_row(
-            "SELECT article_state, content_text FROM posts WHERE url = ?1",
-            [format!("{base}/deep.html")],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let (state, text): (String, String) = env.row(
+        "SELECT article_state, content_text FROM posts WHERE url = ?1",
+        &[format!("{base}/deep.html").as_str()],
+    );
     assert_eq!((state.as_str(), text.as_str()), ("pending", "摘要仍在"));
-    let deep_err: String = env
-        .db()
-        .query_row(
-            "SELECT error FROM fetches WHERE url = ?1",
-            [format!("{base}/deep.html")],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let deep_err: String = env.row(
+        "SELECT error FROM fetches WHERE url = ?1",
+        &[format!("{base}/deep.html").as_str()],
+    );
     assert!(
         deep_err.contains("nested more than 512 elements deep"),
         "{deep_err}"
     );
     // The page that never closes its tags still gives its text.
-    let unclosed: String = env
-        .db()
-        .query_row(
-            "SELECT COALESCE(content_text, '') FROM posts WHERE url = ?1",
-            [format!("{base}/unclosed.html")],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let unclosed: String = env.row(
+        "SELECT COALESCE(content_text, '') FROM posts WHERE url = ?1",
+        &[format!("{base}/unclosed.html").as_str()],
+    );
     let why = env.strings(&format!(
         "SELECT COALESCE(error, outcome) FROM fetches WHERE url = '{base}/unclosed.html'"
     ));
@@ -298,12 +280,7 @@ fn a_gzip_bomb_is_cut_at_max_body_and_memory_stays_flat() {
         .args(["-q", "crawl", "--once", "--source", "bomb"]);
     let (code1, peak) = run_measured(cmd);
     assert_eq!(code1, 1);
-    let err: String = env
-        .db()
-        .query_row("SELECT error FROM fetches WHERE source = 'bomb'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let err: String = env.row("SELECT error FROM fetches WHERE source = 'bomb'", &[]);
     assert!(err.contains("16777216-byte limit"), "{err}");
     assert!(
         peak < 2 * max_body + baseline,

@@ -37,12 +37,7 @@ fn gzip_bodies_are_decoded_and_a_gzip_bomb_is_cut_at_max_body() {
         env.count("SELECT COUNT(*) FROM posts WHERE source = 'gz'"),
         4
     );
-    let err: String = env
-        .db()
-        .query_row("SELECT error FROM fetches WHERE source = 'bomb'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let err: String = env.row("SELECT error FROM fetches WHERE source = 'bomb'", &[]);
     assert!(err.contains("1048576-byte limit"), "{err}");
 }
 
@@ -169,23 +164,12 @@ fn a_newer_update_replaces_the_post_in_place() {
             + &env.source("直播", "live", "/live.xml")),
     );
     assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
-    let (id1, t1): (i64, String) = env
-        .db()
-        .query_row("SELECT id, title FROM posts", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
+    let (id1, t1): (i64, String) = env.row("SELECT id, title FROM posts", &[]);
     assert_eq!(t1, "初稿标题");
     version.store(2, Ordering::SeqCst);
     assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
-    let row: (i64, String, String, String) = env
-        .db()
-        .query_row(
-            "SELECT id, title, updated_at, content_text FROM posts",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .unwrap();
+    let row: (i64, String, String, String) =
+        env.row("SELECT id, title, updated_at, content_text FROM posts", &[]);
     assert_eq!(
         row,
         (
@@ -290,9 +274,7 @@ fn retry_after_holds_a_source_back() {
     assert_eq!(env.server.requests_to("/limited.xml").len(), 1);
     assert_eq!(env.server.requests_to("/plain503.xml").len(), 2);
     // Once the time has passed, it is polled again.
-    env.db()
-        .execute("UPDATE sources SET hold_until = '2000-01-01T00:00:00Z'", [])
-        .unwrap();
+    env.execute("UPDATE sources SET hold_until = '2000-01-01T00:00:00Z'");
     env.run(&["crawl", "--once"]);
     assert_eq!(env.server.requests_to("/busy.xml").len(), 2);
 }
@@ -304,9 +286,7 @@ fn an_unconditional_fetch_every_twelve_hours() {
     env.write_config(&env.source("财经", "rss", "/rss.xml"));
     assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
     assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
-    env.db()
-        .execute("UPDATE sources SET last_unconditional_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-13 hours')", [])
-        .unwrap();
+    env.execute("UPDATE sources SET last_unconditional_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-13 hours')");
     assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
     assert_eq!(code(&env.run(&["crawl", "--once"])), 0);
     let conditional: Vec<bool> = env

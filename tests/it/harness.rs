@@ -6,11 +6,15 @@ use std::process::{Command, Output};
 
 use rusqlite::Connection;
 
+use crate::rows::{FromRow, TestDb};
 use crate::server::{Response, Server};
 
 pub struct Env {
-    pub dir: tempfile::TempDir,
     pub server: Server,
+    /// Where newscrawl writes: `data/newscrawl.db` in `dir`, or a scratch
+    /// PostgreSQL database on the PostgreSQL pass. Dropped before `dir`.
+    pub store: TestDb,
+    pub dir: tempfile::TempDir,
 }
 
 /// A fixture's bytes with `{{BASE}}` replaced by the server's base URL.
@@ -38,11 +42,36 @@ fn replace(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 }
 
 impl Env {
+    /// A test's directory and server, with the database of this pass:
+    /// SQLite, or PostgreSQL with `NEWSCRAWL_TEST_BACKEND=postgres`.
     pub fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
         Env {
-            dir: tempfile::tempdir().unwrap(),
+            store: TestDb::for_backend(dir.path().join("data/newscrawl.db")),
             server: Server::start(),
+            dir,
         }
+    }
+
+    /// An [`Env`] on SQLite on either pass: for what is about the SQLite
+    /// file itself (its pragmas, its search index, tools that open it).
+    pub fn sqlite() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        Env {
+            store: TestDb::Sqlite(dir.path().join("data/newscrawl.db")),
+            server: Server::start(),
+            dir,
+        }
+    }
+
+    /// Whether this test's newscrawl writes to PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        matches!(self.store, TestDb::Postgres(_))
+    }
+
+    /// What `database` says in the configuration [`Env::write_config`] writes.
+    pub fn database(&self) -> String {
+        self.store.database(self.dir.path())
     }
 
     pub fn base(&self) -> &str {
@@ -72,9 +101,10 @@ impl Env {
         self.dir.path().join("data/newscrawl.db")
     }
 
-    /// Writes the main configuration: `database = "data/newscrawl.db"`, then `body`.
+    /// Writes the main configuration: `database = "data/newscrawl.db"` (or
+    /// the scratch PostgreSQL database's URL), then `body`.
     pub fn write_config(&self, body: &str) {
-        self.write_config_with("data/newscrawl.db", body);
+        self.write_config_with(&self.database(), body);
     }
 
     /// Writes the main configuration with `database = "<database>"` (a
@@ -147,42 +177,99 @@ impl Env {
             .unwrap()
     }
 
+    /// The SQLite database, for tests about SQLite itself (made with [`Env::sqlite`]).
     pub fn db(&self) -> Connection {
+        assert!(
+            !self.on_postgres(),
+            "a SQLite-only test: make its Env with Env::sqlite()"
+        );
         Connection::open(self.db_path()).unwrap()
     }
 
+    /// One number from `sql` (`COUNT(*)`, `SUM(…)`, one row's column).
+    #[track_caller]
     pub fn count(&self, sql: &str) -> i64 {
-        self.db().query_row(sql, [], |r| r.get(0)).unwrap()
+        self.store
+            .try_number(sql)
+            .unwrap_or_else(|| panic!("no number from {sql}"))
+    }
+
+    /// The one row `sql` gives with `params` (`?1`…), as a value or a tuple.
+    #[track_caller]
+    pub fn row<T: FromRow>(&self, sql: &str, params: &[&str]) -> T {
+        let mut rows = self
+            .store
+            .try_rows(sql, params)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows.len(), 1, "one row from {sql}");
+        T::from_row(rows.remove(0))
+    }
+
+    /// Every row `sql` gives with `params`.
+    #[track_caller]
+    pub fn rows<T: FromRow>(&self, sql: &str, params: &[&str]) -> Vec<T> {
+        self.store
+            .try_rows(sql, params)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(T::from_row)
+            .collect()
+    }
+
+    /// SQLite's `PRAGMA integrity_check` says `ok` (the file survived
+    /// what the test did to the process). PostgreSQL's files are the
+    /// server's: a client's death cannot tear them, nothing to check.
+    #[track_caller]
+    pub fn assert_integrity(&self) {
+        if !self.on_postgres() {
+            let ok: String = self.row("PRAGMA integrity_check", &[]);
+            assert_eq!(ok, "ok");
+        }
+    }
+
+    /// Posts not yet in the search index: SQLite's `fts_pending`; none on
+    /// PostgreSQL, whose index is a column written with each row.
+    pub fn unindexed(&self) -> i64 {
+        if self.on_postgres() {
+            0
+        } else {
+            self.count("SELECT COUNT(*) FROM fts_pending")
+        }
+    }
+
+    /// Runs statements that return nothing (`UPDATE …`).
+    pub fn execute(&self, sql: &str) {
+        self.store.execute(sql);
+    }
+
+    /// Posts whose search index entries match `query` as `posts search`
+    /// takes it (the index alone: the posts indexed so far).
+    pub fn matches(&self, query: &str) -> i64 {
+        if self.on_postgres() {
+            return self.count(&format!(
+                "SELECT COUNT(*) FROM posts WHERE search @@ phraseto_tsquery('simple', newscrawl_search_text('{}'))",
+                query.replace('\'', "''")
+            ));
+        }
+        let expr = newscrawl::search::match_query(query).expect("a query");
+        self.row(
+            "SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH ?1",
+            &[&expr],
+        )
     }
 
     /// [`Env::count`] for a database that may not be there yet (a daemon
     /// starting up): `None` until the query can be answered.
-    /// Posts whose search index entries match `query` as `posts search`
-    /// takes it (the index alone: the posts indexed so far).
-    pub fn matches(&self, query: &str) -> i64 {
-        let expr = newscrawl::search::match_query(query).expect("a query");
-        self.db()
-            .query_row(
-                "SELECT COUNT(*) FROM posts_fts WHERE posts_fts MATCH ?1",
-                [expr],
-                |r| r.get(0),
-            )
-            .unwrap()
-    }
-
     pub fn try_count(&self, sql: &str) -> Option<i64> {
-        if !self.db_path().exists() {
-            return None;
-        }
-        self.db().query_row(sql, [], |r| r.get(0)).ok()
+        self.store.try_number(sql)
     }
 
+    /// The first column of every row of `sql`, text.
+    #[track_caller]
     pub fn strings(&self, sql: &str) -> Vec<String> {
-        let db = self.db();
-        let mut stmt = db.prepare(sql).unwrap();
-        stmt.query_map([], |r| r.get::<_, String>(0))
-            .unwrap()
-            .map(Result::unwrap)
+        self.rows::<(String,)>(sql, &[])
+            .into_iter()
+            .map(|(s,)| s)
             .collect()
     }
 }

@@ -59,7 +59,7 @@ fn eastmoney_env() -> Env {
         .replace("http://choicewzp1.eastmoney.com", &base)
         .replace(
             "database = \"../../data/eastmoney.db\"",
-            "database = \"data/newscrawl.db\"",
+            &format!("database = \"{}\"", env.database()),
         )
         // The test's server is on 127.0.0.1, and so are its article links.
         .replace("[crawler]\n", "[crawler]\nallow_private_networks = true\n");
@@ -185,12 +185,8 @@ fn bad_items_are_skipped_and_counted_bad_mappings_are_refused() {
         stderr(&out)
     );
     assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 3);
-    let (outcome, items, error): (String, i64, String) = env
-        .db()
-        .query_row("SELECT outcome, items, error FROM fetches", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .unwrap();
+    let (outcome, items, error): (String, i64, String) =
+        env.row("SELECT outcome, items, error FROM fetches", &[]);
     assert_eq!((outcome.as_str(), items), ("ok", 3));
     assert!(
         error.starts_with("1 of 4 items skipped: item 1: link: no field \"code\""),

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real binary against fixture servers on 127.0.0.1,
-//! asserting on the SQLite rows it leaves behind.
+//! asserting on the rows it leaves behind: in SQLite, and on a second pass
+//! (`NEWSCRAWL_TEST_BACKEND=postgres`, run by `.ci/test`) in PostgreSQL.
 
 mod articles;
 mod cli;
@@ -17,6 +18,7 @@ mod hooks;
 mod hostile;
 mod json_sources;
 mod postgres;
+mod rows;
 mod rules;
 mod search;
 mod secrets;

@@ -8,71 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::harness::{Env, code, stderr};
-
-/// A database made for one test, dropped with this guard.
-struct Scratch {
-    admin: String,
-    name: String,
-    /// The database's URL.
-    url: String,
-}
-
-fn scratch() -> Option<Scratch> {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let admin = match std::env::var("NEWSCRAWL_TEST_POSTGRES") {
-        Ok(url) if !url.is_empty() => url,
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI needs PostgreSQL: run the tests through .ci/test (NEWSCRAWL_TEST_POSTGRES is unset)"
-            );
-            eprintln!("skipped: NEWSCRAWL_TEST_POSTGRES is unset (see .ci/test)");
-            return None;
-        }
-    };
-    let name = format!(
-        "newscrawl_it_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    );
-    postgres::Client::connect(&admin, postgres::NoTls)
-        .unwrap()
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    let mut url = url::Url::parse(&admin).unwrap();
-    url.set_path(&name);
-    Some(Scratch {
-        admin,
-        name,
-        url: url.to_string(),
-    })
-}
-
-impl Scratch {
-    fn client(&self) -> postgres::Client {
-        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
-    }
-
-    fn count(&self, sql: &str) -> i64 {
-        self.client().query_one(sql, &[]).unwrap().get(0)
-    }
-
-    /// [`Scratch::count`] for tables a daemon may not have made yet: 0 until then.
-    fn try_count(&self, sql: &str) -> i64 {
-        self.client().query_one(sql, &[]).map_or(0, |r| r.get(0))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
-            let _ = c.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
+use crate::rows::Scratch;
 
 /// `posts search` on PostgreSQL finds what it finds on SQLite: Chinese
 /// words of two, three and four characters (and not the characters apart),
@@ -80,8 +16,8 @@ impl Drop for Scratch {
 /// the README gives finds the same in plain SQL, in the real `psql` too.
 #[test]
 fn search_on_postgres_finds_chinese_words_latin_words_and_phrases() {
-    let Some(db) = scratch() else { return };
-    let env = crate::search::crawled_into(&db.url, &[]);
+    let Some(db) = Scratch::new() else { return };
+    let env = crate::search::crawled_into(Some(&db.url), &[]);
     assert_eq!(db.count("SELECT COUNT(*) FROM posts"), 6);
     crate::search::check_cases(&env);
 
@@ -128,8 +64,8 @@ fn search_on_postgres_finds_chinese_words_latin_words_and_phrases() {
 /// the seed post byte for byte, as from SQLite.
 #[test]
 fn the_seed_post_byte_for_byte_from_postgres() {
-    let Some(db) = scratch() else { return };
-    let env = Env::new();
+    let Some(db) = Scratch::new() else { return };
+    let env = Env::sqlite();
     let cfg = crate::export::serve_seed(&env, "", "");
     env.write_config_with(&db.url, &cfg);
     let out = env.run(&["crawl", "--once"]);
@@ -154,8 +90,8 @@ fn the_seed_post_byte_for_byte_from_postgres() {
 /// their posts; a second run of each outlet alone changes nothing.
 #[test]
 fn the_labelled_set_is_grouped_on_postgres() {
-    let Some(db) = scratch() else { return };
-    let env = Env::new();
+    let Some(db) = Scratch::new() else { return };
+    let env = Env::sqlite();
     let posts = crate::stories::labelled();
     let (cfg, slugs) = crate::stories::serve_outlets(&env, &posts);
     env.write_config_with(&db.url, &cfg);
@@ -294,8 +230,8 @@ fn every_second(env: &Env, db: &Scratch, crawler: &str, n: usize, delay: Duratio
 /// works.
 #[test]
 fn two_daemons_share_the_sources_and_one_takes_over_from_a_dead_one() {
-    let Some(db) = scratch() else { return };
-    let env = Env::new();
+    let Some(db) = Scratch::new() else { return };
+    let env = Env::sqlite();
     let crawler = "[crawler]\ntimeout = \"2s\"\n";
     let paths = every_second(&env, &db, crawler, 4, Duration::ZERO);
     let config = env.config_path();
@@ -343,8 +279,8 @@ fn two_daemons_share_the_sources_and_one_takes_over_from_a_dead_one() {
 /// polling a source while it does (its claim), in text and JSON.
 #[test]
 fn a_differing_configuration_is_named_and_sources_list_shows_the_claims() {
-    let Some(db) = scratch() else { return };
-    let env = Env::new();
+    let Some(db) = Scratch::new() else { return };
+    let env = Env::sqlite();
     // A slow feed: its poll, and the claim on it, last three seconds.
     let body = crate::harness::fixture("rss.xml", env.base());
     env.route("/slow.xml", move |_| {
@@ -390,11 +326,11 @@ fn a_differing_configuration_is_named_and_sources_list_shows_the_claims() {
 /// refused (the message names the URL with `***`).
 #[test]
 fn the_database_password_is_never_shown() {
-    let Some(db) = scratch() else { return };
+    let Some(db) = Scratch::new() else { return };
     let secret = "hunter2-not-for-logs";
     let mut url = url::Url::parse(&db.url).unwrap();
     url.set_password(Some(secret)).unwrap();
-    let env = Env::new();
+    let env = Env::sqlite();
     env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
     env.write_config_with(url.as_str(), &env.source("财经", "rss", "/rss.xml"));
     let out = env.run(&["-vv", "crawl", "--once"]);
@@ -427,8 +363,8 @@ fn the_database_password_is_never_shown() {
 /// goes on from there; after it the ids go on past the SQLite ones.
 #[test]
 fn migrate_copies_sqlite_into_postgres_and_can_go_on() {
-    let Some(db) = scratch() else { return };
-    let env = Env::new();
+    let Some(db) = Scratch::new() else { return };
+    let env = Env::sqlite();
     let posts = crate::stories::labelled();
     let (outlets, _) = crate::stories::serve_outlets(&env, &posts);
     env.serve_fixture("/news.xml", "search/news.xml", "application/rss+xml");
@@ -518,8 +454,8 @@ fn migrate_copies_sqlite_into_postgres_and_can_go_on() {
 /// storing its polls.
 #[test]
 fn the_daemon_connects_again_when_the_server_drops_it() {
-    let Some(db) = scratch() else { return };
-    let env = Env::new();
+    let Some(db) = Scratch::new() else { return };
+    let env = Env::sqlite();
     env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
     env.write_config_with(
         &db.url,
@@ -551,7 +487,7 @@ fn the_daemon_connects_again_when_the_server_drops_it() {
 /// (`require` never falls back to plain text).
 #[test]
 fn tls_is_checked_against_the_configured_ca() {
-    let Some(db) = scratch() else { return };
+    let Some(db) = Scratch::new() else { return };
     let ca = match std::env::var("NEWSCRAWL_TEST_POSTGRES_CA") {
         Ok(p) if !p.is_empty() => p,
         _ => {
@@ -565,7 +501,7 @@ fn tls_is_checked_against_the_configured_ca() {
     };
     let mut url = url::Url::parse(&db.url).unwrap();
     url.set_query(Some("sslmode=require"));
-    let env = Env::new();
+    let env = Env::sqlite();
     env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
     let source = env.source("财经", "rss", "/rss.xml");
 
@@ -591,8 +527,8 @@ fn tls_is_checked_against_the_configured_ca() {
 /// only themselves would send about twice as many.
 #[test]
 fn host_delay_holds_across_daemons() {
-    let Some(db) = scratch() else { return };
-    let env = Env::new();
+    let Some(db) = Scratch::new() else { return };
+    let env = Env::sqlite();
     let crawler = "[crawler]\nhost_delay = \"3s\"\n";
     let paths = every_second(&env, &db, crawler, 2, Duration::ZERO);
     let started = Instant::now();
@@ -624,8 +560,8 @@ fn host_delay_holds_across_daemons() {
 /// host's places in the database); each pacing only itself would have two.
 #[test]
 fn per_host_holds_across_daemons() {
-    let Some(db) = scratch() else { return };
-    let env = Env::new();
+    let Some(db) = Scratch::new() else { return };
+    let env = Env::sqlite();
     let crawler = "[crawler]\nper_host = 1\n";
     let paths = every_second(&env, &db, crawler, 2, Duration::from_millis(700));
     let first = Daemon::start(&env, &env.config_path(), "first.log");
@@ -649,8 +585,8 @@ fn per_host_holds_across_daemons() {
 /// items are stored all the same, without them, and the poll succeeds.
 #[test]
 fn nul_characters_from_a_feed_do_not_fail_the_poll() {
-    let Some(db) = scratch() else { return };
-    let env = Env::new();
+    let Some(db) = Scratch::new() else { return };
+    let env = Env::sqlite();
     let feed = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [
         {"id": "nul\u0000guid", "url": "BASE/a.html", "title": "标题\u0000一",
          "authors": [{"name": "记\u0000者"}], "content_text": "正文\u0000内容"},

@@ -29,16 +29,30 @@ const CASES: &[(&str, &[&str])] = &[
 ];
 
 pub fn crawled(extra: &[&str]) -> Env {
-    let env = crawled_into("data/newscrawl.db", extra);
+    checked(crawled_into(None, extra))
+}
+
+/// [`crawled`] on SQLite on either pass: for its search index's tables.
+fn crawled_sqlite(extra: &[&str]) -> Env {
+    checked(crawled_into(Some("data/newscrawl.db"), extra))
+}
+
+fn checked(env: Env) -> Env {
     assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 6);
     env
 }
 
-/// The search fixture crawled into `database` (a path or a PostgreSQL URL).
-pub fn crawled_into(database: &str, extra: &[&str]) -> Env {
-    let env = Env::new();
+/// The search fixture crawled into `database` (a path or a PostgreSQL
+/// URL; `None`: the database of this pass).
+pub fn crawled_into(database: Option<&str>, extra: &[&str]) -> Env {
+    let env = if database.is_some() {
+        Env::sqlite()
+    } else {
+        Env::new()
+    };
     env.serve_fixture("/news.xml", "search/news.xml", "application/rss+xml");
-    env.write_config_with(database, &env.source("财经要闻", "news", "/news.xml"));
+    let database = database.map_or_else(|| env.database(), str::to_string);
+    env.write_config_with(&database, &env.source("财经要闻", "news", "/news.xml"));
     let mut args = vec!["crawl", "--once"];
     args.extend_from_slice(extra);
     let out = env.run(&args);
@@ -84,7 +98,7 @@ pub fn check_cases(env: &Env) {
 #[test]
 fn posts_search_finds_chinese_words_latin_words_and_phrases() {
     let env = crawled(&[]);
-    assert_eq!(env.count("SELECT COUNT(*) FROM fts_pending"), 0);
+    assert_eq!(env.unindexed(), 0);
     check_cases(&env);
 
     // `published_utc` sorts by the instant where `published_at`'s text
@@ -139,7 +153,7 @@ fn posts_show_prints_one_post() {
 
 #[test]
 fn posts_not_yet_indexed_are_found_all_the_same() {
-    let env = crawled(&["--defer-index"]);
+    let env = crawled_sqlite(&["--defer-index"]);
     assert_eq!(env.count("SELECT COUNT(*) FROM fts_pending"), 6);
     let out = env.run(&["crawl", "--once", "--defer-index"]);
     assert!(
@@ -187,7 +201,7 @@ pub fn readme_sql() -> String {
 
 #[test]
 fn the_readmes_sql_finds_the_same_posts() {
-    let env = crawled(&[]);
+    let env = crawled_sqlite(&[]);
     let sql = readme_sql();
     assert!(sql.contains(newscrawl::search::SQL_MATCH.trim()));
     let db = env.db();

@@ -5,29 +5,23 @@
 use std::io::Read;
 
 use crate::harness::{Env, code, stderr, stdout};
+use crate::rows::Val;
 use crate::server::Response;
 
 /// Every text a user or a downstream tool can see after a crawl.
 pub(crate) fn everything_shown(env: &Env) -> String {
     let mut all = String::new();
     // Every text column of every table.
-    let db = env.db();
-    let tables: Vec<String> = db
-        .prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'posts_fts%'",
-        )
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let tables = env.strings(if env.on_postgres() {
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'"
+    } else {
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'posts_fts%'"
+    });
+    assert!(tables.len() > 10, "{tables:?}");
     for t in &tables {
-        let mut stmt = db.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
-        let n = stmt.column_count();
-        let mut rows = stmt.query([]).unwrap();
-        while let Some(r) = rows.next().unwrap() {
-            for i in 0..n {
-                if let Ok(Some(s)) = r.get::<_, Option<String>>(i) {
+        for row in env.rows::<Vec<Val>>(&format!("SELECT * FROM \"{t}\""), &[]) {
+            for v in row {
+                if let Val::Text(s) = v {
                     all += &s;
                     all.push('\n');
                 }

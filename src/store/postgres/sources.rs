@@ -136,6 +136,15 @@ pub(crate) fn claim_poll(
     )? == 1)
 }
 
+/// Ends every claim `holder` holds, its sources due now.
+pub(crate) fn release_held(client: &mut Client, holder: &str) -> Result<u64, StoreError> {
+    Ok(client.run(
+        "UPDATE sources SET lease_holder = NULL, lease_until = NULL, next_poll_at = now()
+         WHERE lease_holder = $1",
+        &[&holder],
+    )?)
+}
+
 /// Ends `holder`'s claim on `slug` (if it still has it) and sets when the
 /// source is next due.
 pub(crate) fn release_poll(
