@@ -9,7 +9,7 @@ use std::path::Path;
 use chrono::{TimeZone, Utc};
 
 use super::*;
-use crate::dedup::Identity;
+use crate::dedup::{Earlier, Identity};
 
 /// Opens a reader on the store under test.
 type OpenReader = Box<dyn Fn() -> Reader>;
@@ -208,6 +208,79 @@ fn a_newer_version_replaces_in_place() {
         let all = posts(&reader());
         assert_eq!(all.len(), 1);
         assert_eq!((all[0].id, all[0].title.as_deref()), (id, Some("更正")));
+    });
+}
+
+/// One poll whose items repeat each other and earlier polls' posts (by
+/// infoCode, by an earlier key, by an earlier key with its guid): each
+/// found as it is at that point of the poll, the newer of two versions
+/// kept, ids given in order without gaps (PostgreSQL writes a poll's new
+/// rows together and gives back the ids it reserved and did not use).
+#[test]
+fn a_poll_that_repeats_itself_stores_each_post_once() {
+    on_every_backend(|store, reader| {
+        sources(store);
+        block_on(store.save_poll(poll(
+            "a",
+            vec![post(Some("NW10"), "http://a.example/10", "旧的")],
+        )))
+        .unwrap();
+        let earlier = |url: &str, e: Earlier| {
+            let mut p = post(None, url, "别的网址");
+            p.identity.earlier = vec![e];
+            p
+        };
+        let mut x = post(Some("NW11"), "http://a.example/11", "初稿");
+        x.updated_at = Some(t("2022-01-10T17:00:00+08:00"));
+        let mut x2 = post(Some("NW11"), "http://a.example/11", "更正");
+        x2.updated_at = Some(t("2022-01-10T18:00:00+08:00"));
+        let items = vec![
+            x,
+            x2,
+            // The first poll's post under an earlier key.
+            earlier(
+                "http://a.example/12",
+                Earlier::Key("http://a.example/10".into()),
+            ),
+            // Under that key with another guid: another item.
+            earlier(
+                "http://a.example/13",
+                Earlier::WithGuid("http://a.example/10".into(), "guid:other".into()),
+            ),
+            earlier(
+                "http://a.example/14",
+                Earlier::WithGuid(
+                    "http://a.example/10".into(),
+                    "guid:http://a.example/10".into(),
+                ),
+            ),
+            post(Some("NW10"), "http://a.example/15", "旧的"),
+            // Two URLs, one infoCode: one post.
+            post(Some("NW20"), "http://a.example/20", "一篇"),
+            post(Some("NW20"), "http://a.example/21", "一篇"),
+        ];
+        let s = block_on(store.save_poll(poll("a", items))).unwrap();
+        assert_eq!(
+            (s.new_posts, s.repeats, s.updated_posts),
+            (3, 5, 1),
+            "{s:?}"
+        );
+        block_on(store.save_poll(poll(
+            "b",
+            vec![post(Some("NW30"), "http://b.example/30", "下一篇")],
+        )))
+        .unwrap();
+        let all = posts(&reader());
+        let mut ids: Vec<(i64, Option<String>)> =
+            all.iter().map(|p| (p.id, p.title.clone())).collect();
+        ids.sort();
+        let titles =
+            |v: &[&str]| -> Vec<Option<String>> { v.iter().map(|t| Some(t.to_string())).collect() };
+        assert_eq!(ids.iter().map(|p| p.0).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+        assert_eq!(
+            ids.into_iter().map(|p| p.1).collect::<Vec<_>>(),
+            titles(&["旧的", "更正", "别的网址", "一篇", "下一篇"])
+        );
     });
 }
 

@@ -69,7 +69,7 @@ pub(crate) fn save_articles(
                     ],
                 )?;
                 if let Some(fp) = &a.fingerprint {
-                    stories.refile(&mut PgRows(&mut tx), r.post_id, fp, &now_text)?;
+                    stories.refile(&mut PgRows::direct(&mut tx), r.post_id, fp, &now_text)?;
                 }
             }
             ArticleOutcome::Retry { next_at } => {
@@ -85,7 +85,7 @@ pub(crate) fn save_articles(
                         article_state = 'failed' WHERE id = $1",
                     &[&r.post_id],
                 )?;
-                stories.file_stored(&mut PgRows(&mut tx), r.post_id)?;
+                stories.file_stored(&mut PgRows::direct(&mut tx), r.post_id)?;
             }
         }
     }

@@ -11,6 +11,7 @@
 //! as the SQLite backend gives them (RFC 3339 in the publisher's offset).
 
 mod articles;
+mod batch;
 mod export;
 mod migrate;
 mod posts;

@@ -9,8 +9,9 @@
 use chrono::{DateTime, Utc};
 use postgres::{Client, GenericClient, Transaction};
 
+use super::batch::{Batch, Found, Known};
 use super::*;
-use crate::dedup::{Earlier, Identity};
+use crate::dedup::Earlier;
 
 /// The advisory lock key write transactions hold (`'newscrwl'`).
 const WRITE_LOCK: i64 = 0x6e65_7773_6372_776c;
@@ -49,10 +50,39 @@ pub(crate) fn save_poll(
         .unwrap_or(i64::MAX);
     let run_started =
         DateTime::from_timestamp(poll.run_started_at.timestamp(), 0).unwrap_or(poll.run_started_at);
-    for post in &poll.posts {
-        let post = &*without_nul(post);
-        match find_post(&mut tx, post)? {
+    let posts: Vec<std::borrow::Cow<'_, NewPost>> = poll.posts.iter().map(without_nul).collect();
+    let mut known = Known::read(&mut tx, &posts)?;
+    let mut batch = Batch::new(&poll.source, now);
+    // Ids for the items that look new (those that turn out repeats of each
+    // other are given back).
+    let mut keys = std::collections::HashSet::new();
+    let fresh = posts
+        .iter()
+        .filter(|p| {
+            matches!(known.find(&p.identity), Found::New)
+                && !known.tombstoned(&p.identity)
+                && keys.insert(p.identity.canonical_url.as_str())
+        })
+        .count();
+    batch.reserve(&mut tx, fresh)?;
+    for post in posts {
+        let found = if batch.may_have_made(&post.identity) {
+            // A repeat of an item of this poll: its post as written.
+            if batch.pending() {
+                batch.flush(&mut tx)?;
+            }
+            find_post(&mut tx, &post)?
+        } else {
+            match known.find(&post.identity) {
+                Found::Stored(st) => Some(st),
+                Found::New => None,
+                Found::Ask => find_post(&mut tx, &post)?,
+            }
+        };
+        match found {
             Some(st) => {
+                let post = &*post;
+                known.touch(st.id);
                 summary.repeats += 1;
                 tx.run(
                     "INSERT INTO post_sources (post_id, source, first_seen_at) VALUES ($1, $2, $3)
@@ -65,7 +95,12 @@ pub(crate) fn save_poll(
                     if same_item && is_newer(post.updated_at.as_ref(), st.updated_at) {
                         update_post(&mut tx, st.id, post, now)?;
                         if let Some(fp) = &post.fingerprint {
-                            stories.refile(&mut PgRows(&mut tx), st.id, fp, &now_text)?;
+                            stories.refile(
+                                &mut PgRows::batched(&mut tx, &mut batch),
+                                st.id,
+                                fp,
+                                &now_text,
+                            )?;
                         }
                         summary.updated_posts += 1;
                     } else {
@@ -86,38 +121,40 @@ pub(crate) fn save_poll(
                     )?;
                 }
             }
-            None if is_tombstoned(&mut tx, &post.identity)? => summary.pruned += 1,
+            None if known.tombstoned(&post.identity) => summary.pruned += 1,
             None => {
                 let at = post
                     .published_at
                     .map_or_else(|| now.timestamp(), |t| t.timestamp());
-                let fp = post.fingerprint.as_ref();
-                let id: i64 = tx
-                    .row("SELECT nextval(pg_get_serial_sequence('posts', 'id'))", &[])?
-                    .get(0);
+                let id = batch.post_id(&mut tx)?;
                 let story = stories.story_for_new(
-                    &mut PgRows(&mut tx),
-                    fp,
+                    &mut PgRows::batched(&mut tx, &mut batch),
+                    post.fingerprint.as_ref(),
                     at,
                     post.title.as_deref(),
                     id,
                     &now_text,
                 )?;
-                insert_post(&mut tx, &poll.source, post, id, story, now)?;
-                if let Some(fp) = fp {
+                let (fp, pending) = (post.fingerprint.clone(), post.article_pending);
+                batch.add_post(id, story, at, post);
+                if let Some(fp) = &fp {
                     stories.file(
-                        &mut PgRows(&mut tx),
+                        &mut PgRows::batched(&mut tx, &mut batch),
                         id,
                         fp,
                         at,
                         &now_text,
-                        post.article_pending,
+                        pending,
                     )?;
                 }
                 summary.new_posts += 1;
             }
         }
     }
+    if batch.pending() {
+        batch.flush(&mut tx)?;
+    }
+    batch.give_back(&mut tx)?;
     for b in &poll.blocked {
         let title = b.title.as_ref().map(|t| t.replace('\0', ""));
         let canonical = b.identity.canonical_url.replace('\0', "");
@@ -228,10 +265,11 @@ pub(crate) fn insert_fetch(
 }
 
 /// A stored post an item is found to be, with what decides who may change it.
-struct StoredPost {
-    id: i64,
+#[derive(Clone)]
+pub(super) struct StoredPost {
+    pub(super) id: i64,
     owner: String,
-    guid: Option<String>,
+    pub(super) guid: Option<String>,
     url: Option<String>,
     updated_at: Option<DateTime<Utc>>,
     owner_position: i64,
@@ -262,6 +300,32 @@ fn stored_post(r: &postgres::Row) -> StoredPost {
         owner_position: r.get::<_, Option<i64>>(5).unwrap_or(i64::MAX),
         owner_since: r.get(6),
     }
+}
+
+/// The stored posts with one of these infoCodes or canonical URLs, each
+/// with its infoCode and canonical URL. Not a prepared statement: its
+/// plan would be made once, when `posts` was small (a cold crawl's first
+/// polls) — a scan of the table, ever after. Planned at each run, it is
+/// two index lookups.
+pub(super) fn stored_by_keys(
+    tx: &mut impl GenericClient,
+    codes: &[&str],
+    urls: &[&str],
+) -> Result<Vec<(StoredPost, Option<String>, String)>, StoreError> {
+    Ok(tx
+        .query(
+            "SELECT p.id, p.source, p.guid, p.url, p.updated_at,
+                (SELECT s.position FROM sources s WHERE s.slug = p.source),
+                (SELECT ps.first_seen_at FROM post_sources ps WHERE ps.post_id = p.id AND ps.source = p.source),
+                p.info_code, p.canonical_url
+             FROM posts p WHERE p.id IN (
+                SELECT id FROM posts WHERE info_code = ANY($1)
+                UNION SELECT id FROM posts WHERE canonical_url = ANY($2))",
+            &[&codes, &urls],
+        )?
+        .iter()
+        .map(|r| (stored_post(r), r.get(7), r.get(8)))
+        .collect())
 }
 
 /// The first stored post `sql` ([`stored_post_where`]) finds.
@@ -411,60 +475,10 @@ fn is_newer(
     }
 }
 
-/// Inserts a new post as `id` in `story`.
-fn insert_post(
-    tx: &mut Transaction<'_>,
-    source: &str,
-    p: &NewPost,
-    id: i64,
-    story: i64,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let (published, published_offset) = split_local(p.published_at.as_ref());
-    let (updated, updated_offset) = split_local(p.updated_at.as_ref());
-    tx.run(
-        "INSERT INTO posts (id, source, info_code, url, canonical_url, guid, title, author, summary,
-            content_html, content_text, origin, published_at, published_offset, updated_at, updated_offset,
-            fetched_at, article_state, article_via, story_id, search)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-                 to_tsvector('simple', $21) || to_tsvector('simple', $22))",
-        &[
-            &id,
-            &source,
-            &p.identity.info_code,
-            &p.url,
-            &p.identity.canonical_url,
-            &p.guid,
-            &p.title,
-            &p.author,
-            &p.summary,
-            &p.content_html,
-            &p.content_text,
-            &p.origin,
-            &published,
-            &published_offset,
-            &updated,
-            &updated_offset,
-            &now,
-            &p.article_pending.then_some("pending"),
-            &p.article_pending.then_some(source),
-            &story,
-            &search_text(p.title.as_deref()),
-            &search_text(p.content_text.as_deref()),
-        ],
-    )?;
-    tx.run(
-        "INSERT INTO post_sources (post_id, source, first_seen_at) VALUES ($1, $2, $3)",
-        &[&id, &source, &now],
-    )?;
-    save_enclosures(tx, id, &p.enclosures, false)?;
-    Ok(())
-}
-
 /// A title or text as `posts.search` reads it: what the schema's
 /// `newscrawl_search_text` makes of it ([`crate::search::index_text`], the
 /// same form; the text's first 100,000 characters).
-fn search_text(text: Option<&str>) -> String {
+pub(super) fn search_text(text: Option<&str>) -> String {
     let text = text.unwrap_or("");
     let end = text
         .char_indices()
@@ -475,7 +489,7 @@ fn search_text(text: Option<&str>) -> String {
 
 /// Stores a post's enclosures: all of them in place of the old ones with
 /// `replace`, else only when it has none yet.
-fn save_enclosures(
+pub(super) fn save_enclosures(
     tx: &mut Transaction<'_>,
     id: i64,
     enclosures: &[crate::feed::Enclosure],
@@ -554,16 +568,6 @@ fn update_post(
     )?;
     save_enclosures(tx, id, &p.enclosures, true)?;
     Ok(())
-}
-
-/// Whether a pruned post had this identity.
-fn is_tombstoned(tx: &mut impl GenericClient, id: &Identity) -> Result<bool, StoreError> {
-    Ok(tx
-        .row_opt(
-            "SELECT 1 FROM tombstones WHERE canonical_url = $1 OR ($2::text IS NOT NULL AND info_code = $2) LIMIT 1",
-            &[&id.canonical_url, &id.info_code],
-        )?
-        .is_some())
 }
 
 /// Whether a post with this identity is stored.

@@ -5,20 +5,48 @@
 use chrono::{DateTime, Utc};
 use postgres::{Client, Transaction};
 
+use super::batch::Batch;
 use super::*;
 use crate::store::story_state::{
     SignatureRow, SignatureSink, SignaturesFrom, StoryRows, Unassigned,
 };
 
-/// [`StoryRows`] on a PostgreSQL write transaction.
-pub(crate) struct PgRows<'a, 'b>(pub(crate) &'a mut Transaction<'b>);
+/// [`StoryRows`] on a PostgreSQL write transaction, through a poll's
+/// [`Batch`] when there is one (its rows first, written at its flush).
+pub(crate) struct PgRows<'a, 'b, 'p> {
+    tx: &'a mut Transaction<'b>,
+    batch: Option<&'a mut Batch<'p>>,
+}
+
+impl<'a, 'b, 'p> PgRows<'a, 'b, 'p> {
+    /// Every row written at once.
+    pub(crate) fn direct(tx: &'a mut Transaction<'b>) -> Self {
+        PgRows { tx, batch: None }
+    }
+
+    /// New rows kept in `batch` until it is flushed.
+    pub(crate) fn batched(tx: &'a mut Transaction<'b>, batch: &'a mut Batch<'p>) -> Self {
+        PgRows {
+            tx,
+            batch: Some(batch),
+        }
+    }
+
+    /// Writes what the batch holds: before reading or moving rows in bulk.
+    fn flush(&mut self) -> Result<(), StoreError> {
+        match self.batch.as_deref_mut() {
+            Some(b) if b.pending() => b.flush(self.tx),
+            _ => Ok(()),
+        }
+    }
+}
 
 /// UTC RFC 3339 text as an instant (the epoch when it is not one).
 fn instant(now: &str) -> DateTime<Utc> {
     parse_utc(now).unwrap_or_default()
 }
 
-impl StoryRows for PgRows<'_, '_> {
+impl StoryRows for PgRows<'_, '_, '_> {
     fn signatures(
         &mut self,
         from: SignaturesFrom,
@@ -36,8 +64,9 @@ impl StoryRows for PgRows<'_, '_> {
                 post,
             ),
         };
+        self.flush()?;
         use postgres::fallible_iterator::FallibleIterator;
-        let mut rows = self.0.query_raw(sql, [from])?;
+        let mut rows = self.tx.query_raw(sql, [from])?;
         while let Some(r) = rows.next()? {
             let blob: &[u8] = r.get(3);
             f(r.get(0), r.get(1), r.get(2), blob);
@@ -46,15 +75,20 @@ impl StoryRows for PgRows<'_, '_> {
     }
 
     fn max_signature_post(&mut self) -> Result<Option<i64>, StoreError> {
-        Ok(self
-            .0
+        let stored: Option<i64> = self
+            .tx
             .row("SELECT MAX(post_id) FROM story_signatures", &[])?
-            .get(0))
+            .get(0);
+        let held = self.batch.as_deref().and_then(Batch::max_signature_post);
+        Ok(stored.max(held))
     }
 
     fn signature(&mut self, post: i64) -> Result<Option<SignatureRow>, StoreError> {
+        if let Some(held) = self.batch.as_deref().and_then(|b| b.signature(post)) {
+            return Ok(Some(held));
+        }
         Ok(self
-            .0
+            .tx
             .row_opt(
                 "SELECT seen_at, at, signature FROM story_signatures WHERE post_id = $1",
                 &[&post],
@@ -69,7 +103,11 @@ impl StoryRows for PgRows<'_, '_> {
         at: i64,
         blob: &[u8],
     ) -> Result<(), StoreError> {
-        self.0.run(
+        if let Some(b) = self.batch.as_deref_mut() {
+            b.put_signature(post, seen, at, blob);
+            return Ok(());
+        }
+        self.tx.run(
             "INSERT INTO story_signatures (post_id, seen_at, at, signature) VALUES ($1, $2, $3, $4)
              ON CONFLICT (post_id) DO UPDATE SET seen_at = excluded.seen_at, at = excluded.at,
                 signature = excluded.signature",
@@ -79,15 +117,21 @@ impl StoryRows for PgRows<'_, '_> {
     }
 
     fn story_of(&mut self, post: i64) -> Result<Option<i64>, StoreError> {
+        if let Some((story, _)) = self.batch.as_deref().and_then(|b| b.post_story(post)) {
+            return Ok(Some(story));
+        }
         Ok(self
-            .0
+            .tx
             .row_opt("SELECT story_id FROM posts WHERE id = $1", &[&post])?
             .and_then(|r| r.get(0)))
     }
 
     fn post_story_time(&mut self, post: i64) -> Result<Option<(Option<i64>, i64)>, StoreError> {
+        if let Some((story, at)) = self.batch.as_deref().and_then(|b| b.post_story(post)) {
+            return Ok(Some((Some(story), at)));
+        }
         Ok(self
-            .0
+            .tx
             .row_opt(
                 "SELECT story_id, COALESCE(published_at, fetched_at) FROM posts WHERE id = $1",
                 &[&post],
@@ -96,7 +140,11 @@ impl StoryRows for PgRows<'_, '_> {
     }
 
     fn count_in(&mut self, story: i64, now: &str) -> Result<(), StoreError> {
-        self.0.run(
+        if let Some(b) = self.batch.as_deref_mut() {
+            b.count_in(story, instant(now));
+            return Ok(());
+        }
+        self.tx.run(
             "UPDATE stories SET post_count = post_count + 1,
                 last_seen_at = GREATEST(last_seen_at, $2) WHERE id = $1",
             &[&story, &instant(now)],
@@ -105,8 +153,11 @@ impl StoryRows for PgRows<'_, '_> {
     }
 
     fn new_story(&mut self, title: Option<&str>, post: i64, now: &str) -> Result<i64, StoreError> {
+        if let Some(b) = self.batch.as_deref_mut() {
+            return b.new_story(self.tx, title, post, instant(now));
+        }
         Ok(self
-            .0
+            .tx
             .row(
                 "INSERT INTO stories (title, post_id, first_seen_at, last_seen_at, post_count)
                  VALUES ($1, $2, $3, $3, 1) RETURNING id",
@@ -116,27 +167,30 @@ impl StoryRows for PgRows<'_, '_> {
     }
 
     fn join(&mut self, root: i64, other: i64) -> Result<(), StoreError> {
-        self.0.run(
+        self.flush()?;
+        self.tx.run(
             "UPDATE posts SET story_id = $1 WHERE story_id = $2",
             &[&root, &other],
         )?;
-        self.0.run(
+        self.tx.run(
             "UPDATE stories SET first_seen_at = LEAST(first_seen_at,
                 COALESCE((SELECT first_seen_at FROM stories WHERE id = $2), first_seen_at))
              WHERE id = $1",
             &[&root, &other],
         )?;
-        self.0.run("DELETE FROM stories WHERE id = $1", &[&other])?;
+        self.tx
+            .run("DELETE FROM stories WHERE id = $1", &[&other])?;
         Ok(())
     }
 
     fn assign(&mut self, post: i64, story: i64) -> Result<(), StoreError> {
+        self.flush()?;
         // The trigger on `story_id` counts it once more.
-        self.0.run(
+        self.tx.run(
             "UPDATE stories SET post_count = post_count - 1 WHERE id = $1",
             &[&story],
         )?;
-        self.0.run(
+        self.tx.run(
             "UPDATE posts SET story_id = $2 WHERE id = $1",
             &[&post, &story],
         )?;
@@ -173,7 +227,7 @@ pub(crate) fn assign_unassigned(
     if posts.is_empty() {
         return Ok(0);
     }
-    stories.assign_batch(&mut PgRows(&mut tx), &posts)?;
+    stories.assign_batch(&mut PgRows::direct(&mut tx), &posts)?;
     tx.commit()?;
     Ok(posts.len())
 }
