@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Database, Hook, HookTarget};
-use crate::store::{PostFilter, PostRow, Reader, Store, StoreError};
+use crate::store::{KeptReader, PostFilter, PostRow, Reader, Store, StoreError};
 
 /// Changes read per batch.
 const BATCH: usize = 200;
@@ -81,42 +81,43 @@ pub async fn start_cursors(hooks: &[Hook], db: &Database, store: &Store) -> Resu
 pub async fn round(
     hook: &Hook,
     client: &reqwest::Client,
-    db: &Database,
+    reader: &Arc<KeptReader>,
     store: &Store,
 ) -> Result<HookRound, HookError> {
     let mut done = HookRound::default();
     loop {
         let (after, top, batch) = {
-            let db = db.clone();
+            let kept = Arc::clone(reader);
             let (c, i) = (cursor_name(hook), ids_name(hook));
             tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
-                let Some(reader) = Reader::open(&db)? else {
-                    return Ok((0, 0, Vec::new()));
-                };
-                let after = reader.export_cursor(&c)?;
-                let top = reader.export_cursor(&i)?;
-                let changes = reader.changes_after(after, BATCH)?;
-                // The batch's posts in one read (a change's post is in it when
-                // its latest change is in the batch's range), then in the
-                // order of their changes.
-                let mut posts = std::collections::HashMap::new();
-                if let Some(&(last, _)) = changes.last() {
-                    reader.for_each_post::<StoreError>(
-                        &PostFilter {
-                            changed: Some((after, last)),
-                            ..PostFilter::default()
-                        },
-                        |p| {
-                            posts.insert(p.id, p);
-                            Ok(())
-                        },
-                    )?;
-                }
-                let batch: Vec<(i64, Option<PostRow>)> = changes
-                    .into_iter()
-                    .map(|(seq, id)| (seq, posts.remove(&id)))
-                    .collect();
-                Ok((after, top, batch))
+                Ok(kept
+                    .with(|reader| -> Result<_, StoreError> {
+                        let after = reader.export_cursor(&c)?;
+                        let top = reader.export_cursor(&i)?;
+                        let changes = reader.changes_after(after, BATCH)?;
+                        // The batch's posts in one read (a change's post is in it when
+                        // its latest change is in the batch's range), then in the
+                        // order of their changes.
+                        let mut posts = std::collections::HashMap::new();
+                        if let Some(&(last, _)) = changes.last() {
+                            reader.for_each_post::<StoreError>(
+                                &PostFilter {
+                                    changed: Some((after, last)),
+                                    ..PostFilter::default()
+                                },
+                                |p| {
+                                    posts.insert(p.id, p);
+                                    Ok(())
+                                },
+                            )?;
+                        }
+                        let batch: Vec<(i64, Option<PostRow>)> = changes
+                            .into_iter()
+                            .map(|(seq, id)| (seq, posts.remove(&id)))
+                            .collect();
+                        Ok((after, top, batch))
+                    })?
+                    .unwrap_or((0, 0, Vec::new())))
             })
             .await
             .map_err(|e| HookError::Task(e.to_string()))??
@@ -283,10 +284,23 @@ pub fn client(user_agent: &str) -> reqwest::Client {
 }
 
 /// A round of every hook, one after the other (`crawl --once`). A hook
-/// that fails is said at WARN; the others go on.
+/// that fails is said at WARN; the others go on. On a shared database, a
+/// hook a daemon runs is left to it (it delivers these posts too).
 pub async fn once(hooks: &[Hook], client: &reqwest::Client, db: &Database, store: &Store) {
+    let reader = Arc::new(KeptReader::new(db.clone()));
     for hook in hooks {
-        match round(hook, client, db, store).await {
+        match store.lead(&cursor_name(hook)).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(hook = %hook.name, "a daemon runs this hook: it delivers the new posts");
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(hook = %hook.name, error = %e, "hook failing; tried again at the next run");
+                continue;
+            }
+        }
+        match round(hook, client, &reader, store).await {
             Ok(r) if r.delivered > 0 => {
                 tracing::info!(hook = %hook.name, delivered = r.delivered, "hook ran")
             }
@@ -312,15 +326,22 @@ pub async fn run(
     stop: CancellationToken,
 ) {
     let what = format!("hook {:?}", hook.name);
-    crate::schedule::after_saves(&what, &saved, &stop, Some(RETRY_ROUND), || {
-        let (hook, client, db, store) = (
+    let duty = Arc::new(crate::store::Duty::new(cursor_name(&hook), what.clone()));
+    let every = store.shared().then_some(crate::store::SHARED_ROUND);
+    let reader = Arc::new(KeptReader::new(db));
+    crate::schedule::after_saves(&what, &saved, &stop, Some(RETRY_ROUND), every, || {
+        let (hook, client, reader, store, duty) = (
             Arc::clone(&hook),
             client.clone(),
-            db.clone(),
+            Arc::clone(&reader),
             Arc::clone(&store),
+            Arc::clone(&duty),
         );
         async move {
-            let r = round(&hook, &client, &db, &store)
+            if !duty.mine(&store).await.map_err(|e| e.to_string())? {
+                return Ok(());
+            }
+            let r = round(&hook, &client, &reader, &store)
                 .await
                 .map_err(|e| e.to_string())?;
             if r.delivered > 0 {

@@ -87,15 +87,17 @@ pub fn next_due(
 }
 
 /// What follows the stores: runs `round` at once, then whenever `saved` is
-/// signalled (signals during a round make one more round) and, after a
-/// failed round, `retry` later at the latest, until `stop`. A failing round
-/// is said once at WARN (`what`, its error), and at INFO when rounds work
-/// again. The daemon's continuous export and each hook run so.
+/// signalled (signals during a round make one more round), after a failed
+/// round `retry` later at the latest, and `every` (on a database other
+/// daemons write too: their posts signal nothing here), until `stop`. A
+/// failing round is said once at WARN (`what`, its error), and at INFO when
+/// rounds work again. The daemon's continuous export and each hook run so.
 pub async fn after_saves<F, Fut>(
     what: &str,
     saved: &tokio::sync::Notify,
     stop: &tokio_util::sync::CancellationToken,
     retry: Option<Duration>,
+    every: Option<Duration>,
     mut round: F,
 ) where
     F: FnMut() -> Fut,
@@ -117,10 +119,14 @@ pub async fn after_saves<F, Fut>(
                 true
             }
         };
+        let wait = [retry.filter(|_| failed), every]
+            .into_iter()
+            .flatten()
+            .min();
         let later = async {
-            match (failed, retry) {
-                (true, Some(d)) => tokio::time::sleep(d).await,
-                _ => std::future::pending::<()>().await,
+            match wait {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending::<()>().await,
             }
         };
         tokio::select! {

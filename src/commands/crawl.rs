@@ -76,7 +76,8 @@ pub(super) async fn crawl(config: Config, args: &CrawlArgs, progress: bool) -> R
     // writes them), a post that cannot be rendered counts as a failure.
     let mut export_failed = 0;
     if let Some(target) = export {
-        let round = crate::export::continuous::round(Arc::new(target), &db, &crawler.store)
+        let reader = Arc::new(crate::store::KeptReader::new(db.clone()));
+        let round = crate::export::continuous::round(Arc::new(target), &reader, &crawler.store)
             .await
             .map_err(Error::from)?;
         let s = round.summary;

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::ExportError;
 use super::jekyll::{JekyllSummary, JekyllWriter};
 use crate::config::{Config, Database};
-use crate::store::{self, Reader, Store};
+use crate::store::{self, KeptReader, Reader, Store};
 
 /// Where and how the continuous export writes.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,15 +117,14 @@ pub struct Round {
 /// written fails the round after the rest is written, and the cursor stays.
 pub async fn round(
     target: Arc<Target>,
-    db: &Database,
+    reader: &Arc<KeptReader>,
     store: &Store,
 ) -> Result<Round, ExportError> {
-    let db = db.clone();
+    let kept = Arc::clone(reader);
     let t = Arc::clone(&target);
     let (summary, after, upto) = tokio::task::spawn_blocking(move || {
-        let reader = Reader::open(&db)?
-            .ok_or_else(|| ExportError::Data(format!("no database at {}", db)))?;
-        t.write_changes(&reader)
+        kept.with(|reader| t.write_changes(reader))?
+            .ok_or_else(|| ExportError::Data(format!("no database at {}", kept.database())))
     })
     .await
     .map_err(|e| ExportError::Data(format!("the export task failed: {e}")))??;
@@ -153,10 +152,24 @@ pub async fn run(
     stop: CancellationToken,
 ) {
     let what = format!("jekyll export to {}", target.out.display());
-    crate::schedule::after_saves(&what, &saved, &stop, None, || {
-        let (target, db, store) = (Arc::clone(&target), db.clone(), Arc::clone(&store));
+    let duty = Arc::new(crate::store::Duty::new(
+        format!("jekyll {}", target.cursor_name()),
+        what.clone(),
+    ));
+    let every = store.shared().then_some(crate::store::SHARED_ROUND);
+    let reader = Arc::new(KeptReader::new(db));
+    crate::schedule::after_saves(&what, &saved, &stop, None, every, || {
+        let (target, reader, store, duty) = (
+            Arc::clone(&target),
+            Arc::clone(&reader),
+            Arc::clone(&store),
+            Arc::clone(&duty),
+        );
         async move {
-            let s = round(target, &db, &store)
+            if !duty.mine(&store).await.map_err(|e| e.to_string())? {
+                return Ok(());
+            }
+            let s = round(target, &reader, &store)
                 .await
                 .map_err(|e| e.to_string())?
                 .summary;

@@ -247,6 +247,20 @@ impl Store {
         }
     }
 
+    /// Whether this daemon runs `duty` (the continuous Jekyll export, a
+    /// hook: what must run once however many daemons share the database).
+    /// On a shared database the first daemon to ask holds it (a session
+    /// advisory lock of its writer connection) until it ends: a daemon
+    /// that dies, or whose connection drops, lets another take it at its
+    /// next ask. Always on SQLite, where one daemon runs.
+    pub async fn lead(&self, duty: &str) -> Result<bool, StoreError> {
+        let duty = duty.to_string();
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(true),
+            Backend::Postgres(w) => w.call(move |c| postgres::lead(c, &duty)).await,
+        }
+    }
+
     /// Gives up every claim `holder` still holds (a daemon stopping with
     /// polls abandoned, which saved nothing): their sources are due again
     /// at once, for any daemon, instead of when the claims would expire.
@@ -548,4 +562,90 @@ impl Reader {
 /// UTC as the database keeps it: RFC 3339, whole seconds, `Z`.
 fn utc_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// What a daemon runs after its polls (the continuous Jekyll export, a
+/// hook) on a database several daemons may share: it runs on the one
+/// daemon that holds it ([`Store::lead`]), and each daemon asks before
+/// each round. Says at INFO when this daemon takes it up or stands by.
+pub struct Duty {
+    name: String,
+    what: String,
+    /// 0: not asked yet, 1: another daemon's, 2: this one's.
+    state: std::sync::atomic::AtomicU8,
+}
+
+/// How often a daemon on a shared database runs a duty's round besides
+/// after its own polls: other daemons' posts, and a duty whose daemon died.
+pub const SHARED_ROUND: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Duty {
+    /// `name` is the lock's (unique per duty), `what` the logs'.
+    pub fn new(name: String, what: String) -> Duty {
+        Duty {
+            name,
+            what,
+            state: std::sync::atomic::AtomicU8::new(0),
+        }
+    }
+
+    /// Whether this daemon runs the duty now.
+    pub async fn mine(&self, store: &Store) -> Result<bool, StoreError> {
+        let mine = store.lead(&self.name).await?;
+        let now = if mine { 2 } else { 1 };
+        let before = self.state.swap(now, std::sync::atomic::Ordering::Relaxed);
+        if store.shared() && before != now {
+            if mine {
+                tracing::info!(
+                    "this daemon runs the {} (the database is shared)",
+                    self.what
+                );
+            } else {
+                tracing::info!("another daemon runs the {}; this one stands by", self.what);
+            }
+        }
+        Ok(mine)
+    }
+}
+
+/// A reader kept between the rounds of a daemon's duty (on PostgreSQL a
+/// connection, and its TLS handshake, made once rather than every round);
+/// made again after a round whose read failed.
+pub struct KeptReader {
+    db: Database,
+    reader: std::sync::Mutex<Option<Reader>>,
+}
+
+impl KeptReader {
+    pub fn new(db: Database) -> KeptReader {
+        KeptReader {
+            db,
+            reader: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Runs `f` with the reader, opening it when there is none (blocking:
+    /// off the async threads); `None` when the database is not there yet.
+    pub fn with<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Reader) -> Result<R, E>,
+    ) -> Result<Option<R>, E> {
+        let mut slot = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Reader::open(&self.db)?;
+        }
+        let Some(reader) = slot.as_ref() else {
+            return Ok(None);
+        };
+        let out = f(reader);
+        if out.is_err() {
+            *slot = None;
+        }
+        out.map(Some)
+    }
+
+    /// The database it reads.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
 }

@@ -604,3 +604,97 @@ fn nul_characters_from_a_feed_do_not_fail_the_poll() {
         1
     );
 }
+
+/// A hook on two daemons sharing the database runs on one of them: each
+/// new post is delivered once, not once per daemon; when that daemon is
+/// killed (SIGKILL), the other takes the hook up and delivers what came
+/// since, each post once.
+#[test]
+fn a_hook_runs_on_one_daemon_and_another_takes_it_over() {
+    let Some(db) = Scratch::new() else { return };
+    let env = Env::sqlite();
+    let items = |n: usize| -> String {
+        let mut s = String::from("<rss version=\"2.0\"><channel><title>t</title>");
+        for i in 1..=n {
+            s += &format!(
+                "<item><title>第{i}条</title><link>http://news.example/{i}</link>\
+                 <description>第{i}条的正文。</description></item>"
+            );
+        }
+        s + "</channel></rss>"
+    };
+    let feed = std::sync::Arc::new(std::sync::Mutex::new(items(3)));
+    let served = std::sync::Arc::clone(&feed);
+    env.route("/h.xml", move |_| {
+        crate::server::Response::ok("application/rss+xml", served.lock().unwrap().clone())
+    });
+    let out = env.dir.path().join("hook.out");
+    env.write_config_with(
+        &db.url,
+        &format!(
+            "{}schedule = \"* * * * * *\"\n\
+             [[hooks]]\nname = \"cmd\"\ncommand = [\"sh\", \"-c\", \"cat >> \\\"$0\\\"\", \"{}\"]\n",
+            env.source("h", "h", "/h.xml"),
+            out.display()
+        ),
+    );
+    let titles = || -> Vec<String> {
+        std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["title"].as_str().unwrap_or_default().to_string()
+            })
+            .collect()
+    };
+    // Delivered up to the newest change: what any daemon would deliver
+    // has been.
+    let caught_up = || {
+        db.try_count(
+            "SELECT COUNT(*) FROM export_cursors c WHERE c.name = 'hook:cmd'
+               AND c.seq >= (SELECT MAX(seq) FROM post_changes)",
+        ) == 1
+    };
+    let config = env.config_path();
+    let mut daemons = [
+        Some(Daemon::start(&env, &config, "first.log")),
+        Some(Daemon::start(&env, &config, "second.log")),
+    ];
+    let limit = Duration::from_secs(60);
+    wait("three posts, delivered", limit, || {
+        db.try_count("SELECT COUNT(*) FROM posts") == 3 && caught_up()
+    });
+    let mut got = titles();
+    got.sort();
+    assert_eq!(got, ["第1条", "第2条", "第3条"], "each post once");
+    let log = |name: &str| std::fs::read_to_string(env.dir.path().join(name)).unwrap_or_default();
+    let runs = |name: &str| log(name).contains("this daemon runs the hook \"cmd\"");
+    let leader = match (runs("first.log"), runs("second.log")) {
+        (true, false) => 0,
+        (false, true) => 1,
+        other => panic!("one daemon runs the hook, not {other:?}"),
+    };
+    let other = 1 - leader;
+    let logs = ["first.log", "second.log"];
+    wait("the other daemon standing by", limit, || {
+        log(logs[other]).contains("another daemon runs the hook \"cmd\"; this one stands by")
+    });
+    // The daemon that runs the hook dies; three more posts come.
+    if let Some(mut d) = daemons[leader].take() {
+        let _ = d.0.kill();
+        let _ = d.0.wait();
+    }
+    *feed.lock().unwrap() = items(6);
+    wait("six posts, delivered by the other daemon", limit, || {
+        db.try_count("SELECT COUNT(*) FROM posts") == 6 && caught_up()
+    });
+    let mut got = titles();
+    got.sort();
+    assert_eq!(
+        got,
+        ["第1条", "第2条", "第3条", "第4条", "第5条", "第6条"],
+        "each post once"
+    );
+    assert!(runs(logs[other]), "{}", log(logs[other]));
+}

@@ -33,7 +33,7 @@ pub fn crawled(extra: &[&str]) -> Env {
 }
 
 /// [`crawled`] on SQLite on either pass: for its search index's tables.
-fn crawled_sqlite(extra: &[&str]) -> Env {
+pub fn crawled_sqlite(extra: &[&str]) -> Env {
     checked(crawled_into(Some("data/newscrawl.db"), extra))
 }
 

@@ -4,13 +4,14 @@
 //! `.ci/run` installs both from PyPI into `.ci/venv` and names its `bin`
 //! in `NEWSCRAWL_PY_TOOLS`; elsewhere the tests use them from `PATH`, or
 //! skip (under CI they must be there).
+//! SQLite on both passes of the suite: these are SQLite's tools.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::search::{T1, T4, T6, crawled};
+use crate::search::{T1, T4, T6, crawled_sqlite};
 
 /// The tool's path, or `None` (and a note) when it is not installed.
 fn tool(name: &str) -> Option<PathBuf> {
@@ -42,7 +43,7 @@ fn sqlite_utils_searches_posts() {
     let Some(bin) = tool("sqlite-utils") else {
         return;
     };
-    let env = crawled(&[]);
+    let env = crawled_sqlite(&[]);
     let search = |q: &str| {
         let out = Command::new(&bin)
             .args(["search"])
@@ -119,7 +120,7 @@ fn encode(s: &str) -> String {
 #[test]
 fn datasette_searches_posts() {
     let Some(bin) = tool("datasette") else { return };
-    let env = crawled(&[]);
+    let env = crawled_sqlite(&[]);
     let socket = env.dir.path().join("datasette.sock");
     let child = Command::new(&bin)
         .arg("serve")

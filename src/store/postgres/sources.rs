@@ -136,6 +136,33 @@ pub(crate) fn claim_poll(
     )? == 1)
 }
 
+/// Whether this connection holds `duty`'s advisory lock, taking it when
+/// it is free (see [`crate::store::Store::lead`]). Asked again and again:
+/// a lock already held is not taken twice (session locks count).
+pub(crate) fn lead(client: &mut Client, duty: &str) -> Result<bool, StoreError> {
+    let key = duty_key(duty);
+    Ok(client
+        .row(
+            "SELECT CASE WHEN EXISTS (
+                    SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
+                       AND granted AND objsubid = 1 AND classid::bigint = $2 AND objid::bigint = $3)
+                THEN true ELSE pg_try_advisory_lock($1) END",
+            &[&key, &(key >> 32), &(key & 0xffff_ffff)],
+        )?
+        .get(0))
+}
+
+/// A duty's lock key: a 64-bit FNV-1a hash of its name, top bit clear
+/// (pg_locks shows a key as two unsigned halves).
+fn duty_key(duty: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in "newscrawl duty ".bytes().chain(duty.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::try_from(h >> 1).unwrap_or(i64::MAX)
+}
+
 /// Ends every claim `holder` holds, its sources due now.
 pub(crate) fn release_held(client: &mut Client, holder: &str) -> Result<u64, StoreError> {
     Ok(client.run(
