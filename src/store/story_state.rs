@@ -54,6 +54,12 @@ pub(crate) trait StoryRows {
     fn max_signature_post(&mut self) -> Result<Option<i64>, StoreError>;
     /// Post `post`'s signature.
     fn signature(&mut self, post: i64) -> Result<Option<SignatureRow>, StoreError>;
+    /// The signatures and stories of `posts`, about to be asked for one by
+    /// one, read ahead: a backend whose every read is a round trip to a
+    /// server reads them in one. Nothing by default.
+    fn read_ahead(&mut self, _posts: &[i64]) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Keeps (or replaces) post `post`'s signature.
     fn put_signature(
         &mut self,
@@ -230,6 +236,9 @@ impl Stories {
         let window = self.window();
         let threshold = self.config.threshold;
         let posts = self.ready(db)?.candidates(fp, at, window, except);
+        if posts.len() > 1 {
+            db.read_ahead(&posts)?;
+        }
         // The signatures first, from their own small rows; the story only
         // of those that match: `posts.story_id` comes after the post's
         // text in its row, and reading it may read the whole text.
@@ -266,6 +275,31 @@ impl Stories {
     /// The story a post about to be inserted as `id` joins (the stories it
     /// shows to be one joined first; counted here), or a new one under its
     /// `title`, first seen `now` (UTC text), `id` its representative.
+    /// Reads ahead, in one go, the stored posts that a poll's new posts
+    /// (their fingerprints, published `at`) will be compared with
+    /// ([`StoryRows::read_ahead`]): one read a poll rather than one a post.
+    pub(crate) fn read_ahead(
+        &mut self,
+        db: &mut dyn StoryRows,
+        items: &[(&Fingerprint, i64)],
+    ) -> Result<(), StoreError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let window = self.window();
+        let loaded = self.ready(db)?;
+        let mut all: Vec<i64> = items
+            .iter()
+            .flat_map(|(fp, at)| loaded.candidates(fp, *at, window, 0))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        if !all.is_empty() {
+            db.read_ahead(&all)?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn story_for_new(
         &mut self,
         db: &mut dyn StoryRows,

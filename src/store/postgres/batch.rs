@@ -19,6 +19,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use postgres::Transaction;
+use postgres::types::Type;
 
 use super::posts::{StoredPost, save_enclosures, search_text, stored_by_keys};
 use super::*;
@@ -49,6 +50,9 @@ pub(crate) struct Batch<'p> {
     signature_order: Vec<i64>,
     /// Posts more in each story, and the latest time one was seen.
     counts: HashMap<i64, (i64, DateTime<Utc>)>,
+    /// Signatures and stories of stored posts read ahead (for the poll,
+    /// then for a lookup), until rows move.
+    ahead: HashMap<i64, (SignatureRow, Option<i64>)>,
     /// Keys of every post this poll made, written or not: an item with one
     /// of them is looked up in the database (after a flush).
     codes: HashSet<String>,
@@ -68,6 +72,7 @@ impl<'p> Batch<'p> {
             signatures: HashMap::new(),
             signature_order: Vec::new(),
             counts: HashMap::new(),
+            ahead: HashMap::new(),
             codes: HashSet::new(),
             urls: HashSet::new(),
         }
@@ -379,10 +384,10 @@ impl Known {
             known.by_url.insert(url, post);
         }
         // Planned at each run, as `stored_by_keys`.
-        for r in tx.query(
+        for r in tx.query_typed(
             "SELECT info_code, canonical_url FROM tombstones
              WHERE info_code = ANY($1) OR canonical_url = ANY($2)",
-            &[&codes, &urls],
+            &[(&codes, Type::TEXT_ARRAY), (&urls, Type::TEXT_ARRAY)],
         )? {
             if let Some(code) = r.get::<_, Option<String>>(0) {
                 known.dead_codes.insert(code);
@@ -454,7 +459,48 @@ impl Known {
 /// first, the transaction for the rest.
 impl Batch<'_> {
     pub(crate) fn signature(&self, post: i64) -> Option<SignatureRow> {
-        self.signatures.get(&post).cloned()
+        self.signatures
+            .get(&post)
+            .or_else(|| self.ahead.get(&post).map(|a| &a.0))
+            .cloned()
+    }
+
+    /// Reads the signatures and stories of the stored posts of `posts` not
+    /// read yet in one statement, for the lookups that follow.
+    pub(crate) fn read_ahead(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        posts: &[i64],
+    ) -> Result<(), StoreError> {
+        let stored: Vec<i64> = posts
+            .iter()
+            .copied()
+            .filter(|p| {
+                !self.post_story.contains_key(p)
+                    && !self.signatures.contains_key(p)
+                    && !self.ahead.contains_key(p)
+            })
+            .collect();
+        if stored.is_empty() {
+            return Ok(());
+        }
+        // Planned at each run, as `stored_by_keys`.
+        for r in tx.query_typed(
+            "SELECT s.post_id, s.seen_at, s.at, s.signature, p.story_id
+             FROM story_signatures s JOIN posts p ON p.id = s.post_id
+             WHERE s.post_id = ANY($1)",
+            &[(&stored, Type::INT8_ARRAY)],
+        )? {
+            self.ahead
+                .insert(r.get(0), ((r.get(1), r.get(2), r.get(3)), r.get(4)));
+        }
+        Ok(())
+    }
+
+    /// Rows moved (a story joined another, a post given one): what was read
+    /// ahead is stale.
+    pub(crate) fn moved(&mut self) {
+        self.ahead.clear();
     }
 
     pub(crate) fn max_signature_post(&self) -> Option<i64> {
@@ -462,6 +508,7 @@ impl Batch<'_> {
     }
 
     pub(crate) fn put_signature(&mut self, post: i64, seen: i64, at: i64, blob: &[u8]) {
+        self.ahead.remove(&post);
         if self
             .signatures
             .insert(post, (seen, at, blob.to_vec()))
@@ -473,6 +520,11 @@ impl Batch<'_> {
 
     pub(crate) fn post_story(&self, post: i64) -> Option<(i64, i64)> {
         self.post_story.get(&post).copied()
+    }
+
+    /// A stored post's story as read ahead (`Some(None)`: it has none).
+    pub(crate) fn story_ahead(&self, post: i64) -> Option<Option<i64>> {
+        self.ahead.get(&post).map(|a| a.1)
     }
 
     pub(crate) fn count_in(&mut self, story: i64, now: DateTime<Utc>) {

@@ -40,10 +40,14 @@ pub(crate) fn save_poll(
     let mut tx = write_transaction(client)?;
     stories.begin();
     let mut summary = SaveSummary::default();
-    ensure_source(&mut tx, &poll.source)?;
+    // The source's row (made when it is not there: a source removed from
+    // the configuration meanwhile) and its place in the configuration.
     let position: i64 = tx
         .row_opt(
-            "SELECT position FROM sources WHERE slug = $1",
+            "WITH made AS (
+                INSERT INTO sources (slug, name, url, removed_at) VALUES ($1, $1, '', now())
+                ON CONFLICT (slug) DO NOTHING RETURNING position)
+             SELECT position FROM made UNION ALL SELECT position FROM sources WHERE slug = $1",
             &[&poll.source],
         )?
         .and_then(|r| r.get::<_, Option<i64>>(0))
@@ -65,6 +69,18 @@ pub(crate) fn save_poll(
         })
         .count();
     batch.reserve(&mut tx, fresh)?;
+    // What the new posts' stories will be looked up among, read at once.
+    let fingerprints: Vec<_> = posts
+        .iter()
+        .filter(|p| matches!(known.find(&p.identity), Found::New))
+        .filter_map(|p| {
+            let at = p
+                .published_at
+                .map_or_else(|| now.timestamp(), |t| t.timestamp());
+            Some((p.fingerprint.as_ref()?, at))
+        })
+        .collect();
+    stories.read_ahead(&mut PgRows::batched(&mut tx, &mut batch), &fingerprints)?;
     for post in posts {
         let found = if batch.may_have_made(&post.identity) {
             // A repeat of an item of this poll: its post as written.
@@ -181,50 +197,39 @@ pub(crate) fn save_poll(
         summary.new_posts as i64,
         summary.blocked as i64,
     )?;
-    match poll.fetch.outcome {
-        Outcome::Ok | Outcome::NotModified => {
-            tx.run(
-                "UPDATE sources SET last_polled_at = $2, last_success_at = $2, failures = 0, last_error = NULL,
-                    next_poll_at = $3 WHERE slug = $1",
-                &[&poll.source, &now, &poll.next_poll_at],
-            )?;
-        }
-        Outcome::Error => {
-            tx.run(
-                "UPDATE sources SET last_polled_at = $2, failures = failures + 1, last_error = $3,
-                    next_poll_at = $4 WHERE slug = $1",
-                &[
-                    &poll.source,
-                    &now,
-                    &nul_free(poll.fetch.error.as_deref()),
-                    &poll.next_poll_at,
-                ],
-            )?;
-        }
-    }
-    if let Some(v) = &poll.validators {
-        tx.run(
-            "UPDATE sources SET etag = $2, last_modified = $3 WHERE slug = $1",
-            &[
-                &poll.source,
-                &nul_free(v.etag.as_deref()),
-                &nul_free(v.last_modified.as_deref()),
-            ],
-        )?;
-    }
+    // The source's state after the poll, in one statement: its outcome,
+    // validators (when the response had them), hold, moved URL.
+    let ok = matches!(poll.fetch.outcome, Outcome::Ok | Outcome::NotModified);
     tx.run(
-        "UPDATE sources SET hold_until = $2, url = COALESCE($3, url),
-            last_unconditional_at = CASE WHEN $4 THEN $5 ELSE last_unconditional_at END
+        "UPDATE sources SET last_polled_at = $2,
+            last_success_at = CASE WHEN $3 THEN $2 ELSE last_success_at END,
+            failures = CASE WHEN $3 THEN 0 ELSE failures + 1 END,
+            last_error = CASE WHEN $3 THEN NULL ELSE $4 END,
+            next_poll_at = $5,
+            etag = CASE WHEN $6 THEN $7 ELSE etag END,
+            last_modified = CASE WHEN $6 THEN $8 ELSE last_modified END,
+            hold_until = $9, url = COALESCE($10, url),
+            last_unconditional_at = CASE WHEN $11 THEN $2 ELSE last_unconditional_at END
          WHERE slug = $1",
         &[
             &poll.source,
+            &now,
+            &ok,
+            &nul_free(poll.fetch.error.as_deref()),
+            &poll.next_poll_at,
+            &poll.validators.is_some(),
+            &nul_free(poll.validators.as_ref().and_then(|v| v.etag.as_deref())),
+            &nul_free(
+                poll.validators
+                    .as_ref()
+                    .and_then(|v| v.last_modified.as_deref()),
+            ),
             // To the millisecond: a 3-second hold is not a 2-second one.
             &poll
                 .hold_until
                 .map(|t| DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)),
             &poll.moved_to,
             &poll.unconditional,
-            &now,
         ],
     )?;
     tx.commit()?;
@@ -305,15 +310,17 @@ fn stored_post(r: &postgres::Row) -> StoredPost {
 /// The stored posts with one of these infoCodes or canonical URLs, each
 /// with its infoCode and canonical URL. Not a prepared statement: its
 /// plan would be made once, when `posts` was small (a cold crawl's first
-/// polls) — a scan of the table, ever after. Planned at each run, it is
-/// two index lookups.
+/// polls) — a scan of the table, ever after. Planned at each run (sent
+/// with its parameters' types: one round trip, not three), it is two
+/// index lookups.
 pub(super) fn stored_by_keys(
     tx: &mut impl GenericClient,
     codes: &[&str],
     urls: &[&str],
 ) -> Result<Vec<(StoredPost, Option<String>, String)>, StoreError> {
+    use postgres::types::Type;
     Ok(tx
-        .query(
+        .query_typed(
             "SELECT p.id, p.source, p.guid, p.url, p.updated_at,
                 (SELECT s.position FROM sources s WHERE s.slug = p.source),
                 (SELECT ps.first_seen_at FROM post_sources ps WHERE ps.post_id = p.id AND ps.source = p.source),
@@ -321,7 +328,7 @@ pub(super) fn stored_by_keys(
              FROM posts p WHERE p.id IN (
                 SELECT id FROM posts WHERE info_code = ANY($1)
                 UNION SELECT id FROM posts WHERE canonical_url = ANY($2))",
-            &[&codes, &urls],
+            &[(&codes, Type::TEXT_ARRAY), (&urls, Type::TEXT_ARRAY)],
         )?
         .iter()
         .map(|r| (stored_post(r), r.get(7), r.get(8)))

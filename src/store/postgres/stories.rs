@@ -96,6 +96,13 @@ impl StoryRows for PgRows<'_, '_, '_> {
             .map(|r| (r.get(0), r.get(1), r.get(2))))
     }
 
+    fn read_ahead(&mut self, posts: &[i64]) -> Result<(), StoreError> {
+        match self.batch.as_deref_mut() {
+            Some(b) => b.read_ahead(self.tx, posts),
+            None => Ok(()),
+        }
+    }
+
     fn put_signature(
         &mut self,
         post: i64,
@@ -119,6 +126,9 @@ impl StoryRows for PgRows<'_, '_, '_> {
     fn story_of(&mut self, post: i64) -> Result<Option<i64>, StoreError> {
         if let Some((story, _)) = self.batch.as_deref().and_then(|b| b.post_story(post)) {
             return Ok(Some(story));
+        }
+        if let Some(story) = self.batch.as_deref().and_then(|b| b.story_ahead(post)) {
+            return Ok(story);
         }
         Ok(self
             .tx
@@ -168,6 +178,9 @@ impl StoryRows for PgRows<'_, '_, '_> {
 
     fn join(&mut self, root: i64, other: i64) -> Result<(), StoreError> {
         self.flush()?;
+        if let Some(b) = self.batch.as_deref_mut() {
+            b.moved();
+        }
         self.tx.run(
             "UPDATE posts SET story_id = $1 WHERE story_id = $2",
             &[&root, &other],
@@ -185,6 +198,9 @@ impl StoryRows for PgRows<'_, '_, '_> {
 
     fn assign(&mut self, post: i64, story: i64) -> Result<(), StoreError> {
         self.flush()?;
+        if let Some(b) = self.batch.as_deref_mut() {
+            b.moved();
+        }
         // The trigger on `story_id` counts it once more.
         self.tx.run(
             "UPDATE stories SET post_count = post_count - 1 WHERE id = $1",
