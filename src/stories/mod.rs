@@ -81,6 +81,8 @@ pub const TITLE_HOURS: i64 = 12;
 /// Posts that state at least this many telling numbers are compared on
 /// them too.
 const NUMBERS: usize = 2;
+/// A title's numbers kept, at most.
+const TITLE_NUMBERS: usize = 8;
 /// The estimated Jaccard similarity over which two texts (or, for a short
 /// post, two titles) tell one story (`[stories] threshold`).
 pub const THRESHOLD: f64 = 0.5;
@@ -103,6 +105,10 @@ pub struct Fingerprint {
     pub short: bool,
     /// The numbers the body states (`0.25`, `5000`, `7.6`), at most 64.
     pub numbers: Vec<String>,
+    /// The numbers of the title, each with the two characters before it
+    /// (`突破=8000`, `第=1`), at most [`TITLE_NUMBERS`]: two flashes of one
+    /// template (`成交额突破8000亿元`, `成交额突破1万亿元`) are two stories.
+    pub title_numbers: Vec<String>,
     /// The LSH keys ([`Fingerprint::bands`]), hashed once, where the
     /// fingerprint is made: the writer only looks them up and files them.
     keys: Vec<(Band, u64)>,
@@ -143,6 +149,7 @@ impl Fingerprint {
         } else {
             minhash(&body, SHINGLE, TEXT_BINS)
         };
+        let title_numbers = title_numbers(&title);
         let title = if title.len() < TINY_TITLE {
             Vec::new()
         } else {
@@ -154,6 +161,7 @@ impl Fingerprint {
             title,
             short: body.len() < SHORT,
             numbers: numbers.found,
+            title_numbers,
         }
     }
 
@@ -182,7 +190,25 @@ impl Fingerprint {
         if self.similarity(other) >= threshold {
             return true;
         }
-        (self.short || other.short) && close && agreement(&self.title, &other.title) >= threshold
+        (self.short || other.short)
+            && close
+            && agreement(&self.title, &other.title) >= threshold
+            && self.title_numbers_agree(other)
+    }
+
+    /// No number of one title stands where the other title has another
+    /// (after the same two characters): `突破8000` and `突破1万` disagree,
+    /// `降准0.25` and `3月27日降准0.25` agree.
+    fn title_numbers_agree(&self, other: &Fingerprint) -> bool {
+        let slot = |n: &String| {
+            n.rsplit_once('=')
+                .map(|(ctx, v)| (ctx.to_string(), v.to_string()))
+        };
+        let theirs: Vec<(String, String)> = other.title_numbers.iter().filter_map(slot).collect();
+        self.title_numbers.iter().filter_map(slot).all(|(ctx, v)| {
+            let mut at = theirs.iter().filter(|(c, _)| *c == ctx).peekable();
+            at.peek().is_none() || at.any(|(_, w)| *w == v)
+        })
     }
 
     /// How alike, for choosing among several matches: the texts', else
@@ -205,7 +231,10 @@ impl Fingerprint {
     }
 
     /// The stored form: a version byte, the flags, the two signatures'
-    /// lengths and values (little-endian), then the numbers, one per line.
+    /// lengths and values (little-endian), then the numbers, one per line,
+    /// then the title's, one per line after a `t` (a body's number is
+    /// digits and a dot: the signatures stored before titles had numbers
+    /// read as before, with none).
     pub fn to_blob(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(4 + 2 * (self.text.len() + self.title.len()) + 64);
         out.push(BLOB_VERSION);
@@ -217,6 +246,10 @@ impl Fingerprint {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out.extend_from_slice(self.numbers.join("\n").as_bytes());
+        for n in &self.title_numbers {
+            out.extend_from_slice(b"\nt");
+            out.extend_from_slice(n.as_bytes());
+        }
         out
     }
 
@@ -240,14 +273,21 @@ impl Fingerprint {
         let text: Vec<u16> = words.by_ref().take(usize::from(text)).collect();
         let title: Vec<u16> = words.collect();
         let numbers = std::str::from_utf8(numbers).ok()?;
+        let (title_numbers, numbers): (Vec<&str>, Vec<&str>) = numbers
+            .split('\n')
+            .filter(|n| !n.is_empty())
+            .partition(|n| n.starts_with('t'));
         Some(Fingerprint {
             keys: band_keys(&text, &title),
             text,
             title,
             short: short == 1,
-            numbers: numbers
-                .split('\n')
-                .filter(|n| !n.is_empty())
+            numbers: numbers.into_iter().map(str::to_string).collect(),
+            title_numbers: title_numbers
+                .into_iter()
+                .filter_map(|n| n.strip_prefix('t'))
+                .filter(|n| n.contains('='))
+                .take(TITLE_NUMBERS)
                 .map(str::to_string)
                 .collect(),
         })
@@ -280,7 +320,7 @@ fn band_keys(text: &[u16], title: &[u16]) -> Vec<(Band, u64)> {
 /// What the index keeps of a post in memory to turn most candidates down
 /// without reading their signatures: 16 bins of the text signature (past
 /// the bands') and the title's 36, a byte of each (two unrelated bins
-/// agree by chance once in 256), 52 bytes.
+/// agree by chance once in 256), and the title's numbers hashed: 61 bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sketch {
     text: [u8; SKETCH_BINS],
@@ -288,7 +328,15 @@ pub struct Sketch {
     has_text: bool,
     has_title: bool,
     pub short: bool,
+    /// The title's numbers when it has at most [`SKETCH_NUMBERS`]: each a
+    /// hash of its two characters and one of its value (`title_slots`
+    /// of them; more: not kept, never a reason to turn a candidate down).
+    title_numbers: [(u16, u16); SKETCH_NUMBERS],
+    title_slots: u8,
 }
+
+/// Title numbers a sketch keeps (a flash's headline has one or two).
+const SKETCH_NUMBERS: usize = 2;
 
 /// Text bins a sketch keeps: the last of the signature, which no band uses.
 const SKETCH_BINS: usize = 16;
@@ -312,13 +360,42 @@ impl Sketch {
         for (t, v) in title.iter_mut().zip(&fp.title) {
             *t = *v as u8;
         }
+        let mut title_numbers = [(0, 0); SKETCH_NUMBERS];
+        let title_slots = if fp.title_numbers.len() <= SKETCH_NUMBERS {
+            for (slot, n) in title_numbers.iter_mut().zip(&fp.title_numbers) {
+                let (ctx, value) = n.rsplit_once('=').unwrap_or(("", n));
+                *slot = (hash16(ctx), hash16(value));
+            }
+            fp.title_numbers.len() as u8
+        } else {
+            u8::MAX
+        };
         Sketch {
             text,
             title,
             has_text: tail.len() == SKETCH_BINS,
             has_title: fp.title.len() == TITLE_BINS,
             short: fp.short,
+            title_numbers,
+            title_slots,
         }
+    }
+
+    /// The title numbers' hashes, when the sketch keeps them all.
+    fn title_numbers(&self) -> Option<&[(u16, u16)]> {
+        self.title_numbers.get(..usize::from(self.title_slots))
+    }
+
+    /// A number of one title stands where the other has another (as
+    /// [`Fingerprint::matches`] reads titles): known only when both
+    /// sketches keep all their titles' numbers.
+    fn title_numbers_differ(&self, other: &Sketch) -> bool {
+        let (Some(a), Some(b)) = (self.title_numbers(), other.title_numbers()) else {
+            return false;
+        };
+        a.iter().any(|&(ctx, v)| {
+            b.iter().any(|&(c, _)| c == ctx) && !b.iter().any(|&(c, w)| c == ctx && w == v)
+        })
     }
 
     /// Whether `other` may match (see [`Fingerprint::matches`]): their
@@ -331,8 +408,19 @@ impl Sketch {
                 && close
                 && self.has_title
                 && other.has_title
-                && agree(&self.title, &other.title) >= SKETCH_TITLE)
+                && agree(&self.title, &other.title) >= SKETCH_TITLE
+                && !self.title_numbers_differ(other))
     }
+}
+
+/// A 16-bit hash of a short string (FNV-1a, folded).
+fn hash16(s: &str) -> u16 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in s.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    (h ^ (h >> 16)) as u16
 }
 
 /// Whether two times (seconds) are close enough for titles to match.
@@ -451,6 +539,30 @@ impl Numbers {
             self.found.push(n);
         }
     }
+}
+
+/// The digit runs of a normalized title (letters and digits only), each
+/// as `ctx=value` with the (up to) two characters before it.
+fn title_numbers(title: &[char]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    // The last two characters before the run at hand.
+    let mut before: Vec<char> = Vec::with_capacity(4);
+    for run in title.chunk_by(|a, b| a.is_ascii_digit() == b.is_ascii_digit()) {
+        if out.len() >= TITLE_NUMBERS {
+            break;
+        }
+        if run.first().is_some_and(char::is_ascii_digit) {
+            let ctx: String = before.iter().collect();
+            let n = format!("{ctx}={}", run.iter().collect::<String>());
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+        before.extend(run.iter().rev().take(2).rev());
+        let extra = before.len().saturating_sub(2);
+        before.drain(..extra);
+    }
+    out
 }
 
 #[cfg(test)]
