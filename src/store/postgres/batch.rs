@@ -26,6 +26,9 @@ use super::*;
 use crate::dedup::{Earlier, Identity};
 use crate::store::story_state::SignatureRow;
 
+/// New posts written in one statement at most.
+const FLUSH_POSTS: usize = 500;
+
 /// A new post waiting to be written.
 struct NewRow<'p> {
     id: i64,
@@ -132,6 +135,13 @@ impl<'p> Batch<'p> {
                     self.urls.contains(k)
                 }
             })
+    }
+
+    /// Whether enough new posts wait to be written in one statement: a
+    /// poll of thousands of long items is written in slices, so that what
+    /// is held (their search text) stays small.
+    pub(crate) fn full(&self) -> bool {
+        self.posts.len() >= FLUSH_POSTS
     }
 
     /// Whether rows wait to be written.

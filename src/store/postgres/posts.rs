@@ -163,6 +163,9 @@ pub(crate) fn save_poll(
                         pending,
                     )?;
                 }
+                if batch.full() {
+                    batch.flush(&mut tx)?;
+                }
                 summary.new_posts += 1;
             }
         }
