@@ -488,16 +488,11 @@ fn the_daemon_connects_again_when_the_server_drops_it() {
 #[test]
 fn tls_is_checked_against_the_configured_ca() {
     let Some(db) = Scratch::new() else { return };
-    let ca = match std::env::var("NEWSCRAWL_TEST_POSTGRES_CA") {
-        Ok(p) if !p.is_empty() => p,
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI needs the test cluster's CA (openssl): NEWSCRAWL_TEST_POSTGRES_CA is unset"
-            );
-            eprintln!("skipped: the test cluster has no TLS (NEWSCRAWL_TEST_POSTGRES_CA unset)");
-            return;
-        }
+    let Some(ca) = crate::rows::cluster_env(
+        "NEWSCRAWL_TEST_POSTGRES_CA",
+        "the test cluster's CA (openssl: its TLS)",
+    ) else {
+        return;
     };
     let mut url = url::Url::parse(&db.url).unwrap();
     url.set_query(Some("sslmode=require"));

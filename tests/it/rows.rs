@@ -340,6 +340,23 @@ fn pg_row(row: &postgres::Row) -> Vec<Val> {
         .collect()
 }
 
+/// What `.ci/test` says of its cluster in `var`; `None` (a note printed,
+/// the test skipped) when it is unset, except under CI (`CI` set), which
+/// needs it: `what` says for what.
+pub fn cluster_env(var: &str, what: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI needs {what} ({var} is unset)"
+            );
+            eprintln!("skipped: {var} is unset (see .ci/test)");
+            None
+        }
+    }
+}
+
 /// A database made for one test on the throwaway cluster `.ci/test`
 /// starts (`$NEWSCRAWL_TEST_POSTGRES`, an admin URL), dropped with it.
 pub struct Scratch {
@@ -355,17 +372,10 @@ impl Scratch {
     pub fn new() -> Option<Scratch> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let admin = match std::env::var("NEWSCRAWL_TEST_POSTGRES") {
-            Ok(url) if !url.is_empty() => url,
-            _ => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "CI needs PostgreSQL: run the tests through .ci/test (NEWSCRAWL_TEST_POSTGRES is unset)"
-                );
-                eprintln!("skipped: NEWSCRAWL_TEST_POSTGRES is unset (see .ci/test)");
-                return None;
-            }
-        };
+        let admin = cluster_env(
+            "NEWSCRAWL_TEST_POSTGRES",
+            "PostgreSQL: run the tests through .ci/test",
+        )?;
         let name = format!(
             "newscrawl_it_{}_{}",
             std::process::id(),
