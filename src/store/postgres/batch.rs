@@ -3,9 +3,11 @@
 //! network), and a new post used to take ten of them: looked up by
 //! infoCode and by URL, tombstones, an id, its story, the post, its
 //! source, its signature. Now a poll looks its items up in two statements
-//! ([`Known`]), reserves ids for the new ones in one, and keeps the new
-//! posts, stories, signatures and story counts here until [`Batch::flush`]
-//! writes each kind in one statement (`unnest` of arrays).
+//! ([`Known`]), reads the stored posts its new posts' stories will be
+//! compared with in one ([`Batch::read_ahead`]), reserves ids for the new
+//! ones in one, and keeps the new posts, stories, signatures and story
+//! counts here until [`Batch::flush`] writes each kind in one statement
+//! (`unnest` of arrays; 500 posts at most a statement).
 //!
 //! The dedup rule and the story index still see every row as written:
 //! lookups of posts, signatures and stories made in this poll are answered
