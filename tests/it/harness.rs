@@ -45,20 +45,20 @@ impl Env {
     /// A test's directory and server, with the database of this pass:
     /// SQLite, or PostgreSQL with `NEWSCRAWL_TEST_BACKEND=postgres`.
     pub fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        Env {
-            store: TestDb::for_backend(dir.path().join("data/newscrawl.db")),
-            server: Server::start(),
-            dir,
-        }
+        Env::with_store(TestDb::for_backend)
     }
 
     /// An [`Env`] on SQLite on either pass: for what is about the SQLite
     /// file itself (its pragmas, its search index, tools that open it).
     pub fn sqlite() -> Env {
+        Env::with_store(TestDb::Sqlite)
+    }
+
+    /// An [`Env`] whose database `store` makes from the SQLite path.
+    fn with_store(store: impl FnOnce(PathBuf) -> TestDb) -> Env {
         let dir = tempfile::tempdir().unwrap();
         Env {
-            store: TestDb::Sqlite(dir.path().join("data/newscrawl.db")),
+            store: store(dir.path().join("data/newscrawl.db")),
             server: Server::start(),
             dir,
         }

@@ -527,26 +527,35 @@ fn host_delay_holds_across_daemons() {
     let crawler = "[crawler]\nhost_delay = \"3s\"\n";
     let paths = every_second(&env, &db, crawler, 2, Duration::ZERO);
     let started = Instant::now();
-    let first = Daemon::start(&env, &env.config_path(), "first.log");
-    let second = Daemon::start(&env, &env.config_path(), "second.log");
-    let total = || {
-        request_times(&env, &paths)
-            .iter()
-            .map(Vec::len)
-            .sum::<usize>()
-    };
-    wait("six requests to the host", Duration::from_secs(60), || {
-        total() >= 6
-    });
-    drop(first);
-    drop(second);
+    let n = two_daemons_until(&env, &paths, 6);
     let ran = started.elapsed().as_secs_f64();
-    let n = total();
     // Every start reserved 3 s after the one before, from the start on.
     assert!(
         n as f64 <= ran / 3.0 + 1.0,
         "{n} requests in {ran:.1} s with host_delay 3 s"
     );
+}
+
+/// Runs two daemons on `env`'s configuration until `paths` were requested
+/// `n` times between them, stops both, and returns how many requests were
+/// made by then.
+fn two_daemons_until(env: &Env, paths: &[String], n: usize) -> usize {
+    let first = Daemon::start(env, &env.config_path(), "first.log");
+    let second = Daemon::start(env, &env.config_path(), "second.log");
+    let total = || {
+        request_times(env, paths)
+            .iter()
+            .map(Vec::len)
+            .sum::<usize>()
+    };
+    wait(
+        &format!("{n} requests to the host"),
+        Duration::from_secs(60),
+        || total() >= n,
+    );
+    drop(first);
+    drop(second);
+    total()
 }
 
 /// `per_host` holds across daemons: two daemons polling two slow feeds of
@@ -559,19 +568,7 @@ fn per_host_holds_across_daemons() {
     let env = Env::sqlite();
     let crawler = "[crawler]\nper_host = 1\n";
     let paths = every_second(&env, &db, crawler, 2, Duration::from_millis(700));
-    let first = Daemon::start(&env, &env.config_path(), "first.log");
-    let second = Daemon::start(&env, &env.config_path(), "second.log");
-    let total = || {
-        request_times(&env, &paths)
-            .iter()
-            .map(Vec::len)
-            .sum::<usize>()
-    };
-    wait("ten requests to the host", Duration::from_secs(60), || {
-        total() >= 10
-    });
-    drop(first);
-    drop(second);
+    two_daemons_until(&env, &paths, 10);
     assert_eq!(env.server.max_in_flight(), 1);
 }
 

@@ -350,8 +350,8 @@ pub(crate) struct Known {
 }
 
 /// What an item is, as far as [`Known`] can tell.
-pub(crate) enum Found {
-    Stored(StoredPost),
+pub(crate) enum Found<'a> {
+    Stored(&'a StoredPost),
     New,
     /// Ask the database (earlier keys, or a post changed in this poll).
     Ask,
@@ -411,12 +411,12 @@ impl Known {
 
     /// The stored post an item is, as `find_post` would find it: by
     /// infoCode, by key, then by each earlier key in turn.
-    pub(crate) fn find(&self, id: &Identity) -> Found {
-        let stored = |p: &StoredPost| {
+    pub(crate) fn find<'a>(&'a self, id: &Identity) -> Found<'a> {
+        let stored = |p: &'a StoredPost| -> Found<'a> {
             if self.touched.contains(&p.id) {
                 Found::Ask
             } else {
-                Found::Stored(p.clone())
+                Found::Stored(p)
             }
         };
         if let Some(p) = id

@@ -57,22 +57,24 @@ pub(crate) fn save_poll(
     let posts: Vec<std::borrow::Cow<'_, NewPost>> = poll.posts.iter().map(without_nul).collect();
     let mut known = Known::read(&mut tx, &posts)?;
     let mut batch = Batch::new(&poll.source, now);
+    let looks_new: Vec<&NewPost> = posts
+        .iter()
+        .filter(|p| matches!(known.find(&p.identity), Found::New))
+        .map(|p| &**p)
+        .collect();
     // Ids for the items that look new (those that turn out repeats of each
     // other are given back).
     let mut keys = std::collections::HashSet::new();
-    let fresh = posts
+    let fresh = looks_new
         .iter()
         .filter(|p| {
-            matches!(known.find(&p.identity), Found::New)
-                && !known.tombstoned(&p.identity)
-                && keys.insert(p.identity.canonical_url.as_str())
+            !known.tombstoned(&p.identity) && keys.insert(p.identity.canonical_url.as_str())
         })
         .count();
     batch.reserve(&mut tx, fresh)?;
     // What the new posts' stories will be looked up among, read at once.
-    let fingerprints: Vec<_> = posts
+    let fingerprints: Vec<_> = looks_new
         .iter()
-        .filter(|p| matches!(known.find(&p.identity), Found::New))
         .filter_map(|p| {
             let at = p
                 .published_at
@@ -90,7 +92,7 @@ pub(crate) fn save_poll(
             find_post(&mut tx, &post)?
         } else {
             match known.find(&post.identity) {
-                Found::Stored(st) => Some(st),
+                Found::Stored(st) => Some(st.clone()),
                 Found::New => None,
                 Found::Ask => find_post(&mut tx, &post)?,
             }
