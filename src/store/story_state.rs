@@ -140,15 +140,21 @@ impl Loaded {
     }
 
     /// Posts sharing a band with `fp`, published within `window` seconds of
-    /// `at`, other than `except`, whose sketch may match
+    /// `at`, other than `except`, whose sketch may match at `threshold`
     /// ([`crate::stories::candidates`]).
-    fn candidates(&self, fp: &Fingerprint, at: i64, window: i64, except: i64) -> Vec<i64> {
+    fn candidates(
+        &self,
+        fp: &Fingerprint,
+        at: i64,
+        (window, threshold): (i64, f64),
+        except: i64,
+    ) -> Vec<i64> {
         let sketch = Sketch::of(fp);
         crate::stories::candidates(&self.index, fp, |s| {
             let slot = self.slots.get(s as usize)?;
             (slot.post != except
                 && slot.at.abs_diff(at) <= window.unsigned_abs()
-                && sketch.may_match(&slot.sketch, close(Some(at), Some(slot.at))))
+                && sketch.may_match(&slot.sketch, close(Some(at), Some(slot.at)), threshold))
             .then_some(slot.post)
         })
     }
@@ -235,7 +241,9 @@ impl Stories {
     ) -> Result<Vec<i64>, StoreError> {
         let window = self.window();
         let threshold = self.config.threshold;
-        let posts = self.ready(db)?.candidates(fp, at, window, except);
+        let posts = self
+            .ready(db)?
+            .candidates(fp, at, (window, threshold), except);
         if posts.len() > 1 {
             db.read_ahead(&posts)?;
         }
@@ -286,11 +294,11 @@ impl Stories {
         if items.is_empty() {
             return Ok(());
         }
-        let window = self.window();
+        let limits = (self.window(), self.config.threshold);
         let loaded = self.ready(db)?;
         let mut all: Vec<i64> = items
             .iter()
-            .flat_map(|(fp, at)| loaded.candidates(fp, *at, window, 0))
+            .flat_map(|(fp, at)| loaded.candidates(fp, *at, limits, 0))
             .collect();
         all.sort_unstable();
         all.dedup();

@@ -345,9 +345,6 @@ const SKETCH_BINS: usize = 16;
 /// threshold) has 2 chances in 1,000 (a binomial tail), at 0.6 one in
 /// 20,000; an unrelated pair is turned down all but always.
 const SKETCH_TEXT: usize = 3;
-/// Of the 36 title bins, at least this many (a title half the same is
-/// turned down 3 times in 1,000).
-const SKETCH_TITLE: usize = 10;
 
 impl Sketch {
     pub fn of(fp: &Fingerprint) -> Sketch {
@@ -398,17 +395,25 @@ impl Sketch {
         })
     }
 
-    /// Whether `other` may match (see [`Fingerprint::matches`]): their
-    /// texts' sketches agree enough, or, when either is short and they are
-    /// `close` in time, their titles'.
-    pub fn may_match(&self, other: &Sketch, close: bool) -> bool {
+    /// Whether `other` may match at `threshold` (see
+    /// [`Fingerprint::matches`]): their texts' sketches agree enough, or,
+    /// when either is short and they are `close` in time, their titles'.
+    ///
+    /// The title's part is exact: the sketch keeps all the title's bins, a
+    /// byte of each, and two bins that agree agree in their low byte, so
+    /// the bytes agree at least as often as the bins. A pair turned down
+    /// here fails [`Fingerprint::matches`]'s title test; what passes is
+    /// checked (a byte agrees by chance once in 256). Titles of one beat
+    /// share many character pairs (a third of the bins, often): a looser
+    /// test let most of them through to a read of the signature.
+    pub fn may_match(&self, other: &Sketch, close: bool, threshold: f64) -> bool {
         let agree = |a: &[u8], b: &[u8]| a.iter().zip(b).filter(|(x, y)| x == y).count();
         (self.has_text && other.has_text && agree(&self.text, &other.text) >= SKETCH_TEXT)
             || ((self.short || other.short)
                 && close
                 && self.has_title
                 && other.has_title
-                && agree(&self.title, &other.title) >= SKETCH_TITLE
+                && share(agree(&self.title, &other.title), TITLE_BINS) >= threshold
                 && !self.title_numbers_differ(other))
     }
 }
@@ -442,7 +447,13 @@ fn agreement(a: &[u16], b: &[u16]) -> f64 {
         return 0.0;
     }
     let same = a.iter().zip(b).filter(|(x, y)| x == y).count();
-    same as f64 / a.len().max(b.len()) as f64
+    share(same, a.len().max(b.len()))
+}
+
+/// `same` bins of `of` as a share: one expression for the check and the
+/// sketch, so that the sketch turns down only what the check would.
+fn share(same: usize, of: usize) -> f64 {
+    same as f64 / of as f64
 }
 
 /// Whether a line is the outlet's, not the story's: source and editor
@@ -759,7 +770,7 @@ impl Grouper {
         let slots = candidates(&self.index, &fp, |s| {
             let (other, other_at, _) = self.posts.get(s as usize)?;
             sketch
-                .may_match(&Sketch::of(other), close(at, *other_at))
+                .may_match(&Sketch::of(other), close(at, *other_at), threshold)
                 .then_some(i64::from(s))
         });
         let candidates = slots
