@@ -488,7 +488,9 @@ fn is_outlet_line(line: &str) -> bool {
 fn fold_char(c: char) -> char {
     match c as u32 {
         0x41..=0x5A => c.to_ascii_lowercase(),
-        0..=0x7F | 0x4E00..=0x9FFF => c,
+        // Blocks without cased letters, the punctuation of every Chinese
+        // text among them (`。、“”《》—…`): no table to search.
+        0..=0x7F | 0x4E00..=0x9FFF | 0x2000..=0x206F | 0x3001..=0x303F => c,
         0xFF01..=0xFF5E => char::from_u32(c as u32 - 0xFEE0).map_or(c, |a| a.to_ascii_lowercase()),
         0x3000 => ' ',
         _ => c.to_lowercase().next().unwrap_or(c),
@@ -501,9 +503,17 @@ fn is_alnum(c: char) -> bool {
     match c as u32 {
         0..=0x7F => c.is_ascii_alphanumeric(),
         0x4E00..=0x9FFF => true,
+        // General Punctuation has no letter or digit; the CJK punctuation
+        // block has a few (`々〆〇`, Hangzhou numerals), from the table.
+        0x2000..=0x206F => false,
+        0x3000..=0x303F => CJK_SYMBOLS_ALNUM & (1 << (c as u32 - 0x3000)) != 0,
         _ => c.is_alphanumeric(),
     }
 }
+
+/// Which of U+3000..U+303F are letters or digits (`char::is_alphanumeric`,
+/// a bit each; a test holds the two equal): 々〆〇, 〡–〩, 〱–〵, 〸–〼.
+const CJK_SYMBOLS_ALNUM: u64 = (0b111 << 5) | (0x1FF << 0x21) | (0x1F << 0x31) | (0x1F << 0x38);
 
 #[cfg(test)]
 fn normalize(text: &str) -> String {
@@ -643,21 +653,27 @@ const POLY: u64 = 0x0000_0100_0000_01B3;
 /// with probability their Jaccard similarity; each value's low 16 bits
 /// kept. All `u16::MAX` for no characters.
 fn minhash(chars: &[char], n: usize, bins: usize) -> Vec<u16> {
-    let mut sig = vec![u32::MAX; bins];
-    let mut filled = vec![false; bins];
+    // A bin's minimum with a bit above it that says it is unfilled: one
+    // array, one `min` a shingle.
+    const EMPTY: u64 = 1 << 32;
+    let mut sig = vec![EMPTY; bins];
     for_each_shingle(chars, n, |h| {
         let h = mix(h ^ 0x9E37_79B9_7F4A_7C15);
         // Multiply-shift: the high half onto 0..bins without a division.
         let bin = (((h >> 32) * bins as u64) >> 32) as usize;
-        if let (Some(v), Some(f)) = (sig.get_mut(bin), filled.get_mut(bin)) {
-            *v = (*v).min(h as u32);
-            *f = true;
+        if let Some(v) = sig.get_mut(bin) {
+            *v = (*v).min(u64::from(h as u32));
         }
     });
-    if !filled.iter().any(|&f| f) {
+    if sig.iter().all(|&v| v == EMPTY) {
         return vec![u16::MAX; bins];
     }
-    let original = sig.clone();
+    if sig.iter().all(|&v| v != EMPTY) {
+        return sig.into_iter().map(|v| v as u16).collect();
+    }
+    let filled: Vec<bool> = sig.iter().map(|&v| v != EMPTY).collect();
+    let original: Vec<u32> = sig.iter().map(|&v| v as u32).collect();
+    let mut sig: Vec<u32> = original.clone();
     for (i, v) in sig.iter_mut().enumerate() {
         if filled.get(i).copied().unwrap_or(true) {
             continue;

@@ -265,6 +265,25 @@ fn the_sketch_turns_down_titles_only_as_the_check_would() {
     }
 }
 
+/// The fast paths of `fold_char` and `is_alnum` answer as the general
+/// ones do (signatures are stored: a character compared otherwise would
+/// change them).
+#[test]
+fn folding_fast_paths_agree_with_the_general_ones() {
+    for c in (0x2000..=0x206F)
+        .chain(0x3000..=0x303F)
+        .filter_map(char::from_u32)
+    {
+        let general = if c == '\u{3000}' {
+            ' '
+        } else {
+            c.to_lowercase().next().unwrap_or(c)
+        };
+        assert_eq!(fold_char(c), general, "{:04X}", c as u32);
+        assert_eq!(is_alnum(c), c.is_alphanumeric(), "{:04X}", c as u32);
+    }
+}
+
 #[test]
 fn a_stored_signature_reads_back_and_nothing_else_does() {
     let fp = Fingerprint::of(
