@@ -1,12 +1,14 @@
-//! The LSH index in memory: band keys to the posts filed under them, in 8
+//! The LSH index in memory: band keys to the posts filed under them, in 6
 //! bytes an entry. A post has [`super::TEXT_BANDS`] + [`super::TITLE_BANDS`]
 //! keys (24), so a map of vectors (some 60 bytes a key with its
-//! allocation) would cost a 50,000-post window 70 MB; this costs it 10 MB.
+//! allocation) would cost a 50,000-post window 70 MB; this costs it 7 MB.
 //!
 //! Entries are `key << 32 | slot` (the key's high 32 bits; a slot numbers
 //! a post for the index's owner). Most live in one sorted sequence, kept
 //! in chunks of [`CHUNK`] entries, with a directory of where each 16-bit
-//! key prefix starts (a lookup reads a couple of cache lines); the newest
+//! key prefix starts (a lookup reads a couple of cache lines); the
+//! sequence keeps of each entry the key's low 16 bits and the slot, in two
+//! arrays (the prefix is where the directory puts the entry); the newest
 //! in a small map of chains (a key to its newest entry, each entry to the
 //! one before under its key; keys are hashes already, so the map does not
 //! hash them again), merged into the sequence once it holds [`TAIL`]
@@ -56,8 +58,9 @@ const PREFIX: u32 = 16;
 #[derive(Debug)]
 pub struct BandIndex {
     /// Sorted `key << 32 | slot`, in chunks of [`CHUNK`] (the last may hold
-    /// fewer).
-    base: Vec<Vec<u64>>,
+    /// fewer): of each, the key's low 16 bits here, the slot in `slots`.
+    keys: Vec<Vec<u16>>,
+    slots: Vec<Vec<u32>>,
     /// Entries in `base`.
     base_len: usize,
     /// `dir[p]..dir[p + 1]`: where the entries whose key starts with `p` lie
@@ -73,7 +76,8 @@ pub struct BandIndex {
 impl Default for BandIndex {
     fn default() -> BandIndex {
         BandIndex {
-            base: Vec::new(),
+            keys: Vec::new(),
+            slots: Vec::new(),
             base_len: 0,
             dir: vec![0; (1 << PREFIX) + 1],
             heads: HashMap::default(),
@@ -117,19 +121,48 @@ impl BandIndex {
             self.dir.get(p).copied().unwrap_or(0) as usize,
             self.dir.get(p + 1).copied().unwrap_or(0) as usize,
         );
-        let key_at = |g: usize| (self.entry(g) >> 32) as u32;
-        let start = partition(from, to, |g| key_at(g) < k);
-        let end = partition(start, to, |g| key_at(g) <= k);
-        out.extend((start..end).rev().take(left).map(|g| self.entry(g) as u32));
+        // Every entry of the span has `k`'s prefix: its low bits decide.
+        let low = k as u16;
+        let start = partition(from, to, |g| self.low(g) < low);
+        let end = partition(start, to, |g| self.low(g) <= low);
+        out.extend((start..end).rev().take(left).map(|g| self.slot(g)));
     }
 
-    /// Entry `g` of the sorted sequence (`u64::MAX` past its end).
-    fn entry(&self, g: usize) -> u64 {
-        self.base
+    /// The key's low 16 bits of entry `g` of the sorted sequence
+    /// (`u16::MAX` past its end).
+    fn low(&self, g: usize) -> u16 {
+        self.keys
             .get(g >> CHUNK_BITS)
             .and_then(|c| c.get(g & (CHUNK - 1)))
             .copied()
-            .unwrap_or(u64::MAX)
+            .unwrap_or(u16::MAX)
+    }
+
+    /// The slot of entry `g` of the sorted sequence.
+    fn slot(&self, g: usize) -> u32 {
+        self.slots
+            .get(g >> CHUNK_BITS)
+            .and_then(|c| c.get(g & (CHUNK - 1)))
+            .copied()
+            .unwrap_or(NONE)
+    }
+
+    /// The sorted sequence's entries in order, whole (`key << 32 | slot`),
+    /// each chunk given back once it is read (a merge writes new ones).
+    fn drain_base(&mut self) -> impl Iterator<Item = u64> + use<> {
+        let mut bounds = std::mem::take(&mut self.dir).into_iter().skip(1);
+        let mut prefix = 0u64;
+        let mut next = bounds.next().unwrap_or(u32::MAX) as usize;
+        let keys = std::mem::take(&mut self.keys).into_iter().flatten();
+        let slots = std::mem::take(&mut self.slots).into_iter().flatten();
+        keys.zip(slots).enumerate().map(move |(g, (low, slot))| {
+            // The prefix whose span holds entry `g`.
+            while g >= next {
+                prefix += 1;
+                next = bounds.next().unwrap_or(u32::MAX) as usize;
+            }
+            ((prefix << 16 | u64::from(low)) << 32) | u64::from(slot)
+        })
     }
 
     /// Entries filed.
@@ -156,12 +189,11 @@ impl BandIndex {
         self.chain.clear();
         self.tail_len = 0;
         new.sort_unstable();
-        let mut old = std::mem::take(&mut self.base)
-            .into_iter()
-            .flat_map(Vec::into_iter)
-            .peekable();
+        let mut old = self.drain_base().peekable();
         let mut new = new.into_iter().peekable();
-        let mut chunk: Vec<u64> = Vec::with_capacity(CHUNK);
+        let mut dir = vec![0u32; (1 << PREFIX) + 1];
+        let (mut keys, mut slots): (Vec<u16>, Vec<u32>) =
+            (Vec::with_capacity(CHUNK), Vec::with_capacity(CHUNK));
         let mut total = 0;
         loop {
             let e = match (old.peek(), new.peek()) {
@@ -171,34 +203,33 @@ impl BandIndex {
                 (None, None) => break,
             };
             let Some(e) = e else { break };
-            chunk.push(e);
-            total += 1;
-            if chunk.len() == CHUNK {
-                self.base
-                    .push(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)));
-            }
-        }
-        if !chunk.is_empty() {
-            chunk.shrink_to_fit();
-            self.base.push(chunk);
-        }
-        self.base_len = total;
-        self.count_directory();
-    }
-
-    /// `dir[p]`: how many entries have a key prefix below `p`.
-    fn count_directory(&mut self) {
-        self.dir.iter_mut().for_each(|d| *d = 0);
-        for &e in self.base.iter().flatten() {
-            if let Some(d) = self.dir.get_mut(((e >> (64 - PREFIX)) as usize) + 1) {
+            keys.push((e >> 32) as u16);
+            slots.push(e as u32);
+            if let Some(d) = dir.get_mut(((e >> (64 - PREFIX)) as usize) + 1) {
                 *d += 1;
             }
+            total += 1;
+            if keys.len() == CHUNK {
+                self.keys
+                    .push(std::mem::replace(&mut keys, Vec::with_capacity(CHUNK)));
+                self.slots
+                    .push(std::mem::replace(&mut slots, Vec::with_capacity(CHUNK)));
+            }
         }
+        if !keys.is_empty() {
+            keys.shrink_to_fit();
+            slots.shrink_to_fit();
+            self.keys.push(keys);
+            self.slots.push(slots);
+        }
+        self.base_len = total;
+        // `dir[p]`: how many entries have a key prefix below `p`.
         let mut sum = 0u32;
-        for d in &mut self.dir {
+        for d in &mut dir {
             sum += *d;
             *d = sum;
         }
+        self.dir = dir;
     }
 }
 
@@ -296,10 +327,25 @@ mod tests {
         out.clear();
         index.get(key(n * 5), 8, &mut out);
         assert!(out.is_empty(), "{out:?}");
-        let all: Vec<u64> = index.base.iter().flatten().copied().collect();
-        assert_eq!(all.len(), index.base_len);
+        let (len, chunks) = (index.base_len, index.keys.len());
+        assert!(index.keys.iter().rev().skip(1).all(|c| c.len() == CHUNK));
+        assert!(
+            index
+                .slots
+                .iter()
+                .map(Vec::len)
+                .eq(index.keys.iter().map(Vec::len))
+        );
+        let all: Vec<u64> = index.drain_base().collect();
+        assert_eq!(all.len(), len);
+        assert!(chunks > 1, "{chunks} chunks");
         assert!(all.windows(2).all(|w| w[0] <= w[1]));
-        assert!(index.base.iter().rev().skip(1).all(|c| c.len() == CHUNK));
+        // Whole again: every key as filed.
+        let mut filed: Vec<u64> = (0..n)
+            .map(|i| (u64::from(short(key(i % (n / 2)))) << 32) | i)
+            .collect();
+        filed.sort_unstable();
+        assert!(all.iter().all(|e| filed.binary_search(e).is_ok()));
     }
 
     /// A key many posts share gives its newest `latest`, newest first,
