@@ -61,10 +61,10 @@ pub struct BandIndex {
     /// fewer): of each, the key's low 16 bits here, the slot in `slots`.
     keys: Vec<Vec<u16>>,
     slots: Vec<Vec<u32>>,
-    /// Entries in `base`.
+    /// Entries in the sorted sequence.
     base_len: usize,
     /// `dir[p]..dir[p + 1]`: where the entries whose key starts with `p` lie
-    /// in `base`.
+    /// in the sorted sequence.
     dir: Vec<u32>,
     /// The map's part: each key's newest entry in `chain`.
     heads: HashMap<u32, u32, BuildHasherDefault<KeyHasher>>,
