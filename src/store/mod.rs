@@ -123,9 +123,16 @@ impl Store {
 
     /// Saves one poll in one transaction (see [`PollRecord`]).
     pub async fn save_poll(&self, poll: PollRecord) -> Result<SaveSummary, StoreError> {
-        on_writer!(self, call_stories, move |c, stories| db::save_poll(
-            c, stories, &poll
-        ))
+        match &self.backend {
+            Backend::Sqlite(w) => {
+                w.call_shared(move |c, stories| sqlite::save_poll_in(c, stories, &poll))
+                    .await
+            }
+            Backend::Postgres(w) => {
+                w.call_stories(move |c, stories| postgres::save_poll(c, stories, &poll))
+                    .await
+            }
+        }
     }
 
     /// How posts are grouped into stories from now on (`[stories]`).

@@ -1,7 +1,7 @@
 //! A poll's save: dedup against what is stored (infoCode, identity key,
 //! earlier keys), repeats, owners and newer versions, tombstones.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::*;
 
@@ -12,20 +12,34 @@ use super::*;
 /// with the same item (same guid or link) showing a newer update; when a
 /// source configured earlier delivers it in the same run, that source
 /// becomes the owner ([`take_over`]).
+#[cfg(test)]
 pub(crate) fn save_poll(
     conn: &mut Connection,
     stories: &mut Stories,
     poll: &PollRecord,
 ) -> Result<SaveSummary, StoreError> {
-    let now = crate::date::now_utc();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     stories.begin();
+    let summary = save_poll_in(&tx, stories, poll)?;
+    tx.commit()?;
+    Ok(summary)
+}
+
+/// [`save_poll`] inside the caller's transaction: the writer runs the
+/// saves waiting at once in one transaction, each in a savepoint
+/// ([`super::writer::Writer::call_shared`]).
+pub(crate) fn save_poll_in(
+    tx: &Connection,
+    stories: &mut Stories,
+    poll: &PollRecord,
+) -> Result<SaveSummary, StoreError> {
+    let now = crate::date::now_utc();
     let mut summary = SaveSummary::default();
-    ensure_source(&tx, &poll.source, &now)?;
-    let position = source_position(&tx, &poll.source)?;
+    ensure_source(tx, &poll.source, &now)?;
+    let position = source_position(tx, &poll.source)?;
     let run_started = floor_to_second(poll.run_started_at);
     for post in &poll.posts {
-        match find_post(&tx, post)? {
+        match find_post(tx, post)? {
             Some(st) => {
                 summary.repeats += 1;
                 tx.prepare_cached(
@@ -36,20 +50,20 @@ pub(crate) fn save_poll(
                     let same_item = (post.guid.is_some() && post.guid == st.guid)
                         || (post.url.is_some() && post.url == st.url);
                     if same_item && is_newer(post.updated_at.as_ref(), st.updated_at.as_deref()) {
-                        update_post(&tx, st.id, post, &now)?;
+                        update_post(tx, st.id, post, &now)?;
                         if let Some(fp) = &post.fingerprint {
-                            stories.refile(&mut SqliteRows(&tx), st.id, fp, &now)?;
+                            stories.refile(&mut SqliteRows(tx), st.id, fp, &now)?;
                         }
                         summary.updated_posts += 1;
                     } else {
-                        fill_nulls(&tx, st.id, post)?;
+                        fill_nulls(tx, st.id, post)?;
                     }
                 } else if position < st.owner_position
                     && st.owner_since.is_some_and(|t| t >= run_started)
                 {
-                    take_over(&tx, st.id, &poll.source, post)?;
+                    take_over(tx, st.id, &poll.source, post)?;
                 } else {
-                    fill_nulls(&tx, st.id, post)?;
+                    fill_nulls(tx, st.id, post)?;
                 }
                 if post.article_pending {
                     // Stored by a source that does not follow links: this one fetches the article.
@@ -60,25 +74,25 @@ pub(crate) fn save_poll(
                     .execute(params![st.id, poll.source])?;
                 }
             }
-            None if is_tombstoned(&tx, &post.identity)? => summary.pruned += 1,
+            None if is_tombstoned(tx, &post.identity)? => summary.pruned += 1,
             None => {
                 let at = post.published_at.map_or_else(
                     || crate::store::story_state::post_time(None, &now),
                     |t| t.timestamp(),
                 );
                 let fp = post.fingerprint.as_ref();
-                let id = next_post_id(&tx)?;
+                let id = next_post_id(tx)?;
                 let story = stories.story_for_new(
-                    &mut SqliteRows(&tx),
+                    &mut SqliteRows(tx),
                     fp,
                     at,
                     post.title.as_deref(),
                     id,
                     &now,
                 )?;
-                insert_post(&tx, &poll.source, post, Some((id, story)), &now)?;
+                insert_post(tx, &poll.source, post, Some((id, story)), &now)?;
                 if let Some(fp) = fp {
-                    stories.file(&mut SqliteRows(&tx), id, fp, at, &now, post.article_pending)?;
+                    stories.file(&mut SqliteRows(tx), id, fp, at, &now, post.article_pending)?;
                 }
                 summary.new_posts += 1;
             }
@@ -156,7 +170,6 @@ pub(crate) fn save_poll(
         poll.unconditional,
         now
     ])?;
-    tx.commit()?;
     Ok(summary)
 }
 

@@ -811,17 +811,29 @@ fn the_log_stays_bounded_while_the_writer_commits() {
     assert!(largest <= bound, "log of {largest} bytes, bound {bound}");
 }
 
-/// When the writer closes, the database file holds every commit, even with
-/// a reader still open (it closes last and, read-only, cannot copy the
-/// log): the file alone, as `cp` would back it up, has the last post.
-#[test]
-fn the_file_holds_every_commit_once_the_writer_closes() {
+/// A writer on a new database in a scratch directory, and a runtime to
+/// wait for its jobs on.
+fn scratch_writer() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    writer::Writer,
+    tokio::runtime::Runtime,
+) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("n.db");
     let w = writer::Writer::open_with(&path, false).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
+    (dir, path, w, rt)
+}
+
+/// When the writer closes, the database file holds every commit, even with
+/// a reader still open (it closes last and, read-only, cannot copy the
+/// log): the file alone, as `cp` would back it up, has the last post.
+#[test]
+fn the_file_holds_every_commit_once_the_writer_closes() {
+    let (dir, path, w, rt) = scratch_writer();
     rt.block_on(w.call(|c| Ok(c.execute_batch("CREATE TABLE t (x INTEGER)")?)))
         .unwrap();
     let reader = open_read_only(&path).unwrap().unwrap();
@@ -841,4 +853,127 @@ fn the_file_holds_every_commit_once_the_writer_closes() {
         .unwrap();
     assert_eq!(n, 1, "the last commit is only in the log");
     drop(reader);
+}
+
+/// Holds the writer up with a job that waits, then queues a save per
+/// source behind it (each job sent, none run) and lets the writer go: the
+/// saves' results, in order.
+fn saves_queued_together(
+    w: &writer::Writer,
+    rt: &tokio::runtime::Runtime,
+    sources: &[&str],
+) -> Vec<Result<SaveSummary, StoreError>> {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+    let (open, gate) = std::sync::mpsc::channel::<()>();
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut hold = Box::pin(w.call(move |_| {
+        let _ = gate.recv();
+        Ok(())
+    }));
+    assert!(hold.as_mut().poll(&mut cx).is_pending());
+    let mut saves: Vec<_> = sources
+        .iter()
+        .map(|&source| {
+            let p = poll(
+                source,
+                vec![post(None, &format!("http://{source}/1"), source, None)],
+            );
+            Box::pin(w.call_shared(move |c, stories| save_poll_in(c, stories, &p)))
+        })
+        .collect();
+    for save in &mut saves {
+        // Queued (a job is sent at its first poll), not yet run.
+        assert!(save.as_mut().poll(&mut cx).is_pending());
+    }
+    open.send(()).unwrap();
+    rt.block_on(async {
+        hold.await.unwrap();
+        let mut out = Vec::new();
+        for save in saves {
+            out.push(save.await);
+        }
+        out
+    })
+}
+
+/// Saves that wait for the writer together share one transaction (group
+/// commit), and one that fails fails alone: the group is rolled back and
+/// each of its saves runs again by itself, so the others are saved, each
+/// once, and a caller hears of its save once it is committed.
+#[test]
+fn saves_waiting_together_commit_together_and_fail_alone() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (_dir, path, w, rt) = scratch_writer();
+    // Commits that stored a fetch (the saves'; the writer's idle work
+    // commits too).
+    let commits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&commits);
+    let fetched = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (seen, taken, undone) = (
+        std::sync::Arc::clone(&fetched),
+        std::sync::Arc::clone(&fetched),
+        std::sync::Arc::clone(&fetched),
+    );
+    rt.block_on(w.call(move |c| {
+        c.update_hook(Some(move |_, _: &str, table: &str, _| {
+            if table == "fetches" {
+                seen.store(true, Ordering::SeqCst);
+            }
+        }))?;
+        c.commit_hook(Some(move || {
+            if taken.swap(false, Ordering::SeqCst) {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+            false
+        }))?;
+        c.rollback_hook(Some(move || undone.store(false, Ordering::SeqCst)))?;
+        Ok(c.execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON fetches WHEN new.source = 'bad'
+             BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        )?)
+    }))
+    .unwrap();
+    let fetches = |source: &str| -> i64 {
+        open_read_only(&path)
+            .unwrap()
+            .unwrap()
+            .query_row(
+                "SELECT COUNT(*) FROM fetches WHERE source = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+
+    // Three saves queued together: one commit.
+    let before = commits.load(Ordering::SeqCst);
+    let results = saves_queued_together(&w, &rt, &["c", "d", "e"]);
+    assert!(results.iter().all(|r| r.as_ref().unwrap().new_posts == 1));
+    assert_eq!(commits.load(Ordering::SeqCst) - before, 1);
+    // Told once committed: another connection sees them.
+    assert_eq!(fetches("e"), 1);
+
+    let results = saves_queued_together(&w, &rt, &["a", "bad", "b"]);
+    assert_eq!(results[0].as_ref().unwrap().new_posts, 1);
+    let e = results[1].as_ref().unwrap_err().to_string();
+    assert!(e.contains("refused"), "{e}");
+    assert_eq!(results[2].as_ref().unwrap().new_posts, 1);
+    drop(w);
+    let conn = open_read_only(&path).unwrap().unwrap();
+    let rows = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    for (source, n) in [("a", 1), ("b", 1), ("bad", 0)] {
+        let posts = conn
+            .query_row(
+                "SELECT COUNT(*) FROM posts WHERE source = ?1",
+                [source],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap();
+        assert_eq!(posts, n, "{source}");
+        // Each save's rows once, though "a" ran twice.
+        assert_eq!(fetches(source), n, "{source}");
+    }
+    assert_eq!(rows("SELECT COUNT(*) FROM stories"), 5);
+    assert_eq!(rows("SELECT COUNT(*) FROM posts WHERE story_id IS NULL"), 0);
 }
