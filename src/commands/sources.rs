@@ -84,7 +84,7 @@ pub(super) async fn sources_check(
             source,
             &source.url,
             &fetch::Validators::default(),
-            &config.crawler,
+            &config,
         )
         .await;
         let mut out = TerminalSafe(std::io::stdout().lock());

@@ -279,6 +279,7 @@ pub(super) fn load_from(main_file: SourceFile, dropins: bool) -> Result<Config, 
     };
 
     let stories = StoriesConfig {
+        group: raw.stories.group.unwrap_or(true),
         window: match &raw.stories.window {
             None => StoriesConfig::default().window,
             Some(w) => age("stories.window", w, "3d")?,

@@ -92,6 +92,10 @@ pub struct Hook {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoriesConfig {
+    /// `group` (default true): posts are compared and near-duplicates
+    /// grouped. False: no fingerprints are taken, and each new post is a
+    /// story of its own (a crawl without grouping's CPU and memory).
+    pub group: bool,
     /// `window` (default 3 days): a post joins a story one of whose posts
     /// was stored, and published, within this long of it.
     pub window: Duration,
@@ -103,6 +107,7 @@ pub struct StoriesConfig {
 impl Default for StoriesConfig {
     fn default() -> StoriesConfig {
         StoriesConfig {
+            group: true,
             window: Duration::from_secs(3 * 86_400),
             threshold: crate::stories::THRESHOLD,
         }

@@ -60,6 +60,7 @@ pub(super) struct RawMetrics {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStories {
+    pub(super) group: Option<bool>,
     pub(super) window: Option<Spanned<String>>,
     pub(super) threshold: Option<Spanned<f64>>,
 }

@@ -465,13 +465,15 @@ fn stories_settings_read_and_refuse_with_their_line() {
     let p = write(
         dir.path(),
         "newscrawl.toml",
-        "[stories]\nwindow = \"36h\"\nthreshold = 0.7\n",
+        "[stories]\nwindow = \"36h\"\nthreshold = 0.7\ngroup = false\n",
     );
     let c = load(&p).unwrap();
     assert_eq!(c.stories.window, Duration::from_secs(36 * 3600));
     assert_eq!(c.stories.threshold, 0.7);
+    assert!(!c.stories.group);
     let p = write(dir.path(), "default.toml", "");
     assert_eq!(load(&p).unwrap().stories, StoriesConfig::default());
+    assert!(StoriesConfig::default().group);
     let e = load_err("\n[stories]\nthreshold = 1.5\n");
     assert!(
         e.contains("newscrawl.toml:3") && e.contains("stories.threshold"),

@@ -96,7 +96,8 @@ impl Crawler {
                     let sel = source.article.clone();
                     let tz = self.config.crawler.timezone;
                     let title = job.title.clone();
-                    tokio::task::spawn_blocking(move || extract(body, &sel, tz, title))
+                    let group = self.config.stories.group;
+                    tokio::task::spawn_blocking(move || extract(body, &sel, tz, (title, group)))
                         .await
                         .unwrap_or_else(|e| Err(format!("extraction crashed: {e}")))
                 }
@@ -187,20 +188,21 @@ pub async fn preview_article(
     let sel = source.article.clone();
     let tz = config.crawler.timezone;
     let title = post.title.clone();
-    let fields = tokio::task::spawn_blocking(move || extract(body, &sel, tz, title))
+    let group = config.stories.group;
+    let fields = tokio::task::spawn_blocking(move || extract(body, &sel, tz, (title, group)))
         .await
         .unwrap_or_else(|e| Err(format!("extraction crashed: {e}")))?;
     Ok((url, fields))
 }
 
-/// Page (or endpoint answer) → the post's article columns and its
-/// fingerprint with them (under the post's `title`, which it keeps); an
-/// empty extraction is a failure.
+/// Page (or endpoint answer) → the post's article columns and, when
+/// `group` (`[stories] group`), its fingerprint with them (under the
+/// post's `title`, which it keeps); an empty extraction is a failure.
 fn extract(
     body: Body,
     sel: &crate::config::ArticleSelectors,
     tz: chrono_tz::Tz,
-    title: Option<String>,
+    (title, group): (Option<String>, bool),
 ) -> Result<ArticleFields, String> {
     let now = Utc::now().with_timezone(&tz).fixed_offset();
     let url = &body.final_url;
@@ -222,12 +224,14 @@ fn extract(
     if !found.has_body() {
         return Err(format!("{url}: no article text found"));
     }
-    let fingerprint = crate::stories::Fingerprint::of(
-        title.as_deref().or(found.title.as_deref()).unwrap_or(""),
-        found.content_text.as_deref().unwrap_or(""),
-    );
+    let fingerprint = group.then(|| {
+        Box::new(crate::stories::Fingerprint::of(
+            title.as_deref().or(found.title.as_deref()).unwrap_or(""),
+            found.content_text.as_deref().unwrap_or(""),
+        ))
+    });
     Ok(ArticleFields {
-        fingerprint: Some(Box::new(fingerprint)),
+        fingerprint,
         title: found.title,
         published_at: found.published,
         content_html: found.content_html,

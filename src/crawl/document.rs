@@ -37,8 +37,10 @@ pub async fn fetch_feed(
     source: &Source,
     url: &Url,
     validators: &Validators,
-    crawler: &crate::config::CrawlerConfig,
+    config: &crate::config::Config,
 ) -> FeedFetch {
+    let crawler = &config.crawler;
+    let fingerprints = config.stories.group;
     let tz = crawler.timezone;
     let accept = match source.kind {
         SourceKind::Feed => FEED_ACCEPT,
@@ -91,7 +93,13 @@ pub async fn fetch_feed(
         });
         let mut not_articles = doc.site_links.clone();
         not_articles.extend([url.clone(), final_url.clone()]);
-        let posts = to_posts(&source, &doc.items, &final_url, &not_articles, &tracking);
+        let posts = to_posts(
+            &source,
+            &doc.items,
+            (&final_url, &not_articles),
+            &tracking,
+            fingerprints,
+        );
         let (posts, blocked) = crate::rules::apply(&source.rules, posts);
         Ok(Parsed {
             posts,
@@ -166,13 +174,14 @@ fn parse_body(
 }
 
 /// Turns one document's items into the posts the store saves; identities
-/// are decided over the whole document (see [`dedup`]).
+/// are decided over the whole document (see [`dedup`]). Each post has its
+/// fingerprint for stories when `fingerprints` (`[stories] group`).
 pub fn to_posts(
     source: &Source,
     items: &[Item],
-    feed_url: &Url,
-    not_articles: &[Url],
+    (feed_url, not_articles): (&Url, &[Url]),
     tracking: &[String],
+    fingerprints: bool,
 ) -> Vec<NewPost> {
     let titles: Vec<Option<String>> = items
         .iter()
@@ -214,7 +223,9 @@ pub fn to_posts(
         .iter()
         .zip(ids)
         .zip(titles)
-        .map(|((item, identity), title)| to_post(source, item, identity, title, feed_url))
+        .map(|((item, identity), title)| {
+            to_post(source, item, identity, title, feed_url, fingerprints)
+        })
         .collect()
 }
 
@@ -225,6 +236,7 @@ fn to_post(
     identity: dedup::Identity,
     title: Option<String>,
     feed_url: &Url,
+    fingerprint: bool,
 ) -> NewPost {
     let base = item.link.as_ref().unwrap_or(feed_url);
     let body = item.content.as_deref().or(item.summary.as_deref());
@@ -241,12 +253,14 @@ fn to_post(
         item.summary.as_deref().map(html::to_text)
     }
     .filter(|s| !s.is_empty());
-    let fingerprint = crate::stories::Fingerprint::of(
-        title.as_deref().unwrap_or(""),
-        content_text.as_deref().unwrap_or(""),
-    );
+    let fingerprint = fingerprint.then(|| {
+        crate::stories::Fingerprint::of(
+            title.as_deref().unwrap_or(""),
+            content_text.as_deref().unwrap_or(""),
+        )
+    });
     NewPost {
-        fingerprint: Some(fingerprint),
+        fingerprint,
         url: item.link.as_ref().map(|u| u.to_string()),
         guid: item.guid.clone(),
         title,

@@ -263,14 +263,7 @@ impl Crawler {
         let started_at = Utc::now();
         let clock = Instant::now();
         let tz = self.config.crawler.timezone;
-        let fetched = fetch_feed(
-            &self.fetcher,
-            source,
-            &url,
-            &validators,
-            &self.config.crawler,
-        )
-        .await;
+        let fetched = fetch_feed(&self.fetcher, source, &url, &validators, &self.config).await;
         let duration_ms = clock.elapsed().as_millis() as i64;
         let next_poll_at = source
             .schedule

@@ -370,10 +370,13 @@ impl Stories {
     ) -> Result<(), StoreError> {
         let now = chrono::Utc::now().timestamp();
         let window = self.window();
-        let row = db.signature(id)?;
+        // None without grouping (`[stories] group = false`): the index is
+        // not read for it.
+        let Some((seen, at, blob)) = db.signature(id)? else {
+            return Ok(());
+        };
         let loaded = self.ready(db)?;
-        if let Some((seen, at, blob)) = row
-            && seen >= now.saturating_sub(window)
+        if seen >= now.saturating_sub(window)
             && let Some(fp) = Fingerprint::from_blob(&blob)
         {
             loaded.file(id, &fp, at, seen);

@@ -171,6 +171,39 @@ fn the_labelled_set_is_grouped_through_the_crawl() {
     );
 }
 
+/// With `[stories] group = false` nothing is compared: each post is a
+/// story of its own (every post still has one), and no signature is kept,
+/// feeds and articles alike.
+#[test]
+fn without_grouping_each_post_is_its_own_story() {
+    let env = Env::new();
+    let posts = labelled();
+    let (cfg, _) = serve_outlets(&env, &posts);
+    env.write_config(&format!("{cfg}\n[stories]\ngroup = false\n"));
+    let out = env.run(&["crawl", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let n = posts.len() as i64;
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), n);
+    assert_eq!(
+        env.count("SELECT COUNT(DISTINCT story_id) FROM posts WHERE story_id IS NOT NULL"),
+        n
+    );
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM stories WHERE post_count = 1"),
+        n
+    );
+    assert_eq!(env.count("SELECT COUNT(*) FROM story_signatures"), 0);
+
+    // The teaser's article, fetched, does not move it either.
+    let env = teaser_then_article("[stories]\ngroup = false\n");
+    assert_eq!(env.count("SELECT COUNT(DISTINCT story_id) FROM posts"), 2);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM stories WHERE post_count = 1"),
+        2
+    );
+    assert_eq!(env.count("SELECT COUNT(*) FROM story_signatures"), 0);
+}
+
 /// The outlets crawled one at a time, each by a process of its own, group
 /// the posts exactly as one run of all of them: the signatures are in the
 /// database, and every run reads them.
@@ -231,6 +264,16 @@ fn runs_and_restarts_agree_on_the_stories() {
 /// story of the outlets that carry the same dispatch.
 #[test]
 fn an_article_moves_its_teaser_into_the_story() {
+    let env = teaser_then_article("");
+    assert_eq!(env.count("SELECT COUNT(DISTINCT story_id) FROM posts"), 1);
+    assert_eq!(env.count("SELECT COUNT(*) FROM stories"), 1);
+    assert_eq!(env.count("SELECT post_count FROM stories"), 2);
+}
+
+/// Outlet A's dispatch, and outlet B's teaser of it under another headline
+/// whose article (the dispatch) is fetched by link, crawled once with
+/// `extra` configuration after the sources.
+fn teaser_then_article(extra: &str) -> Env {
     let env = Env::new();
     let posts = labelled();
     let full = posts.iter().find(|p| p.id == 1).unwrap().clone();
@@ -263,7 +306,7 @@ fn an_article_moves_its_teaser_into_the_story() {
     let cfg = env.source("A", "a", "/a.xml")
         + &env.source("B", "b", "/b.xml")
         + "follow = \"link\"\n[sources.article]\nbody = \"#body\"\n";
-    env.write_config(&cfg);
+    env.write_config(&(cfg + extra));
     let out = env.run(&["crawl", "--once"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(
@@ -272,9 +315,7 @@ fn an_article_moves_its_teaser_into_the_story() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(env.count("SELECT COUNT(DISTINCT story_id) FROM posts"), 1);
-    assert_eq!(env.count("SELECT COUNT(*) FROM stories"), 1);
-    assert_eq!(env.count("SELECT post_count FROM stories"), 2);
+    env
 }
 
 /// What downstream sees: `stories list` (biggest first, with outlets),
