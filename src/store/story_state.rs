@@ -407,7 +407,8 @@ impl Stories {
     }
 
     /// Gives posts without a story (stored before stories, or by another
-    /// tool) theirs, in the caller's transaction, oldest first. Their
+    /// tool) theirs, in the caller's transaction, oldest first (without
+    /// grouping, a story each). Their
     /// fingerprints are taken here, on the writer's thread: this runs once,
     /// in the writer's idle time. A post stored longer ago than the window
     /// joins the stories of the window's posts it matches, but not those of
@@ -418,6 +419,12 @@ impl Stories {
         posts: &[Unassigned],
     ) -> Result<(), StoreError> {
         for (id, title, text, published, fetched) in posts {
+            if !self.config.group {
+                // Nothing compared (`[stories] group = false`): a story each.
+                let story = db.new_story(title.as_deref(), *id, fetched)?;
+                db.assign(*id, story)?;
+                continue;
+            }
             let fp = Fingerprint::of(
                 title.as_deref().unwrap_or(""),
                 text.as_deref().unwrap_or(""),

@@ -322,6 +322,50 @@ mod tests {
         );
     }
 
+    /// Without grouping (`[stories] group = false`), posts an older
+    /// version stored get a story each, and no signature; with it, the
+    /// same two posts (of this hour, alike) are one story.
+    #[test]
+    fn older_posts_get_a_story_each_without_grouping() {
+        let text = "一篇新文章的正文，足够长以作比较，讲的是同一件事情，被多家媒体转载。".repeat(3);
+        for group in [false, true] {
+            let (_d, mut conn) = store();
+            conn.execute_batch("INSERT INTO sources (slug, name, url) VALUES ('a', 'A', '')")
+                .unwrap();
+            for i in 0..2 {
+                conn.execute(
+                    "INSERT INTO posts (source, canonical_url, title, content_text, fetched_at)
+                     VALUES ('a', ?1, '新文章的标题', ?2, ?3)",
+                    rusqlite::params![format!("http://a/{i}"), text, crate::date::now_utc()],
+                )
+                .unwrap();
+            }
+            let mut stories = Stories::default();
+            stories.configure(crate::config::StoriesConfig {
+                group,
+                ..Default::default()
+            });
+            assert_eq!(assign_unassigned(&mut conn, &mut stories, 10).unwrap(), 2);
+            let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+            assert_eq!(
+                count("SELECT COUNT(*) FROM posts WHERE story_id IS NULL"),
+                0
+            );
+            let (stories, signatures) = if group { (1, 2) } else { (2, 0) };
+            assert_eq!(
+                count("SELECT COUNT(*) FROM stories"),
+                stories,
+                "group = {group}"
+            );
+            assert_eq!(count("SELECT COUNT(*) FROM story_signatures"), signatures);
+            assert_eq!(
+                count("SELECT SUM(post_count) FROM stories"),
+                2,
+                "the counts the triggers keep"
+            );
+        }
+    }
+
     /// A teaser whose article is to come is kept but not in memory (its
     /// article files it); if the article never comes, it is filed then.
     #[test]
