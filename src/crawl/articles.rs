@@ -97,7 +97,7 @@ impl Crawler {
                     let tz = self.config.crawler.timezone;
                     let title = job.title.clone();
                     let group = self.config.stories.group;
-                    tokio::task::spawn_blocking(move || extract(body, &sel, tz, (title, group)))
+                    tokio::task::spawn_blocking(move || extract(body, &sel, tz, title, group))
                         .await
                         .unwrap_or_else(|e| Err(format!("extraction crashed: {e}")))
                 }
@@ -189,7 +189,7 @@ pub async fn preview_article(
     let tz = config.crawler.timezone;
     let title = post.title.clone();
     let group = config.stories.group;
-    let fields = tokio::task::spawn_blocking(move || extract(body, &sel, tz, (title, group)))
+    let fields = tokio::task::spawn_blocking(move || extract(body, &sel, tz, title, group))
         .await
         .unwrap_or_else(|e| Err(format!("extraction crashed: {e}")))?;
     Ok((url, fields))
@@ -202,7 +202,8 @@ fn extract(
     body: Body,
     sel: &crate::config::ArticleSelectors,
     tz: chrono_tz::Tz,
-    (title, group): (Option<String>, bool),
+    title: Option<String>,
+    group: bool,
 ) -> Result<ArticleFields, String> {
     let now = Utc::now().with_timezone(&tz).fixed_offset();
     let url = &body.final_url;

@@ -96,7 +96,8 @@ pub async fn fetch_feed(
         let posts = to_posts(
             &source,
             &doc.items,
-            (&final_url, &not_articles),
+            &final_url,
+            &not_articles,
             &tracking,
             fingerprints,
         );
@@ -179,7 +180,8 @@ fn parse_body(
 pub fn to_posts(
     source: &Source,
     items: &[Item],
-    (feed_url, not_articles): (&Url, &[Url]),
+    feed_url: &Url,
+    not_articles: &[Url],
     tracking: &[String],
     fingerprints: bool,
 ) -> Vec<NewPost> {

@@ -121,7 +121,8 @@ impl Store {
         }
     }
 
-    /// Saves one poll in one transaction (see [`PollRecord`]).
+    /// Saves one poll, all or nothing (see [`PollRecord`]); on SQLite in
+    /// one transaction with the polls' saves waiting beside it.
     pub async fn save_poll(&self, poll: PollRecord) -> Result<SaveSummary, StoreError> {
         match &self.backend {
             Backend::Sqlite(w) => {

@@ -26,7 +26,7 @@ pub(crate) fn save_poll(
 }
 
 /// [`save_poll`] inside the caller's transaction: the writer runs the
-/// saves waiting at once in one transaction, each in a savepoint
+/// saves waiting together in one transaction
 /// ([`super::writer::Writer::call_shared`]).
 pub(crate) fn save_poll_in(
     tx: &Connection,
