@@ -33,6 +33,8 @@ pub mod search;
 pub mod slug;
 pub mod store;
 pub mod stories;
+#[cfg(test)]
+mod testing;
 
 use std::process::ExitCode;
 

@@ -358,14 +358,7 @@ mod tests {
             "\u{7F}",
             "\u{85}",
         ];
-        // A fixed linear congruential sequence: the same texts every run.
-        let mut state: u64 = 7;
-        let mut next = move |n: usize| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (state >> 33) as usize % n
-        };
+        let mut next = crate::testing::below(7);
         for _ in 0..20_000 {
             let len = next(12);
             let text: String = (0..len).map(|_| pieces[next(pieces.len())]).collect();

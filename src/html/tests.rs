@@ -189,13 +189,7 @@ fn tricky_inputs() -> Vec<String> {
         "<figure>",
         "<figcaption>",
     ];
-    let mut x: u64 = 42;
-    let mut next = |n: usize| {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((x >> 33) as usize) % n
-    };
+    let mut next = crate::testing::below(42);
     for _ in 0..3000 {
         let len = 1 + next(40);
         inputs.push((0..len).map(|_| pieces[next(pieces.len())]).collect());
@@ -328,13 +322,7 @@ fn fast_text_paths_match_their_definitions() {
         '\u{80}', '\u{9f}', '中', '文', '々', 'ぁ', '\u{3001}', '&', '<', '>', 'é', '😀',
         '\u{3400}',
     ];
-    let mut x: u64 = 7;
-    let mut next = |n: usize| {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((x >> 33) as usize) % n
-    };
+    let mut next = crate::testing::below(7);
     for _ in 0..20_000 {
         let len = next(24);
         let s: String = (0..len).map(|_| pool[next(pool.len())]).collect();

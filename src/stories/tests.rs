@@ -169,8 +169,6 @@ fn flashes_of_one_template_with_other_numbers_are_other_stories() {
     assert!(Fingerprint::from_blob(&old).is_some_and(|f| f.title_numbers.is_empty()));
 }
 
-/// What is stored is read back whole; anything else is refused, never
-/// trusted (a row of another version, another tool's, a truncated one).
 /// The sketch's title test turns down only pairs whose titles the check
 /// would turn down (at any threshold), and it turns down those of one beat
 /// that share a third of their character pairs: headlines drawn from one
@@ -214,15 +212,9 @@ fn the_sketch_turns_down_titles_only_as_the_check_would() {
         "成交额",
     ];
     // A desk's headlines: four to six words, the first words far likelier
-    // (a fixed linear congruential sequence: the same pairs every run).
-    let mut seed: u64 = 42;
-    let mut next = |n: usize| {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let r = (seed >> 33) as usize % (n * n);
-        n - 1 - r.isqrt()
-    };
+    // (fixed draws: the same pairs every run).
+    let mut draw = crate::testing::draws(42);
+    let mut next = |n: usize| n - 1 - (draw() % (n * n)).isqrt();
     let mut titles: Vec<String> = (0..200)
         .map(|_| {
             let len = 4 + next(3);
@@ -284,6 +276,8 @@ fn folding_fast_paths_agree_with_the_general_ones() {
     }
 }
 
+/// What is stored is read back whole; anything else is refused, never
+/// trusted (a row of another version, another tool's, a truncated one).
 #[test]
 fn a_stored_signature_reads_back_and_nothing_else_does() {
     let fp = Fingerprint::of(
