@@ -9,6 +9,7 @@
 
 pub mod budget;
 mod sanitize;
+mod simple;
 
 use ego_tree::NodeRef;
 use scraper::{Html, Node};
@@ -104,6 +105,9 @@ fn clean_markup(html: &str, base: &Url) -> String {
 /// `href` and `src` are made absolute against `base`, and dropped when they
 /// do not make an http, https or mailto URL.
 pub fn normalize(html: &str, base: Option<&Url>) -> String {
+    if let Some(top) = simple::parse(html) {
+        return sanitize::write_clean_simple(top, base, html.len(), None);
+    }
     let doc = Html::parse_fragment(html);
     sanitize::write_clean(&doc, base, html.len(), None)
 }
@@ -123,9 +127,14 @@ pub fn clean_with_text(html: &str, base: &Url) -> (String, String) {
         let text = to_text(&cleaned);
         return (cleaned, text);
     }
-    let doc = Html::parse_fragment(html);
     let mut text = sanitize::TextSink::default();
-    let out = sanitize::write_clean(&doc, Some(base), html.len(), Some(&mut text));
+    let out = match simple::parse(html) {
+        Some(top) => sanitize::write_clean_simple(top, Some(base), html.len(), Some(&mut text)),
+        None => {
+            let doc = Html::parse_fragment(html);
+            sanitize::write_clean(&doc, Some(base), html.len(), Some(&mut text))
+        }
+    };
     (out, text.finish())
 }
 

@@ -1,4 +1,5 @@
-//! The sanitizer: one walk over a parsed fragment that keeps only the
+//! The sanitizer: one walk over a parsed fragment (html5ever's tree, or,
+//! for the shapes most feeds send, [`super::simple`]'s) that keeps only the
 //! structure of an article (the tags of [`KEEP_TAGS`], the attributes of
 //! [`allowed_attr`], `http`/`https`/`mailto` links and images made
 //! absolute), drops scripts, styles, forms and the like with their content,
@@ -20,10 +21,10 @@
 use std::borrow::Cow;
 
 use ego_tree::NodeRef;
-use scraper::node::Element;
 use scraper::{Html, Node};
 use url::Url;
 
+use super::simple;
 use super::{MAX_TREE_DEPTH, collapse, escape_attr, escape_text, flush, is_block, is_space};
 
 /// The elements kept: the structure of an article.
@@ -61,9 +62,8 @@ enum Verdict {
     Drop,
 }
 
-fn verdict(e: &Element) -> Verdict {
-    let name = e.name();
-    if e.name.ns != html5ever::ns!(html) || DROP_TAGS.contains(&name) {
+fn verdict(name: &str, html_ns: bool) -> Verdict {
+    if !html_ns || DROP_TAGS.contains(&name) {
         // SVG and MathML: nothing of an article (ammonia, unwrapping
         // `<math>`, dropped what it held as out of place).
         Verdict::Drop
@@ -74,33 +74,92 @@ fn verdict(e: &Element) -> Verdict {
     }
 }
 
+/// An element of a parsed fragment as the walk reads it: of html5ever's
+/// tree ([`Html5`]) or of [`super::simple`]'s.
+pub(super) trait Markup<'a>: Copy {
+    fn name(self) -> &'a str;
+    /// Its attributes, names in lower case.
+    fn attrs(self) -> impl Iterator<Item = (&'a str, &'a str)>;
+    /// Calls `f` on each child element or text, in order (comments,
+    /// doctypes and processing instructions are not content).
+    fn each_child(self, f: impl FnMut(Child<'a, Self>));
+}
+
+pub(super) enum Child<'a, M> {
+    Text(&'a str),
+    /// An element, and whether it is in the HTML namespace.
+    Elem(M, bool),
+}
+
+/// An element of html5ever's tree (or its root).
+#[derive(Clone, Copy)]
+pub(super) struct Html5<'a>(NodeRef<'a, Node>);
+
+impl<'a> Markup<'a> for Html5<'a> {
+    fn name(self) -> &'a str {
+        match self.0.value() {
+            Node::Element(e) => e.name(),
+            _ => "",
+        }
+    }
+    fn attrs(self) -> impl Iterator<Item = (&'a str, &'a str)> {
+        let attrs = match self.0.value() {
+            Node::Element(e) => Some(e.attrs()),
+            _ => None,
+        };
+        attrs.into_iter().flatten()
+    }
+    fn each_child(self, mut f: impl FnMut(Child<'a, Self>)) {
+        for child in self.0.children() {
+            match child.value() {
+                Node::Text(t) => f(Child::Text(t)),
+                Node::Element(e) => f(Child::Elem(Html5(child), e.name.ns == html5ever::ns!(html))),
+                _ => {}
+            }
+        }
+    }
+}
+
+impl<'a> Markup<'a> for &'a simple::Elem<'a> {
+    fn name(self) -> &'a str {
+        self.name
+    }
+    fn attrs(self) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.attrs.iter().map(|(k, v)| (*k, &**v))
+    }
+    fn each_child(self, mut f: impl FnMut(Child<'a, Self>)) {
+        for child in &self.children {
+            match child {
+                simple::Child::Text(t) => f(Child::Text(t)),
+                simple::Child::Elem(e) => f(Child::Elem(e, true)),
+            }
+        }
+    }
+}
+
 /// What a kept element holds once the others are unwrapped or dropped:
 /// its kept child elements, and the text between them, runs of text
 /// joined (as a parse of the sanitized markup would join them).
-enum Item<'a> {
+enum Item<'a, M> {
     Text(Cow<'a, str>),
-    Elem(NodeRef<'a, Node>, &'a Element),
+    Elem(M),
 }
 
-fn flatten<'a>(node: NodeRef<'a, Node>, items: &mut Vec<Item<'a>>, depth: usize) {
+fn flatten<'a, M: Markup<'a>>(node: M, items: &mut Vec<Item<'a, M>>, depth: usize) {
     if depth > MAX_TREE_DEPTH {
         return;
     }
-    for child in node.children() {
-        match child.value() {
-            Node::Text(t) => match items.last_mut() {
-                Some(Item::Text(s)) => s.to_mut().push_str(t),
-                _ => items.push(Item::Text(Cow::Borrowed(&**t))),
-            },
-            Node::Element(e) => match verdict(e) {
-                Verdict::Keep => items.push(Item::Elem(child, e)),
-                Verdict::Unwrap => flatten(child, items, depth + 1),
-                Verdict::Drop => {}
-            },
-            // Comments, doctypes, processing instructions.
-            _ => {}
-        }
-    }
+    node.each_child(|child| match child {
+        Child::Text(t) => match items.last_mut() {
+            Some(Item::Text(s)) => s.to_mut().push_str(t),
+            _ => items.push(Item::Text(Cow::Borrowed(t))),
+        },
+        Child::Elem(e, html_ns) => match verdict(e.name(), html_ns) {
+            Verdict::Keep => items.push(Item::Elem(e)),
+            Verdict::Unwrap => flatten(e, items, depth + 1),
+            Verdict::Drop => {}
+        },
+    });
 }
 
 /// The plain text of the HTML [`write_clean`] writes, gathered in the same
@@ -165,16 +224,33 @@ pub(super) fn write_clean(
     capacity: usize,
     text: Option<&mut TextSink>,
 ) -> String {
+    write_clean_from(Html5(*doc.root_element()), base, capacity, text)
+}
+
+/// [`write_clean`] of a tree from [`simple::parse`]: its top-level
+/// children.
+pub(super) fn write_clean_simple(
+    top: Vec<simple::Child<'_>>,
+    base: Option<&Url>,
+    capacity: usize,
+    text: Option<&mut TextSink>,
+) -> String {
+    let root = simple::Elem {
+        name: "html",
+        attrs: Vec::new(),
+        children: top,
+    };
+    write_clean_from(&root, base, capacity, text)
+}
+
+fn write_clean_from<'a, M: Markup<'a>>(
+    root: M,
+    base: Option<&Url>,
+    capacity: usize,
+    text: Option<&mut TextSink>,
+) -> String {
     let mut out = String::with_capacity(capacity);
-    write_children(
-        *doc.root_element(),
-        true,
-        &mut out,
-        Pre::Outside,
-        0,
-        base,
-        text,
-    );
+    write_children(root, true, &mut out, Pre::Outside, 0, base, text);
     let trimmed = out.trim();
     if trimmed.len() == out.len() {
         out
@@ -193,8 +269,8 @@ enum Pre {
     Inside,
 }
 
-fn write_children(
-    node: NodeRef<'_, Node>,
+fn write_children<'a, M: Markup<'a>>(
+    node: M,
     parent_is_block: bool,
     out: &mut String,
     pre: Pre,
@@ -207,9 +283,9 @@ fn write_children(
     }
     let mut items = Vec::new();
     flatten(node, &mut items, depth);
-    let is_block_item = |i: Option<&Item<'_>>| match i {
+    let is_block_item = |i: Option<&Item<'a, M>>| match i {
         None => true,
-        Some(Item::Elem(_, e)) => is_block(e.name()),
+        Some(Item::Elem(e)) => is_block(e.name()),
         Some(Item::Text(_)) => false,
     };
     for (i, item) in items.iter().enumerate() {
@@ -245,7 +321,8 @@ fn write_children(
                     t.push(s);
                 }
             }
-            Item::Elem(child, e) => {
+            Item::Elem(e) => {
+                let e = *e;
                 let name = e.name();
                 let block = is_block(name);
                 out.push('<');
@@ -283,7 +360,7 @@ fn write_children(
                     continue;
                 }
                 write_children(
-                    *child,
+                    e,
                     block,
                     out,
                     match (name, pre) {
