@@ -58,9 +58,19 @@ const FEW_TAGS: usize = 64;
 /// How much input is fed between two looks at the meter.
 const CHUNK: usize = 1024;
 
+/// Attributes a tag may have. The tokenizer compares each attribute's
+/// name with every one before it in its tag (a duplicate is dropped), so a
+/// tag of A attributes costs A² comparisons before the tree builder, and
+/// its meter, sees it: 64,000 attributes (437 KB) took 4.9 s. With at most
+/// this many a tag, that is at most 50 comparisons a byte. Real elements
+/// carry a few, rarely more than 20.
+pub const MAX_ATTRIBUTES: usize = 100;
+
 /// Why a piece of HTML is not parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Exceeded {
+    #[error("an HTML tag with more than {limit} attributes (at byte {at})")]
+    Attributes { limit: usize, at: usize },
     #[error("HTML nested more than {MAX_DEPTH} elements deep (at byte {at})")]
     Depth { at: usize },
     #[error("HTML that costs more than {limit} parser steps (at byte {at})")]
@@ -74,6 +84,7 @@ pub enum Exceeded {
 /// [`BYTES_PER_NODE`] + [`BASE_NODES`] nodes. `fragment` says
 /// how the real parse will read it (as a body fragment, or as a document).
 pub fn check(html: &str, fragment: bool) -> Result<(), Exceeded> {
+    attributes_within(html.as_bytes(), MAX_ATTRIBUTES)?;
     if html
         .bytes()
         .filter(|&b| b == b'<')
@@ -117,6 +128,183 @@ pub fn measure(html: &str, fragment: bool) -> Result<(u64, u64, u32), Exceeded> 
     parser.finish();
     state.within(&limits, at)?;
     Ok((state.work.get(), state.nodes.get(), state.depth.get()))
+}
+
+/// The tokenizer's states within a tag, as far as they decide where an
+/// attribute starts (`Data`: not in a tag).
+#[derive(Clone, Copy, PartialEq)]
+enum TagState {
+    Data,
+    Open,
+    Name,
+    BeforeAttr,
+    Attr,
+    AfterAttr,
+    BeforeValue,
+    Double,
+    Single,
+    AfterQuoted,
+    Unquoted,
+    SelfClosing,
+}
+
+const TAG_STATES: usize = 12;
+
+impl TagState {
+    const ALL: [TagState; TAG_STATES] = [
+        TagState::Data,
+        TagState::Open,
+        TagState::Name,
+        TagState::BeforeAttr,
+        TagState::Attr,
+        TagState::AfterAttr,
+        TagState::BeforeValue,
+        TagState::Double,
+        TagState::Single,
+        TagState::AfterQuoted,
+        TagState::Unquoted,
+        TagState::SelfClosing,
+    ];
+
+    /// The state after byte `b`, and whether `b` starts an attribute (the
+    /// tokenizer's rules for these states, HTML § 13.2.5).
+    fn next(self, b: u8) -> (TagState, bool) {
+        use TagState::*;
+        let space = matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0c);
+        match self {
+            Data => (Data, false),
+            // `<a` and `</a` open a tag (an end tag's attributes are
+            // compared too); anything else is not a tag.
+            Open if b == b'/' => (Open, false),
+            Open if b.is_ascii_alphabetic() => (Name, false),
+            Open => (Data, false),
+            _ if b == b'>' && !matches!(self, Double | Single) => (Data, false),
+            Name if space => (BeforeAttr, false),
+            Name if b == b'/' => (SelfClosing, false),
+            Name => (Name, false),
+            BeforeAttr | AfterQuoted | SelfClosing if space => (BeforeAttr, false),
+            AfterAttr if space => (AfterAttr, false),
+            BeforeAttr | AfterAttr | AfterQuoted | SelfClosing if b == b'/' => (SelfClosing, false),
+            AfterAttr if b == b'=' => (BeforeValue, false),
+            BeforeAttr | AfterAttr | AfterQuoted | SelfClosing => (Attr, true),
+            Attr if space => (AfterAttr, false),
+            Attr if b == b'/' => (SelfClosing, false),
+            Attr if b == b'=' => (BeforeValue, false),
+            Attr => (Attr, false),
+            BeforeValue if space => (BeforeValue, false),
+            BeforeValue if b == b'"' => (Double, false),
+            BeforeValue if b == b'\'' => (Single, false),
+            BeforeValue => (Unquoted, false),
+            Double if b == b'"' => (AfterQuoted, false),
+            Single if b == b'\'' => (AfterQuoted, false),
+            Double | Single => (self, false),
+            Unquoted if space => (BeforeAttr, false),
+            Unquoted => (Unquoted, false),
+        }
+    }
+}
+
+/// Whether no tag of `html` has more than `limit` attributes.
+///
+/// Where a tag starts depends on more than the bytes (a comment, a
+/// `<script>`'s text, a quoted value hide what looks like one), so this
+/// follows a tag from every `<`, whatever the tokenizer would make of that
+/// `<`: the tag states from each start, merged where they meet (the same
+/// state at the same byte goes on the same way), each with the most
+/// attributes any of its starts has counted. It counts at least every
+/// real tag's attributes, and may count some that are not there (refusing
+/// markup that would have parsed cheaply, never letting through one that
+/// does not), in one pass of at most a dozen states a byte.
+fn attributes_within(html: &[u8], limit: usize) -> Result<(), Exceeded> {
+    // The most attributes counted by a start now in each state, and which
+    // states hold a start (a bit each).
+    let mut counts = [0usize; TAG_STATES];
+    let mut active: u16 = 0;
+    let mut i = 0;
+    while i < html.len() {
+        if active == 0 {
+            // In no tag from any start: on to the next `<`.
+            match html.get(i..).and_then(|r| memchr::memchr(b'<', r)) {
+                Some(p) => i += p,
+                None => break,
+            }
+        }
+        if active.is_power_of_two() && html.get(i) != Some(&b'<') {
+            // One start alive, the common case: followed alone, up to the
+            // end of its tag or the next `<` (another start).
+            let s = active.trailing_zeros() as usize;
+            let (Some(&(mut state)), Some(&(mut count))) = (TagState::ALL.get(s), counts.get(s))
+            else {
+                break;
+            };
+            while let Some(&b) = html.get(i) {
+                if b == b'<' {
+                    break;
+                }
+                i += 1;
+                let (to, attribute) = state.next(b);
+                state = to;
+                if to == TagState::Data {
+                    break;
+                }
+                count += usize::from(attribute);
+                if count > limit {
+                    return Err(Exceeded::Attributes { limit, at: i - 1 });
+                }
+            }
+            counts = [0; TAG_STATES];
+            active = 0;
+            if state != TagState::Data
+                && let Some(slot) = counts.get_mut(state as usize)
+            {
+                *slot = count;
+                active = 1 << (state as usize);
+            }
+            continue;
+        }
+        let Some(&b) = html.get(i) else { break };
+        let mut next = [0usize; TAG_STATES];
+        let mut next_active: u16 = 0;
+        let mut from = active;
+        while from != 0 {
+            let s = from.trailing_zeros() as usize;
+            from &= from - 1;
+            let (Some(&state), Some(&count)) = (TagState::ALL.get(s), counts.get(s)) else {
+                continue;
+            };
+            let (to, attribute) = state.next(b);
+            if to == TagState::Data {
+                continue;
+            }
+            let count = count + usize::from(attribute);
+            if count > limit {
+                return Err(Exceeded::Attributes { limit, at: i });
+            }
+            let t = to as usize;
+            if let Some(slot) = next.get_mut(t) {
+                *slot = if next_active & (1 << t) != 0 {
+                    (*slot).max(count)
+                } else {
+                    count
+                };
+                next_active |= 1 << t;
+            }
+        }
+        if b == b'<' {
+            // A start, whether or not it is one (see above).
+            let t = TagState::Open as usize;
+            if next_active & (1 << t) == 0
+                && let Some(slot) = next.get_mut(t)
+            {
+                *slot = 0;
+                next_active |= 1 << t;
+            }
+        }
+        counts = next;
+        active = next_active;
+        i += 1;
+    }
+    Ok(())
 }
 
 struct Limits {
@@ -452,6 +640,55 @@ mod tests {
     fn few_tags_are_not_metered() {
         assert!(check("<p>一段</p>", true).is_ok());
         assert_eq!(measure("<p>一段</p>", true).map(|(_, _, d)| d), Ok(2));
+    }
+
+    fn attributes(n: usize) -> String {
+        (0..n).map(|i| format!(" a{i}")).collect()
+    }
+
+    /// A tag of many attributes is refused before html5ever's tokenizer
+    /// compares their names (A² comparisons), wherever it hides: after a
+    /// comment, a `<script>`'s text or a quoted value that seem to leave
+    /// a tag open, in an end tag, after a `/`, without spaces between
+    /// quoted values. As many as the limit pass.
+    #[test]
+    fn tags_of_many_attributes_are_refused() {
+        let limit = MAX_ATTRIBUTES;
+        let at_limit = format!("<p><a{}>x</a></p>", attributes(limit));
+        assert_eq!(check(&at_limit, true), Ok(()));
+        let quoted: String = (0..limit + 1).map(|i| format!("a{i}=\"v\"")).collect();
+        for html in [
+            format!("<p><a{}>x</a></p>", attributes(limit + 1)),
+            format!("<!-- <a x=\" --><a{}>", attributes(limit + 1)),
+            format!(
+                "<script>var s = '<a x=\"';</script><b{}>",
+                attributes(limit + 1)
+            ),
+            format!("<p title='<a x=\"'><i{}>", attributes(limit + 1)),
+            format!("<p></p{}>", attributes(limit + 1)),
+            format!("<img/{}>", attributes(limit + 1).replace(' ', "/")),
+            format!("<a {quoted}>"),
+            format!("<a{}", attributes(10 * limit)),
+        ] {
+            assert!(
+                matches!(check(&html, true), Err(Exceeded::Attributes { .. })),
+                "{html:.120}"
+            );
+            assert!(
+                matches!(check(&html, false), Err(Exceeded::Attributes { .. })),
+                "{html:.120}"
+            );
+        }
+        // Words in text are no attributes, however many.
+        assert_eq!(check(&"word ".repeat(10_000), true), Ok(()));
+        assert_eq!(
+            check(&format!("<p>{}</p>", "a ".repeat(10_000)), true),
+            Ok(())
+        );
+        // The states' table is in their order.
+        for (i, s) in TagState::ALL.iter().enumerate() {
+            assert_eq!(*s as usize, i);
+        }
     }
 
     #[test]

@@ -71,6 +71,8 @@ const TAGS: &[(&str, Kind)] = &[
 
 /// Open elements at most: deeper markup goes to html5ever and its budget.
 const MAX_OPEN: usize = 64;
+/// Attributes of a tag at most (each is compared with those before it).
+const MAX_ATTRS: usize = 32;
 
 /// The fragment's top-level children, as html5ever would parse `html` in
 /// the context of `<body>`, or `None` (see the module doc).
@@ -257,6 +259,7 @@ impl<'a> Parser<'a> {
                 || !name
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_:.".contains(&b))
+                || attrs.len() >= MAX_ATTRS
                 || attrs.iter().any(|(n, _)| *n == name)
             {
                 return None;

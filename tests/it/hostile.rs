@@ -15,6 +15,7 @@ pub const SHAPES: &[(&str, Generator)] = &[
     ("foreign_content", foreign_content),
     ("unclosed_everything", unclosed_everything),
     ("deep_divs", deep_divs),
+    ("many_attributes", many_attributes),
 ];
 
 fn fill(mut s: String, len: usize, unit: &str) -> String {
@@ -79,4 +80,17 @@ pub fn unclosed_everything(len: usize) -> String {
 pub fn deep_divs(len: usize) -> String {
     let n = (len / 11).max(1);
     format!("{}正文{}", "<div>".repeat(n), "</div>".repeat(n))
+}
+
+/// One tag of as many attributes as fit, each name new: the tokenizer
+/// compares every attribute's name with all before it in its tag.
+pub fn many_attributes(len: usize) -> String {
+    let mut s = String::from("<p><a");
+    let mut i = 0;
+    while s.len() + 10 < len {
+        s.push_str(&format!(" a{i}"));
+        i += 1;
+    }
+    s.push_str(">x</a></p>");
+    s
 }
