@@ -241,6 +241,26 @@ fn attributes_within(html: &[u8], limit: usize) -> Result<(), Exceeded> {
                 if b == b'<' {
                     break;
                 }
+                if let TagState::Double | TagState::Single = state {
+                    // A quoted value: nothing to count up to its quote (or
+                    // a `<`, another start).
+                    let quote = if state == TagState::Double {
+                        b'"'
+                    } else {
+                        b'\''
+                    };
+                    match html.get(i..).and_then(|r| memchr::memchr2(quote, b'<', r)) {
+                        Some(0) => {}
+                        Some(p) => {
+                            i += p;
+                            continue;
+                        }
+                        None => {
+                            i = html.len();
+                            break;
+                        }
+                    }
+                }
                 i += 1;
                 let (to, attribute) = state.next(b);
                 state = to;
@@ -679,6 +699,13 @@ mod tests {
                 "{html:.120}"
             );
         }
+        // A quote never closed, a tag never ended: the scan ends.
+        assert_eq!(attributes_within(b"<p><a x=\"never closed", limit), Ok(()));
+        assert_eq!(
+            attributes_within(b"<p><a x='never closed <b", limit),
+            Ok(())
+        );
+        assert_eq!(attributes_within(b"<a x y", limit), Ok(()));
         // Words in text are no attributes, however many.
         assert_eq!(check(&"word ".repeat(10_000), true), Ok(()));
         assert_eq!(
