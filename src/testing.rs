@@ -18,3 +18,21 @@ pub(crate) fn below(seed: u64) -> impl FnMut(usize) -> usize {
     let mut draw = draws(seed);
     move |n| draw() % n
 }
+
+/// `count` strings, each of a length drawn from `lengths` of pieces drawn
+/// from `pieces` (the inputs of the tests that compare two ways of doing
+/// one thing on the pieces where they could part ways).
+pub(crate) fn joined(
+    seed: u64,
+    pieces: &[&str],
+    count: usize,
+    lengths: std::ops::Range<usize>,
+) -> Vec<String> {
+    let mut next = below(seed);
+    (0..count)
+        .map(|_| {
+            let len = lengths.start + next(lengths.len());
+            (0..len).map(|_| pieces[next(pieces.len())]).collect()
+        })
+        .collect()
+}

@@ -358,10 +358,7 @@ mod tests {
             "\u{7F}",
             "\u{85}",
         ];
-        let mut next = crate::testing::below(7);
-        for _ in 0..20_000 {
-            let len = next(12);
-            let text: String = (0..len).map(|_| pieces[next(pieces.len())]).collect();
+        for text in crate::testing::joined(7, &pieces, 20_000, 0..12) {
             assert_eq!(repair_xml(&text), repair(&text, false), "{text:?}");
         }
         for (a, b) in pieces

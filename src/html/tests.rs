@@ -189,11 +189,7 @@ fn tricky_inputs() -> Vec<String> {
         "<figure>",
         "<figcaption>",
     ];
-    let mut next = crate::testing::below(42);
-    for _ in 0..3000 {
-        let len = 1 + next(40);
-        inputs.push((0..len).map(|_| pieces[next(pieces.len())]).collect());
-    }
+    inputs.extend(crate::testing::joined(42, &pieces, 3000, 1..41));
     inputs
 }
 
@@ -568,11 +564,8 @@ fn the_simple_parser_builds_html5evers_tree() {
         "</h1>",
         "<div\tclass=\"x\">",
     ];
-    let mut next = crate::testing::below(7);
-    for _ in 0..30_000 {
-        let len = 1 + next(24);
-        inputs.push((0..len).map(|_| pieces[next(pieces.len())]).collect());
-    }
+    inputs.extend(crate::testing::joined(7, &pieces, 30_000, 1..25));
+    let mut next = crate::testing::below(8);
     // And 10,000 nested as written (most of them taken): elements of the
     // subset and others, texts, references and attributes.
     fn nested(next: &mut impl FnMut(usize) -> usize, depth: usize, out: &mut String) {
