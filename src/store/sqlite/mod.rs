@@ -15,6 +15,7 @@ mod sources;
 pub(crate) mod stories;
 #[cfg(test)]
 mod tests;
+mod vfs;
 mod writer;
 
 use std::path::Path;
@@ -67,7 +68,13 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
             .mode(0o666)
             .open(path);
     }
-    let mut conn = Connection::open(path).map_err(open_err)?;
+    // The writer's log is written in runs of frames (see `vfs`).
+    let mut conn = if vfs::available() {
+        Connection::open_with_flags_and_vfs(path, rusqlite::OpenFlags::default(), vfs::NAME)
+    } else {
+        Connection::open(path)
+    }
+    .map_err(open_err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
     // Room for every statement the writer caches (34 in this module):
     // rusqlite keeps 16 by default, and a poll's save used more, so some
