@@ -37,6 +37,9 @@ pub(crate) enum SignaturesFrom {
 /// blob.
 pub(crate) type SignatureSink<'a> = dyn FnMut(i64, i64, i64, &[u8]) + 'a;
 
+/// A stored post's title and text.
+pub(crate) type PostText = (Option<String>, Option<String>);
+
 /// A stored signature: when its post was stored and published (seconds),
 /// and the blob.
 pub(crate) type SignatureRow = (i64, i64, Vec<u8>);
@@ -68,6 +71,8 @@ pub(crate) trait StoryRows {
         at: i64,
         blob: &[u8],
     ) -> Result<(), StoreError>;
+    /// Post `post`'s title and text (`None` when the post is gone).
+    fn post_text(&mut self, post: i64) -> Result<Option<PostText>, StoreError>;
     /// The story of post `post` (`None` when the post is gone or has none).
     fn story_of(&mut self, post: i64) -> Result<Option<i64>, StoreError>;
     /// Post `post`'s story and time (published, else stored; seconds), when
@@ -362,7 +367,10 @@ impl Stories {
     }
 
     /// Files post `id` in memory by its stored signature: its article will
-    /// not come, and the teaser is what it has.
+    /// not come, and the teaser is what it has. A post stored while its
+    /// article was to come has none (its teaser was not fingerprinted, see
+    /// `crawl::document`): it is fingerprinted now, from its stored title
+    /// and text, and compared as if its teaser were a new text.
     pub(crate) fn file_stored(
         &mut self,
         db: &mut dyn StoryRows,
@@ -370,10 +378,20 @@ impl Stories {
     ) -> Result<(), StoreError> {
         let now = chrono::Utc::now().timestamp();
         let window = self.window();
-        // None without grouping (`[stories] group = false`): the index is
-        // not read for it.
         let Some((seen, at, blob)) = db.signature(id)? else {
-            return Ok(());
+            // Without grouping (`[stories] group = false`) there is none
+            // to take: the index is not read for it.
+            if !self.config.group {
+                return Ok(());
+            }
+            let Some((title, text)) = db.post_text(id)? else {
+                return Ok(());
+            };
+            let fp = Fingerprint::of(
+                title.as_deref().unwrap_or(""),
+                text.as_deref().unwrap_or(""),
+            );
+            return self.refile(db, id, &fp, &crate::date::now_utc());
         };
         let loaded = self.ready(db)?;
         if seen >= now.saturating_sub(window)

@@ -270,6 +270,49 @@ fn an_article_moves_its_teaser_into_the_story() {
     assert_eq!(env.count("SELECT post_count FROM stories"), 2);
 }
 
+/// Two outlets' flashes of one event under one headline, the second's
+/// article page gone (404, given up at the first attempt): the second was
+/// stored while its article was to come, so its teaser was not compared
+/// then; once the article is given up, the teaser is compared (by its
+/// headline and time, from the stored text) and joins the first's story.
+#[test]
+fn a_teaser_whose_article_never_comes_joins_by_its_headline() {
+    let env = Env::new();
+    let flash = |link: &str| {
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description>\
+             <item><title>央行宣布下调金融机构存款准备金率</title><link>{link}</link><pubDate>Fri, 17 Mar 2023 19:00:00 +0800</pubDate>\
+             <description>中国人民银行决定于3月27日降低金融机构存款准备金率0.25个百分点。</description></item></channel></rss>"
+        )
+        .into_bytes()
+    };
+    let (a, b) = (
+        flash(&format!("{}/a/1", env.base())),
+        flash(&format!("{}/share/88", env.base())),
+    );
+    env.route("/a.xml", move |_| {
+        Response::ok("application/rss+xml", a.clone())
+    });
+    env.route("/b.xml", move |_| {
+        Response::ok("application/rss+xml", b.clone())
+    });
+    let cfg =
+        env.source("A", "a", "/a.xml") + &env.source("B", "b", "/b.xml") + "follow = \"link\"\n";
+    env.write_config(&format!("[crawler]\narticle_attempts = 1\n{cfg}"));
+    let out = env.run(&["crawl", "--once"]);
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM posts WHERE article_state = 'failed'"),
+        1,
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.count("SELECT COUNT(*) FROM posts"), 2);
+    assert_eq!(env.count("SELECT COUNT(DISTINCT story_id) FROM posts"), 1);
+    assert_eq!(env.count("SELECT COUNT(*) FROM stories"), 1);
+    assert_eq!(env.count("SELECT post_count FROM stories"), 2);
+    assert_eq!(env.count("SELECT COUNT(*) FROM story_signatures"), 2);
+}
+
 /// Outlet A's dispatch, and outlet B's teaser of it under another headline
 /// whose article (the dispatch) is fetched by link, crawled once with
 /// `extra` configuration after the sources.

@@ -8,7 +8,7 @@ use postgres::{Client, Transaction};
 use super::batch::Batch;
 use super::*;
 use crate::store::story_state::{
-    SignatureRow, SignatureSink, SignaturesFrom, StoryRows, Unassigned,
+    PostText, SignatureRow, SignatureSink, SignaturesFrom, StoryRows, Unassigned,
 };
 
 /// [`StoryRows`] on a PostgreSQL write transaction, through a poll's
@@ -121,6 +121,16 @@ impl StoryRows for PgRows<'_, '_, '_> {
             &[&post, &seen, &at, &blob],
         )?;
         Ok(())
+    }
+
+    fn post_text(&mut self, post: i64) -> Result<Option<PostText>, StoreError> {
+        Ok(self
+            .tx
+            .row_opt(
+                "SELECT title, content_text FROM posts WHERE id = $1",
+                &[&post],
+            )?
+            .map(|r| (r.get(0), r.get(1))))
     }
 
     fn story_of(&mut self, post: i64) -> Result<Option<i64>, StoreError> {

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::*;
 pub(crate) use crate::store::story_state::Stories;
 use crate::store::story_state::{
-    SignatureRow, SignatureSink, SignaturesFrom, StoryRows, Unassigned, post_time,
+    PostText, SignatureRow, SignatureSink, SignaturesFrom, StoryRows, Unassigned, post_time,
 };
 
 /// [`StoryRows`] on a SQLite write transaction.
@@ -71,6 +71,14 @@ impl StoryRows for SqliteRows<'_> {
             )?
             .execute(params![post, seen, at, blob])?;
         Ok(())
+    }
+
+    fn post_text(&mut self, post: i64) -> Result<Option<PostText>, StoreError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT title, content_text FROM posts WHERE id = ?1")?
+            .query_row([post], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
     }
 
     fn story_of(&mut self, post: i64) -> Result<Option<i64>, StoreError> {
