@@ -147,8 +147,9 @@ impl BandIndex {
             .unwrap_or(NONE)
     }
 
-    /// The sorted sequence's entries in order, whole (`key << 32 | slot`),
-    /// each chunk given back once it is read (a merge writes new ones).
+    /// The sorted sequence's entries in order, whole (`key << 32 | slot`):
+    /// what the tests compare the sequence with.
+    #[cfg(test)]
     fn drain_base(&mut self) -> impl Iterator<Item = u64> + use<> {
         let mut bounds = std::mem::take(&mut self.dir).into_iter().skip(1);
         let mut prefix = 0u64;
@@ -176,7 +177,13 @@ impl BandIndex {
 
     /// Moves the map's entries into the sorted sequence: sorted among
     /// themselves, then merged with the sequence into new chunks, each old
-    /// chunk freed once it is read; the directory counted again.
+    /// chunk freed once it is read; the directory counted again as it
+    /// goes. One key prefix at a time, from the old directory's spans and
+    /// the run of new entries under the same prefix: the merge moves
+    /// every entry of the sequence (some 10 million over a cold crawl of
+    /// 50,000 posts), and an iterator over the chunks, decoding each
+    /// entry's prefix, cost 10 ns an entry (5% of the writer's time).
+    #[inline(never)]
     fn merge(&mut self) {
         let mut new: Vec<u64> = Vec::with_capacity(self.tail_len);
         for (k, head) in self.heads.drain() {
@@ -189,47 +196,122 @@ impl BandIndex {
         self.chain.clear();
         self.tail_len = 0;
         new.sort_unstable();
-        let mut old = self.drain_base().peekable();
-        let mut new = new.into_iter().peekable();
+        let mut old_dir = std::mem::take(&mut self.dir);
+        if old_dir.len() != (1 << PREFIX) + 1 {
+            old_dir = vec![0; (1 << PREFIX) + 1];
+        }
+        let mut old = OldEntries {
+            keys: std::mem::take(&mut self.keys),
+            slots: std::mem::take(&mut self.slots),
+            chunk: 0,
+            at: 0,
+        };
+        let mut out = NewChunks::default();
         let mut dir = vec![0u32; (1 << PREFIX) + 1];
-        let (mut keys, mut slots): (Vec<u16>, Vec<u32>) =
-            (Vec::with_capacity(CHUNK), Vec::with_capacity(CHUNK));
-        let mut total = 0;
-        loop {
-            let e = match (old.peek(), new.peek()) {
-                (Some(&a), Some(&b)) if a <= b => old.next(),
-                (Some(_), Some(_)) | (None, Some(_)) => new.next(),
-                (Some(_), None) => old.next(),
-                (None, None) => break,
-            };
-            let Some(e) = e else { break };
-            keys.push((e >> 32) as u16);
-            slots.push(e as u32);
-            if let Some(d) = dir.get_mut(((e >> (64 - PREFIX)) as usize) + 1) {
-                *d += 1;
+        let mut next_new = new.iter().copied().peekable();
+        for (p, bounds) in old_dir.windows(2).enumerate() {
+            let mut old_left = bounds[1].saturating_sub(bounds[0]);
+            let prefix = p as u64;
+            loop {
+                // The next new entry of this prefix: its key's low 16 bits
+                // and its slot, as the old entries compare.
+                let fresh = next_new
+                    .peek()
+                    .filter(|&&e| e >> (64 - PREFIX) == prefix)
+                    .map(|&e| e & 0xFFFF_FFFF_FFFF);
+                let from_old = match (old_left > 0, fresh) {
+                    (true, Some(f)) => old.peek().is_some_and(|o| o <= f),
+                    (true, None) => true,
+                    (false, Some(_)) => false,
+                    (false, None) => break,
+                };
+                let e = if from_old {
+                    old_left -= 1;
+                    old.next()
+                } else {
+                    next_new.next().map(|e| e & 0xFFFF_FFFF_FFFF)
+                };
+                // A short old sequence (never: its directory counts it)
+                // ends the prefix's span.
+                let Some(e) = e else { break };
+                out.push((e >> 32) as u16, e as u32);
             }
-            total += 1;
-            if keys.len() == CHUNK {
-                self.keys
-                    .push(std::mem::replace(&mut keys, Vec::with_capacity(CHUNK)));
-                self.slots
-                    .push(std::mem::replace(&mut slots, Vec::with_capacity(CHUNK)));
+            if let Some(d) = dir.get_mut(p + 1) {
+                *d = out.total as u32;
             }
         }
-        if !keys.is_empty() {
-            keys.shrink_to_fit();
-            slots.shrink_to_fit();
-            self.keys.push(keys);
-            self.slots.push(slots);
-        }
-        self.base_len = total;
-        // `dir[p]`: how many entries have a key prefix below `p`.
-        let mut sum = 0u32;
-        for d in &mut dir {
-            sum += *d;
-            *d = sum;
-        }
+        self.base_len = out.total;
+        (self.keys, self.slots) = out.finish();
         self.dir = dir;
+    }
+}
+
+/// The sorted sequence's entries in order, each as `low << 32 | slot`
+/// (the key's low 16 bits), each chunk freed once it is read.
+struct OldEntries {
+    keys: Vec<Vec<u16>>,
+    slots: Vec<Vec<u32>>,
+    chunk: usize,
+    at: usize,
+}
+
+impl OldEntries {
+    fn peek(&self) -> Option<u64> {
+        let low = *self.keys.get(self.chunk)?.get(self.at)?;
+        let slot = *self.slots.get(self.chunk)?.get(self.at)?;
+        Some((u64::from(low) << 32) | u64::from(slot))
+    }
+
+    fn next(&mut self) -> Option<u64> {
+        let e = self.peek()?;
+        self.at += 1;
+        if self.at >= CHUNK {
+            if let Some(k) = self.keys.get_mut(self.chunk) {
+                *k = Vec::new();
+            }
+            if let Some(s) = self.slots.get_mut(self.chunk) {
+                *s = Vec::new();
+            }
+            self.chunk += 1;
+            self.at = 0;
+        }
+        Some(e)
+    }
+}
+
+/// The merged sequence, written a chunk at a time.
+#[derive(Default)]
+struct NewChunks {
+    keys: Vec<Vec<u16>>,
+    slots: Vec<Vec<u32>>,
+    key_chunk: Vec<u16>,
+    slot_chunk: Vec<u32>,
+    total: usize,
+}
+
+impl NewChunks {
+    fn push(&mut self, low: u16, slot: u32) {
+        if self.key_chunk.capacity() == 0 {
+            self.key_chunk.reserve_exact(CHUNK);
+            self.slot_chunk.reserve_exact(CHUNK);
+        }
+        self.key_chunk.push(low);
+        self.slot_chunk.push(slot);
+        self.total += 1;
+        if self.key_chunk.len() == CHUNK {
+            self.keys.push(std::mem::take(&mut self.key_chunk));
+            self.slots.push(std::mem::take(&mut self.slot_chunk));
+        }
+    }
+
+    fn finish(mut self) -> (Vec<Vec<u16>>, Vec<Vec<u32>>) {
+        if !self.key_chunk.is_empty() {
+            self.key_chunk.shrink_to_fit();
+            self.slot_chunk.shrink_to_fit();
+            self.keys.push(self.key_chunk);
+            self.slots.push(self.slot_chunk);
+        }
+        (self.keys, self.slots)
     }
 }
 
@@ -346,6 +428,44 @@ mod tests {
             .collect();
         filed.sort_unstable();
         assert!(all.iter().all(|e| filed.binary_search(e).is_ok()));
+    }
+
+    /// Across many merges of keys that crowd a few prefixes (spans that
+    /// cross chunks, prefixes with old entries only, new only, or both),
+    /// every key gives exactly its newest slots, newest first, as a list
+    /// of everything filed says, and the sequence stays sorted and whole.
+    #[test]
+    fn merges_keep_every_key_s_newest() {
+        let mut index = BandIndex::default();
+        // 3,000 keys: 1,000 random, 2,000 under 8 prefixes (their low bits
+        // and the rest of the key random).
+        let key = |i: u64| {
+            let k = crate::stories::mix(i % 3000);
+            if i % 3000 < 1000 {
+                k
+            } else {
+                ((i % 8) << 56) | (k & 0x0000_FFFF_FFFF_FFFF)
+            }
+        };
+        let n = (9 * TAIL + 4321) as u64;
+        let mut filed: HashMap<u32, Vec<u32>> = HashMap::new();
+        for i in 0..n {
+            index.insert(key(i), i as u32);
+            filed.entry(short(key(i))).or_default().push(i as u32);
+        }
+        assert!(index.base_len > 8 * TAIL && index.tail_len > 0);
+        assert_eq!(index.dir.last().copied(), Some(index.base_len as u32));
+        let mut out = Vec::new();
+        for (k, slots) in &filed {
+            out.clear();
+            index.get(u64::from(*k) << 32, 8, &mut out);
+            let newest: Vec<u32> = slots.iter().rev().take(8).copied().collect();
+            assert_eq!(out, newest, "key {k:x}");
+        }
+        let tail = index.tail_len;
+        let all: Vec<u64> = index.drain_base().collect();
+        assert_eq!(all.len() + tail, n as usize);
+        assert!(all.windows(2).all(|w| w[0] < w[1]));
     }
 
     /// A key many posts share gives its newest `latest`, newest first,
