@@ -357,7 +357,7 @@ impl Stories {
     ) -> Result<(), StoreError> {
         if pending {
             self.ready(db)?;
-            db.put_signature(id, epoch(now), at, &fp.to_blob())?;
+            db.put_signature(id, epoch(now), at, fp.blob())?;
             if let Some(loaded) = self.loaded.as_mut() {
                 loaded.max_post = loaded.max_post.max(id);
             }
@@ -416,7 +416,7 @@ impl Stories {
         let window = self.window();
         // Brought up to date first: the row below is this writer's own.
         let loaded = self.ready(db)?;
-        db.put_signature(id, seen, at, &fp.to_blob())?;
+        db.put_signature(id, seen, at, fp.blob())?;
         if seen >= now.saturating_sub(window) {
             loaded.file(id, fp, at, seen);
         }

@@ -112,6 +112,9 @@ pub struct Fingerprint {
     /// The LSH keys ([`Fingerprint::bands`]), hashed once, where the
     /// fingerprint is made: the writer only looks them up and files them.
     keys: Vec<(Band, u64)>,
+    /// The stored form ([`Fingerprint::to_blob`]), encoded where the
+    /// fingerprint is made, off the writer's thread.
+    blob: Vec<u8>,
 }
 
 impl Fingerprint {
@@ -155,14 +158,17 @@ impl Fingerprint {
         } else {
             minhash(&title, 2, TITLE_BINS)
         };
-        Fingerprint {
+        let mut fp = Fingerprint {
             keys: band_keys(&text, &title),
             text,
             title,
             short: body.len() < SHORT,
             numbers: numbers.found,
             title_numbers,
-        }
+            blob: Vec::new(),
+        };
+        fp.blob = fp.encode();
+        fp
     }
 
     /// The LSH keys: one per band of the text's signature and one per band
@@ -236,6 +242,15 @@ impl Fingerprint {
     /// digits and a dot: the signatures stored before titles had numbers
     /// read as before, with none).
     pub fn to_blob(&self) -> Vec<u8> {
+        self.blob.clone()
+    }
+
+    /// [`Fingerprint::to_blob`]'s form, borrowed.
+    pub fn blob(&self) -> &[u8] {
+        &self.blob
+    }
+
+    fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(4 + 2 * (self.text.len() + self.title.len()) + 64);
         out.push(BLOB_VERSION);
         out.push(u8::from(self.short));
@@ -278,6 +293,7 @@ impl Fingerprint {
             .filter(|n| !n.is_empty())
             .partition(|n| n.starts_with('t'));
         Some(Fingerprint {
+            blob: blob.to_vec(),
             keys: band_keys(&text, &title),
             text,
             title,
