@@ -138,7 +138,7 @@ impl Loaded {
         self.slots.push(Slot {
             post,
             at,
-            sketch: Sketch::of(fp),
+            sketch: *fp.sketch(),
         });
         self.max_post = self.max_post.max(post);
         self.oldest_seen = self.oldest_seen.min(seen);
@@ -154,7 +154,7 @@ impl Loaded {
         (window, threshold): (i64, f64),
         except: i64,
     ) -> Vec<i64> {
-        let sketch = Sketch::of(fp);
+        let sketch = fp.sketch();
         crate::stories::candidates(&self.index, fp, |s| {
             let slot = self.slots.get(s as usize)?;
             (slot.post != except

@@ -115,6 +115,8 @@ pub struct Fingerprint {
     /// The stored form ([`Fingerprint::to_blob`]), encoded where the
     /// fingerprint is made, off the writer's thread.
     blob: Vec<u8>,
+    /// Its [`Sketch`], made there too.
+    sketch: Sketch,
 }
 
 impl Fingerprint {
@@ -158,17 +160,24 @@ impl Fingerprint {
         } else {
             minhash(&title, 2, TITLE_BINS)
         };
+        let short = body.len() < SHORT;
         let mut fp = Fingerprint {
             keys: band_keys(&text, &title),
+            sketch: Sketch::from_parts(&text, &title, short, &title_numbers),
             text,
             title,
-            short: body.len() < SHORT,
+            short,
             numbers: numbers.found,
             title_numbers,
             blob: Vec::new(),
         };
         fp.blob = fp.encode();
         fp
+    }
+
+    /// Its [`Sketch`] (what [`Sketch::of`] makes of it), made with it.
+    pub fn sketch(&self) -> &Sketch {
+        &self.sketch
     }
 
     /// The LSH keys: one per band of the text's signature and one per band
@@ -292,20 +301,23 @@ impl Fingerprint {
             .split('\n')
             .filter(|n| !n.is_empty())
             .partition(|n| n.starts_with('t'));
+        let title_numbers: Vec<String> = title_numbers
+            .into_iter()
+            .filter_map(|n| n.strip_prefix('t'))
+            .filter(|n| n.contains('='))
+            .take(TITLE_NUMBERS)
+            .map(str::to_string)
+            .collect();
+        let short = short == 1;
         Some(Fingerprint {
             blob: blob.to_vec(),
             keys: band_keys(&text, &title),
+            sketch: Sketch::from_parts(&text, &title, short, &title_numbers),
             text,
             title,
-            short: short == 1,
+            short,
             numbers: numbers.into_iter().map(str::to_string).collect(),
-            title_numbers: title_numbers
-                .into_iter()
-                .filter_map(|n| n.strip_prefix('t'))
-                .filter(|n| n.contains('='))
-                .take(TITLE_NUMBERS)
-                .map(str::to_string)
-                .collect(),
+            title_numbers,
         })
     }
 }
@@ -364,22 +376,33 @@ const SKETCH_TEXT: usize = 3;
 
 impl Sketch {
     pub fn of(fp: &Fingerprint) -> Sketch {
+        Sketch::from_parts(&fp.text, &fp.title, fp.short, &fp.title_numbers)
+    }
+
+    /// The sketch of a fingerprint of these signatures and title numbers,
+    /// short or not.
+    fn from_parts(
+        fp_text: &[u16],
+        fp_title: &[u16],
+        short: bool,
+        fp_title_numbers: &[String],
+    ) -> Sketch {
         let mut text = [0u8; SKETCH_BINS];
-        let tail = fp.text.get(TEXT_BINS - SKETCH_BINS..).unwrap_or(&[]);
+        let tail = fp_text.get(TEXT_BINS - SKETCH_BINS..).unwrap_or(&[]);
         for (t, v) in text.iter_mut().zip(tail) {
             *t = *v as u8;
         }
         let mut title = [0u8; TITLE_BINS];
-        for (t, v) in title.iter_mut().zip(&fp.title) {
+        for (t, v) in title.iter_mut().zip(fp_title) {
             *t = *v as u8;
         }
         let mut title_numbers = [(0, 0); SKETCH_NUMBERS];
-        let title_slots = if fp.title_numbers.len() <= SKETCH_NUMBERS {
-            for (slot, n) in title_numbers.iter_mut().zip(&fp.title_numbers) {
+        let title_slots = if fp_title_numbers.len() <= SKETCH_NUMBERS {
+            for (slot, n) in title_numbers.iter_mut().zip(fp_title_numbers) {
                 let (ctx, value) = n.rsplit_once('=').unwrap_or(("", n));
                 *slot = (hash16(ctx), hash16(value));
             }
-            fp.title_numbers.len() as u8
+            fp_title_numbers.len() as u8
         } else {
             u8::MAX
         };
@@ -387,8 +410,8 @@ impl Sketch {
             text,
             title,
             has_text: tail.len() == SKETCH_BINS,
-            has_title: fp.title.len() == TITLE_BINS,
-            short: fp.short,
+            has_title: fp_title.len() == TITLE_BINS,
+            short,
             title_numbers,
             title_slots,
         }
@@ -798,11 +821,11 @@ impl Grouper {
     /// Files a post published `at` (seconds); returns its number (see
     /// [`Grouper::story`]).
     pub fn add(&mut self, fp: Fingerprint, at: Option<i64>, threshold: f64) -> usize {
-        let sketch = Sketch::of(&fp);
+        let sketch = fp.sketch();
         let slots = candidates(&self.index, &fp, |s| {
             let (other, other_at, _) = self.posts.get(s as usize)?;
             sketch
-                .may_match(&Sketch::of(other), close(at, *other_at), threshold)
+                .may_match(other.sketch(), close(at, *other_at), threshold)
                 .then_some(i64::from(s))
         });
         let candidates = slots

@@ -286,6 +286,8 @@ fn a_stored_signature_reads_back_and_nothing_else_does() {
     );
     let blob = fp.to_blob();
     assert_eq!(Fingerprint::from_blob(&blob), Some(fp.clone()));
+    // The sketch made with it is the one made of it.
+    assert_eq!(*fp.sketch(), Sketch::of(&fp));
     assert_eq!(fp.numbers, ["0.25", "5000"]);
     let teaser = Fingerprint::of("", "短讯。");
     assert!(teaser.text.is_empty() && teaser.title.is_empty() && teaser.short);
