@@ -90,25 +90,28 @@ pub const THRESHOLD: f64 = 0.5;
 /// of the hashes behind it.
 const BLOB_VERSION: u8 = 2;
 
-/// What a post is compared on.
+/// What a post is compared on. Made only by [`Fingerprint::of`] and
+/// [`Fingerprint::from_blob`], which derive its LSH keys, stored form and
+/// sketch from its fields once: the fields are private, so nothing changes
+/// them after.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fingerprint {
     /// MinHash of the body's 5-character shingles, the low 16 bits of each
     /// minimum (b-bit MinHash: two unrelated bins agree by chance once in
     /// 65,536, and the signature is half the size), empty when the body
     /// has fewer than [`TINY`] characters to compare.
-    pub text: Vec<u16>,
+    text: Vec<u16>,
     /// MinHash of the title's 2-character shingles (empty for a title of
     /// fewer than [`TINY_TITLE`] characters).
-    pub title: Vec<u16>,
+    title: Vec<u16>,
     /// Whether the body is short (a teaser): then the title counts too.
-    pub short: bool,
+    short: bool,
     /// The numbers the body states (`0.25`, `5000`, `7.6`), at most 64.
-    pub numbers: Vec<String>,
+    numbers: Vec<String>,
     /// The numbers of the title, each with the two characters before it
     /// (`突破=8000`, `第=1`), at most [`TITLE_NUMBERS`]: two flashes of one
     /// template (`成交额突破8000亿元`, `成交额突破1万亿元`) are two stories.
-    pub title_numbers: Vec<String>,
+    title_numbers: Vec<String>,
     /// The LSH keys ([`Fingerprint::bands`]), hashed once, where the
     /// fingerprint is made: the writer only looks them up and files them.
     keys: Vec<(Band, u64)>,
