@@ -7,7 +7,7 @@
 //!   normalized (full-width folded, punctuation and whitespace dropped,
 //!   source, editor, byline, caption and disclaimer lines removed), a
 //!   MinHash signature of its character 5-grams, one of its title's
-//!   character pairs, and the numbers it states;
+//!   character pairs (an English one's words), and the numbers it states;
 //! - [`Fingerprint::bands`] gives the LSH keys under which it is filed, so
 //!   that candidates are looked up, never scanned for ([`index`] files
 //!   them);
@@ -146,7 +146,8 @@ impl Fingerprint {
             numbers.feed('\n');
         }
         numbers.end();
-        let title: Vec<char> = title
+        let headline = title;
+        let title: Vec<char> = headline
             .chars()
             .map(fold_char)
             .filter(|&c| is_alnum(c))
@@ -161,7 +162,7 @@ impl Fingerprint {
         let title = if title.len() < TINY_TITLE {
             Vec::new()
         } else {
-            minhash(&title, 2, TITLE_BINS)
+            title_minhash(headline)
         };
         let short = body.len() < SHORT;
         let mut fp = Fingerprint {
@@ -695,11 +696,111 @@ const POLY: u64 = 0x0000_0100_0000_01B3;
 /// with probability their Jaccard similarity; each value's low 16 bits
 /// kept. All `u16::MAX` for no characters.
 fn minhash(chars: &[char], n: usize, bins: usize) -> Vec<u16> {
+    minhash_of(bins, |add| for_each_shingle(chars, n, add))
+}
+
+/// The title's signature: [`minhash`] of its character pairs, where a run
+/// of Latin letters is one word, a shingle of its own. Character pairs
+/// tell Chinese words apart; pairs of letters do not (two unrelated
+/// English headlines share half their letter pairs: `th`, `he`, `in`, …),
+/// so English teasers matched on them joined unrelated stories. A
+/// headline with any other letter (Chinese, with its acronyms) keeps its
+/// character pairs, as before; one of Latin letters and digits only is
+/// compared by its words and the pairs of its digits, words every
+/// headline may hold (`of`, `the`, [`is_function_word`]) left out, and
+/// has too little to tell with fewer than 3 shingles (`Markets wrap`).
+/// Signatures stored before this compare with these as before for
+/// Chinese headlines; for English ones the two share fewer shingles, so
+/// they may miss a match for the window's days, never make a wrong one.
+fn title_minhash(headline: &str) -> Vec<u16> {
+    let chars: Vec<char> = headline
+        .chars()
+        .map(fold_char)
+        .filter(|&c| is_alnum(c))
+        .take(MAX_TITLE)
+        .collect();
+    if !chars.iter().all(char::is_ascii) {
+        // A Chinese headline, Latin acronyms and all (`5月LPR出炉`): its
+        // character pairs, as they always were.
+        return minhash(&chars, 2, TITLE_BINS);
+    }
+    let mut others: Vec<char> = Vec::new();
+    let mut words: Vec<u64> = Vec::new();
+    // The word being read: its polynomial, as a pair's is rolled, and its
+    // letters (a few kept, to tell function words).
+    let mut word: Option<(u64, usize)> = None;
+    let mut letters = [0u8; 6];
+    let mut kept = 0;
+    for c in headline.chars().map(fold_char) {
+        if c.is_ascii_alphabetic() {
+            let (h, n) = word.unwrap_or((WORD, 0));
+            if let Some(l) = letters.get_mut(n) {
+                *l = c as u8;
+            }
+            word = Some((h.wrapping_mul(POLY).wrapping_add(u64::from(c)), n + 1));
+        } else {
+            // A space, a hyphen, a digit, a Chinese character: the word
+            // ends.
+            words.extend(
+                word.take()
+                    .filter(|&(_, n)| !is_function_word(&letters, n))
+                    .map(|(h, _)| h),
+            );
+            if is_alnum(c) {
+                others.push(c);
+            }
+        }
+        if is_alnum(c) {
+            kept += 1;
+            if kept >= MAX_TITLE {
+                break;
+            }
+        }
+    }
+    words.extend(
+        word.filter(|&(_, n)| !is_function_word(&letters, n))
+            .map(|(h, _)| h),
+    );
+    words.sort_unstable();
+    words.dedup();
+    let pairs = match others.len() {
+        0 => 0,
+        n => (n - 1).max(1),
+    };
+    if pairs + words.len() < 3 {
+        return Vec::new();
+    }
+    minhash_of(TITLE_BINS, |add| {
+        for_each_shingle(&others, 2, &mut *add);
+        for &w in &words {
+            add(w);
+        }
+    })
+}
+
+/// Whether the word of `n` letters whose first letters are `letters` is
+/// one every English headline may hold (`of`, `the`, `with`): shared by
+/// unrelated headlines, it says nothing of the story. Words of one or two
+/// letters, and a few longer ones.
+fn is_function_word(letters: &[u8; 6], n: usize) -> bool {
+    const LONGER: &[&[u8]] = &[
+        b"the", b"and", b"for", b"are", b"was", b"has", b"had", b"its", b"but", b"not", b"with",
+        b"from", b"that", b"this", b"have", b"will", b"been", b"were", b"than", b"into", b"their",
+    ];
+    n <= 2 || letters.get(..n).is_some_and(|w| LONGER.contains(&w))
+}
+
+/// What a word's polynomial starts from: its shingles are never those of
+/// a pair of characters.
+const WORD: u64 = 0x5745_5244;
+
+/// [`minhash`] of the shingle hashes `shingles` gives to its argument.
+fn minhash_of(bins: usize, shingles: impl FnOnce(&mut dyn FnMut(u64))) -> Vec<u16> {
     // A bin's minimum with a bit above it that says it is unfilled: one
     // array, one `min` a shingle.
     const EMPTY: u64 = 1 << 32;
     let mut sig = vec![EMPTY; bins];
-    for_each_shingle(chars, n, |h| {
+    shingles(&mut |h| {
         let h = mix(h ^ 0x9E37_79B9_7F4A_7C15);
         // Multiply-shift: the high half onto 0..bins without a division.
         let bin = (((h >> 32) * bins as u64) >> 32) as usize;
