@@ -162,7 +162,7 @@ impl Fingerprint {
         let title = if title.len() < TINY_TITLE {
             Vec::new()
         } else {
-            title_minhash(headline)
+            title_minhash(headline, &title)
         };
         let short = body.len() < SHORT;
         let mut fp = Fingerprint {
@@ -712,17 +712,13 @@ fn minhash(chars: &[char], n: usize, bins: usize) -> Vec<u16> {
 /// Signatures stored before this compare with these as before for
 /// Chinese headlines; for English ones the two share fewer shingles, so
 /// they may miss a match for the window's days, never make a wrong one.
-fn title_minhash(headline: &str) -> Vec<u16> {
-    let chars: Vec<char> = headline
-        .chars()
-        .map(fold_char)
-        .filter(|&c| is_alnum(c))
-        .take(MAX_TITLE)
-        .collect();
+/// `chars` are the headline's letters and digits, folded (the first
+/// [`MAX_TITLE`]).
+fn title_minhash(headline: &str, chars: &[char]) -> Vec<u16> {
     if !chars.iter().all(char::is_ascii) {
         // A Chinese headline, Latin acronyms and all (`5月LPR出炉`): its
         // character pairs, as they always were.
-        return minhash(&chars, 2, TITLE_BINS);
+        return minhash(chars, 2, TITLE_BINS);
     }
     let mut others: Vec<char> = Vec::new();
     let mut words: Vec<u64> = Vec::new();

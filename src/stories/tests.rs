@@ -518,6 +518,10 @@ fn english_headlines_are_compared_by_their_words() {
         "A股收盘：沪指涨0.41%",
     ] {
         let pairs: Vec<char> = zh.chars().map(fold_char).filter(|&c| is_alnum(c)).collect();
-        assert_eq!(title_minhash(zh), minhash(&pairs, 2, TITLE_BINS), "{zh}");
+        assert_eq!(
+            title_minhash(zh, &pairs),
+            minhash(&pairs, 2, TITLE_BINS),
+            "{zh}"
+        );
     }
 }
