@@ -811,6 +811,45 @@ fn the_log_stays_bounded_while_the_writer_commits() {
     assert!(largest <= bound, "log of {largest} bytes, bound {bound}");
 }
 
+/// The checkpointer syncs the database file through SQLite's own handle
+/// before a restart: that works on a database file, does nothing for one
+/// in memory, and leaves SQLite's locks on the file in place (a descriptor
+/// of our own, closed, would drop every lock the process holds on it:
+/// another connection could then write, or take the file as its own to
+/// remove a log still in use).
+#[test]
+fn the_database_file_syncs_through_sqlite_s_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("n.db");
+    // A rollback journal, whose write lock is a lock on the file itself.
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+        .unwrap();
+    writer::sync_database_file(&conn).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (2);")
+        .unwrap();
+    writer::sync_database_file(&conn).unwrap();
+    // Another process: connections of one process share their locks'
+    // state in memory, whatever the file's locks say.
+    let other = std::process::Command::new("sqlite3")
+        .arg(&path)
+        .arg("INSERT INTO t VALUES (3);")
+        .output()
+        .expect("the sqlite3 shell (.ci/run installs it)");
+    let said = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        !other.status.success() && said.contains("locked"),
+        "another process wrote while this one held the lock: {said}"
+    );
+    conn.execute_batch("COMMIT").unwrap();
+    let count: i64 = conn
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 2);
+    let memory = Connection::open_in_memory().unwrap();
+    writer::sync_database_file(&memory).unwrap();
+}
+
 /// A writer on a new database in a scratch directory, and a runtime to
 /// wait for its jobs on.
 fn scratch_writer() -> (
