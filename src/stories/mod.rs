@@ -504,17 +504,6 @@ fn share(same: usize, of: usize) -> f64 {
 /// disclaimers, whatever their length (the same one stands under unrelated
 /// articles of a site).
 fn is_outlet_line(line: &str) -> bool {
-    static OUTLET: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(concat!(
-            r"^[（(【\[]?\s*(?:文章来源|来源|责任编辑|责编|编辑|校对|作者|图片编辑|Source)\s*[:：]",
-            r"|记者[\s|｜]*\S{1,12}(?:\s+\S{1,12}){0,3}$",
-            r"|^\S{0,12}(?:编辑|记者)\s*[|｜]",
-            r"|(?:图|摄|供图)$|^资料图",
-            r"|contributed to this report\.?$|^(?:Photo|Image|Credit)\s*:",
-            r"|^海量资讯|广告合作",
-        ))
-        .expect("static regex")
-    });
     static NOTICE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"^[【\[]?(?:郑重声明|免责声明|特别声明|风险提示|声明)[】\]]?\s*[:：]")
             .expect("static regex")
@@ -522,7 +511,43 @@ fn is_outlet_line(line: &str) -> bool {
     // Most lines are paragraphs: the two cheap tests first.
     let first = line.chars().next().unwrap_or(' ');
     (matches!(first, '【' | '[' | '郑' | '免' | '特' | '风' | '声') && NOTICE.is_match(line))
-        || (line.len() < 240 && line.chars().count() < 60 && OUTLET.is_match(line))
+        || (line.len() < 240
+            && line.chars().count() < 60
+            && may_be_outlet(line)
+            && OUTLET.is_match(line))
+}
+
+/// Source, editor, byline, caption and app-prompt lines (short lines only).
+static OUTLET: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(concat!(
+        r"^[（(【\[]?\s*(?:文章来源|来源|责任编辑|责编|编辑|校对|作者|图片编辑|Source)\s*[:：]",
+        r"|记者[\s|｜]*\S{1,12}(?:\s+\S{1,12}){0,3}$",
+        r"|^\S{0,12}(?:编辑|记者)\s*[|｜]",
+        r"|(?:图|摄|供图)$|^资料图",
+        r"|contributed to this report\.?$|^(?:Photo|Image|Credit)\s*:",
+        r"|^海量资讯|广告合作",
+    ))
+    .expect("static regex")
+});
+
+/// Whether `OUTLET` may match `line`: each of its alternatives needs one of
+/// these (a colon, a bar, `记者`, `广告合作`, `contributed`; or a line
+/// ending in `图` or `摄`, or starting `资料图` or `海量资讯`), and most
+/// short lines of a text (a subheading, a quote, a figure) have none, so
+/// the pattern runs on few of them: a page has a few short lines each,
+/// and the pattern's search was a tenth of a fingerprint. A test holds
+/// this equal to the pattern on lines that match it.
+fn may_be_outlet(line: &str) -> bool {
+    static NEEDLES: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 5]> =
+        std::sync::LazyLock::new(|| {
+            ["：", "｜", "记者", "广告合作", "contributed"].map(memchr::memmem::Finder::new)
+        });
+    let bytes = line.as_bytes();
+    memchr::memchr2(b':', b'|', bytes).is_some()
+        || line.ends_with(['图', '摄'])
+        || line.starts_with("资料图")
+        || line.starts_with("海量资讯")
+        || NEEDLES.iter().any(|n| n.find(bytes).is_some())
 }
 
 /// A character as compared: full-width forms folded to ASCII, the

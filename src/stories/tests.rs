@@ -17,16 +17,21 @@ struct Labelled {
     text: String,
 }
 
+/// The labelled set of `tests/fixtures/stories/`.
+fn labelled_set() -> Set {
+    let path = format!(
+        "{}/tests/fixtures/stories/labelled.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 /// The labelled set of `tests/fixtures/stories/`: posts grouped in the
 /// order they were published, every pair of them judged; precision and
 /// recall of the pairs put in the same story.
 #[test]
 fn the_labelled_set_is_grouped_as_labelled() {
-    let path = format!(
-        "{}/tests/fixtures/stories/labelled.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let set: Set = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let set = labelled_set();
     let mut posts: Vec<&Labelled> = set.post.iter().collect();
     posts.sort_by_key(|p| DateTime::parse_from_rfc3339(&p.published).unwrap());
     let mut grouper = Grouper::default();
@@ -365,11 +370,7 @@ fn rolled_shingles_are_the_windows_own() {
 /// that opens with the same paragraph does not.
 #[test]
 fn long_articles_match_on_their_opening() {
-    let path = format!(
-        "{}/tests/fixtures/stories/labelled.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let set: Set = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let set = labelled_set();
     // Paragraphs of different stories of the set, each once: an article of
     // 14 distinct paragraphs, far past the cap.
     let mut seen = HashSet::new();
@@ -523,5 +524,45 @@ fn english_headlines_are_compared_by_their_words() {
             minhash(&pairs, 2, TITLE_BINS),
             "{zh}"
         );
+    }
+}
+
+/// The outlet pattern runs only on the lines `may_be_outlet` lets
+/// through, so it must let through every line the pattern matches: lines
+/// built of the pattern's own pieces (each name, separator and ending)
+/// and some text, every line of the labelled set, and ordinary short
+/// lines turned down.
+#[test]
+fn the_outlet_prefilter_lets_every_outlet_line_through() {
+    let mut pieces: Vec<&str> = concat!(
+        "文章来源 来源 责任编辑 责编 编辑 校对 作者 图片编辑 Source 记者 ： : | ｜ （ ( 【 [ ",
+        "图 摄 供图 资料图 . Photo Image Credit 海量资讯 广告合作 张三 新华社 正文 a 1",
+    )
+    .split(' ')
+    .collect();
+    pieces.extend([" ", "contributed to this report"]);
+    let mut lines = crate::testing::joined(7, &pieces, 100_000, 1..8);
+    let set = labelled_set();
+    lines.extend(
+        set.post
+            .iter()
+            .flat_map(|p| p.text.lines().map(str::to_string)),
+    );
+    let mut matched = 0;
+    for line in &lines {
+        let line = line.trim();
+        if OUTLET.is_match(line) {
+            matched += 1;
+            assert!(may_be_outlet(line), "{line:?}");
+        }
+    }
+    assert!(matched > 10_000, "{matched} lines matched");
+    for line in [
+        "正文第二段。",
+        "“这是一个引语。”",
+        "2024年3月15日",
+        "Markets wrap",
+    ] {
+        assert!(!may_be_outlet(line), "{line}");
     }
 }
