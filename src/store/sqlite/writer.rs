@@ -249,8 +249,8 @@ fn checkpointer(conn: &Connection, asks: &Asks, restarts: &AtomicU64) {
             // cold crawl, 0.2 s in which nothing else moved: see
             // `bench/ANALYSIS.md`). The copy and the sync first, without
             // holding anyone up: the restart is then left the pages
-            // committed meanwhile. A failure here is only time lost: the restart
-            // below copies and syncs everything anyway.
+            // committed meanwhile. A failure here is only time lost: the
+            // restart below copies and syncs everything anyway.
             let early = conn
                 .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
                 .and_then(|()| sync_database_file(conn));
