@@ -823,3 +823,59 @@ fn the_daemon_keeps_the_posts_directory_current() {
     };
     assert_eq!(bytes(&posts), bytes(&by_hand));
 }
+
+/// Each thread of a process, by name, with its nice value (from /proc).
+fn thread_niceness(pid: u32) -> Vec<(String, i32)> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let dir = task.unwrap().path();
+        let (Ok(comm), Ok(stat)) = (
+            std::fs::read_to_string(dir.join("comm")),
+            std::fs::read_to_string(dir.join("stat")),
+        ) else {
+            continue; // a thread that ended meanwhile
+        };
+        // Fields after the command name (in parentheses): nice is the 17th.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let nice: i32 = rest.split(' ').nth(16).unwrap().parse().unwrap();
+        out.push((comm.trim().to_string(), nice));
+    }
+    out
+}
+
+/// The store's writer, the crawl's one serial stage, keeps the process's
+/// priority; the runtime's threads (fetching, parsing: workers and the
+/// blocking pool alike) run 10 nicer, so that the writer is not left part
+/// of a core while polls queue behind it (`bench/ANALYSIS.md`).
+#[test]
+fn the_writer_keeps_the_process_s_priority_and_the_runtime_yields() {
+    let env = Env::sqlite();
+    env.serve_fixture("/rss.xml", "rss.xml", "application/rss+xml");
+    env.write_config(&env.source("财经", "rss", "/rss.xml"));
+    let log = env.dir.path().join("daemon.log");
+    let mut d = Daemon::start(&env, None);
+    wait_for("READY=1 and a poll", LIMIT, &log, || {
+        d.count("READY=1") == 1 && env.try_count("SELECT COUNT(*) FROM posts").unwrap_or(0) > 0
+    });
+    let threads = thread_niceness(d.child.id());
+    let nice_of = |name: &str| -> Vec<i32> {
+        threads
+            .iter()
+            .filter(|(n, _)| n.starts_with(name))
+            .map(|&(_, v)| v)
+            .collect()
+    };
+    let base = *nice_of("newscrawl").first().expect("the main thread");
+    assert_eq!(nice_of("newscrawl-db"), [base], "{threads:?}");
+    assert_eq!(nice_of("newscrawl-ckpt"), [base], "{threads:?}");
+    let runtime = nice_of("tokio");
+    // A worker at least (one a core), and the poll's parsing thread, which
+    // a worker spawned (and would have started at the worker's value).
+    assert!(runtime.len() >= 2, "{threads:?}");
+    assert!(
+        runtime.iter().all(|&n| n == (base + 10).min(19)),
+        "{threads:?}"
+    );
+    d.signal("TERM");
+    assert_eq!(d.wait_exit(LIMIT), Some(0));
+}
