@@ -138,22 +138,23 @@ const RUNTIME_NICENESS: i32 = 10;
 /// run 12.82 → 12.55 s (`bench/ANALYSIS.md`). A crawler is background
 /// work: on a shared machine, the rest of it goes first too. Raising a
 /// nice value needs no privilege; a failure leaves the thread as it was.
+#[cfg(target_os = "linux")]
 fn yield_to_the_writer() -> impl Fn() + Send + Sync + 'static {
     // `None`: the calling thread, on Linux.
-    #[cfg(target_os = "linux")]
     let target = rustix::process::getpriority_process(None)
         .ok()
         .map(|base| (base + RUNTIME_NICENESS).min(19));
-    #[cfg(not(target_os = "linux"))]
-    let target: Option<i32> = None;
     move || {
-        #[cfg(target_os = "linux")]
         if let Some(nice) = target {
             let _ = rustix::process::setpriority_process(None, nice);
         }
-        #[cfg(not(target_os = "linux"))]
-        let _ = target;
     }
+}
+
+/// Elsewhere a nice value is the whole process's: nothing is done.
+#[cfg(not(target_os = "linux"))]
+fn yield_to_the_writer() -> impl Fn() + Send + Sync + 'static {
+    || {}
 }
 
 /// The configuration `--config` (or `$NEWSCRAWL_CONFIG`, or the default

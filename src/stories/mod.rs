@@ -536,7 +536,7 @@ static OUTLET: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
 /// short lines of a text (a subheading, a quote, a figure) have none, so
 /// the pattern runs on few of them: a page has a few short lines each,
 /// and the pattern's search was a tenth of a fingerprint. A test holds
-/// this equal to the pattern on lines that match it.
+/// that it lets through every line the pattern matches.
 fn may_be_outlet(line: &str) -> bool {
     static NEEDLES: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 5]> =
         std::sync::LazyLock::new(|| {
