@@ -684,12 +684,16 @@ fn a_panicking_poll_leaves_its_source_scheduled_and_the_others_polling() {
     assert_eq!(d.wait_exit(Duration::from_secs(10)), Some(0));
 }
 
+/// The fields of a `/proc/…/stat` line after the command name (which is
+/// in parentheses and may hold spaces): the state first.
+fn stat_fields(stat: &str) -> Vec<&str> {
+    stat[stat.rfind(')').unwrap() + 2..].split(' ').collect()
+}
+
 /// CPU time (user + system) of a process so far, from /proc.
 fn cpu_time(pid: u32) -> Duration {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // Fields after the command name (which is in parentheses).
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = rest.split(' ').collect();
+    let f = stat_fields(&stat);
     let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
@@ -835,9 +839,7 @@ fn thread_niceness(pid: u32) -> Vec<(String, i32)> {
         ) else {
             continue; // a thread that ended meanwhile
         };
-        // Fields after the command name (in parentheses): nice is the 17th.
-        let rest = &stat[stat.rfind(')').unwrap() + 2..];
-        let nice: i32 = rest.split(' ').nth(16).unwrap().parse().unwrap();
+        let nice: i32 = stat_fields(&stat)[16].parse().unwrap();
         out.push((comm.trim().to_string(), nice));
     }
     out
