@@ -55,7 +55,8 @@ const TAIL: usize = 1 << 15;
 /// The map holds up to a 32nd of the sequence. The map and its chains
 /// take about 20 bytes an entry, three times an entry of the sequence,
 /// and keep their largest size: with an eighth, a cold crawl's 1.2
-/// million entries left 3.5 MB of them resident; with a 32nd the crawl
+/// million entries left up to 3.5 MB of them resident (by their sizes;
+/// measured: the crawl's peak 60 MB); with a 32nd the crawl
 /// peaks 2 MB lower, for twice the moves (19 an entry, not 10: no change
 /// measurable in its time); with a million posts in the window, 33 moves
 /// an entry rather than 9 (about 2 µs more a post).

@@ -828,11 +828,16 @@ fn the_daemon_keeps_the_posts_directory_current() {
     assert_eq!(bytes(&posts), bytes(&by_hand));
 }
 
-/// Each thread of a process, by name, with its nice value (from /proc).
+/// Each thread of a process, by name, with its nice value (from /proc),
+/// the main thread's (the one whose id is the process's) first.
 fn thread_niceness(pid: u32) -> Vec<(String, i32)> {
     let mut out = Vec::new();
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
-        let dir = task.unwrap().path();
+    let mut tasks: Vec<std::path::PathBuf> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .map(|t| t.unwrap().path())
+        .collect();
+    tasks.sort_by_key(|t| t.file_name().is_some_and(|n| n != pid.to_string().as_str()));
+    for dir in tasks {
         let (Ok(comm), Ok(stat)) = (
             std::fs::read_to_string(dir.join("comm")),
             std::fs::read_to_string(dir.join("stat")),
@@ -867,7 +872,8 @@ fn the_writer_keeps_the_process_s_priority_and_the_runtime_yields() {
             .map(|&(_, v)| v)
             .collect()
     };
-    let base = *nice_of("newscrawl").first().expect("the main thread");
+    let (main, base) = threads.first().cloned().expect("the main thread");
+    assert_eq!(main, "newscrawl", "{threads:?}");
     assert_eq!(nice_of("newscrawl-db"), [base], "{threads:?}");
     assert_eq!(nice_of("newscrawl-ckpt"), [base], "{threads:?}");
     let runtime = nice_of("tokio");
