@@ -63,13 +63,15 @@ pub(crate) trait StoryRows {
     fn read_ahead(&mut self, _posts: &[i64]) -> Result<(), StoreError> {
         Ok(())
     }
-    /// Keeps (or replaces) post `post`'s signature.
+    /// Keeps post `post`'s signature: a first one for a [`Kept::New`]
+    /// post (its row cannot be there yet), else in place of its row.
     fn put_signature(
         &mut self,
         post: i64,
         seen: i64,
         at: i64,
         blob: &[u8],
+        kept: Kept,
     ) -> Result<(), StoreError>;
     /// Post `post`'s title and text (`None` when the post is gone).
     fn post_text(&mut self, post: i64) -> Result<Option<PostText>, StoreError>;
@@ -88,6 +90,19 @@ pub(crate) trait StoryRows {
     /// Post `post`, stored before stories, is given `story` (which already
     /// counted it).
     fn assign(&mut self, post: i64, story: i64) -> Result<(), StoreError>;
+}
+
+/// Whether a post's signature is its first ([`StoryRows::put_signature`]):
+/// SQLite inserts a first one with a plain `INSERT`, which needs no
+/// statement journal, where `INSERT OR REPLACE` on a table with an index
+/// copies each page it changes to one first (a fifth of the signature
+/// row's cost).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kept {
+    /// A post just stored: no signature yet.
+    New,
+    /// A post that may have one (a new text, an old post assigned late).
+    Replaced,
 }
 
 /// A post stored without a story: id, title, text, published (RFC 3339),
@@ -349,15 +364,30 @@ impl Stories {
         now: &str,
         pending: bool,
     ) -> Result<(), StoreError> {
+        self.keep(db, id, fp, at, now, pending, Kept::New)
+    }
+
+    /// [`Stories::file`], for a post whose signature is `kept`.
+    #[allow(clippy::too_many_arguments)]
+    fn keep(
+        &mut self,
+        db: &mut dyn StoryRows,
+        id: i64,
+        fp: &Fingerprint,
+        at: i64,
+        now: &str,
+        pending: bool,
+        kept: Kept,
+    ) -> Result<(), StoreError> {
         if pending {
             self.ready(db)?;
-            db.put_signature(id, epoch(now), at, fp.blob())?;
+            db.put_signature(id, epoch(now), at, fp.blob(), kept)?;
             if let Some(loaded) = self.loaded.as_mut() {
                 loaded.max_post = loaded.max_post.max(id);
             }
             return Ok(());
         }
-        self.file_seen(db, id, fp, at, epoch(now))
+        self.file_seen(db, id, fp, at, epoch(now), kept)
     }
 
     /// Files post `id` in memory by its stored signature: its article will
@@ -405,12 +435,13 @@ impl Stories {
         fp: &Fingerprint,
         at: i64,
         seen: i64,
+        kept: Kept,
     ) -> Result<(), StoreError> {
         let now = chrono::Utc::now().timestamp();
         let window = self.window();
         // Brought up to date first: the row below is this writer's own.
         let loaded = self.ready(db)?;
-        db.put_signature(id, seen, at, fp.blob())?;
+        db.put_signature(id, seen, at, fp.blob(), kept)?;
         if seen >= now.saturating_sub(window) {
             loaded.file(id, fp, at, seen);
         }
@@ -444,7 +475,7 @@ impl Stories {
             let at = post_time(published.as_deref(), fetched);
             let story = self.story_for_new(db, Some(&fp), at, title.as_deref(), *id, fetched)?;
             db.assign(*id, story)?;
-            self.file_seen(db, *id, &fp, at, epoch(fetched))?;
+            self.file_seen(db, *id, &fp, at, epoch(fetched), Kept::Replaced)?;
         }
         Ok(())
     }
@@ -473,7 +504,7 @@ impl Stories {
                 db.join(root, other)?;
             }
         }
-        self.file(db, id, fp, at, now, false)
+        self.keep(db, id, fp, at, now, false, Kept::Replaced)
     }
 }
 

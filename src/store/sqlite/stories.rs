@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::*;
 pub(crate) use crate::store::story_state::Stories;
 use crate::store::story_state::{
-    PostText, SignatureRow, SignatureSink, SignaturesFrom, StoryRows, Unassigned, post_time,
+    Kept, PostText, SignatureRow, SignatureSink, SignaturesFrom, StoryRows, Unassigned, post_time,
 };
 
 /// [`StoryRows`] on a SQLite write transaction.
@@ -63,7 +63,28 @@ impl StoryRows for SqliteRows<'_> {
         seen: i64,
         at: i64,
         blob: &[u8],
+        kept: Kept,
     ) -> Result<(), StoreError> {
+        if kept == Kept::New {
+            let first = self
+                .0
+                .prepare_cached(
+                    "INSERT INTO story_signatures (post_id, seen_at, at, signature)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![post, seen, at, blob]);
+            match first {
+                // A row left by a post deleted with foreign keys off (the
+                // sqlite3 shell's default) under an id given out again:
+                // replaced, as for any other post.
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {}
+                other => {
+                    other?;
+                    return Ok(());
+                }
+            }
+        }
         self.0
             .prepare_cached(
                 "INSERT OR REPLACE INTO story_signatures (post_id, seen_at, at, signature)
@@ -360,6 +381,33 @@ mod tests {
             "{} checks for {n} posts",
             stories.checked
         );
+    }
+
+    /// A new post's signature goes in with a plain `INSERT`; a row left
+    /// under its id (a post deleted with foreign keys off, then its id
+    /// given out again) is replaced, and the post saved, not refused.
+    #[test]
+    fn a_signature_left_under_a_new_post_s_id_is_replaced() {
+        let (_d, mut conn) = store();
+        conn.execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO story_signatures (post_id, seen_at, at, signature) VALUES (1, 0, 0, x'00');
+             PRAGMA foreign_keys = ON;",
+        )
+        .unwrap();
+        let mut stories = Stories::default();
+        let text = "一篇新文章的正文，足够长以作比较，讲的是同一件事情，被多家媒体转载。".repeat(3);
+        let poll = crate::store::conformance::poll("a", vec![post(1, "新文章的标题", &text)]);
+        super::super::save_poll(&mut conn, &mut stories, &poll).unwrap();
+        let (id, blob): (i64, Vec<u8>) = conn
+            .query_row(
+                "SELECT p.id, s.signature FROM posts p JOIN story_signatures s ON s.post_id = p.id",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(id, 1);
+        assert!(blob.len() > 1, "the post's own signature: {blob:?}");
     }
 
     /// Posts an older version stored get their stories; those stored before
