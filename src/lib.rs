@@ -95,6 +95,10 @@ pub const EXIT_FATAL: u8 = 3;
 /// Runs a parsed command line and returns the process's exit status.
 pub fn run(cli: Cli) -> ExitCode {
     logging::init(cli.verbose, cli.quiet, cli.log_format);
+    // Before any connection: SQLite takes its allocator once.
+    if !store::sqlite_uses_global_allocator() {
+        tracing::debug!("SQLite keeps its own allocator");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         // Parsing runs on the blocking pool: one thread per CPU keeps them
         // busy; more (tokio's default cap is 512) only add stacks and malloc

@@ -26,6 +26,7 @@ use chrono::{DateTime, Utc};
 use crate::config::Database;
 pub use error::StoreError;
 pub use model::*;
+pub(crate) use sqlite::use_global_allocator as sqlite_uses_global_allocator;
 
 /// The writer's backend.
 enum Backend {

@@ -4,6 +4,7 @@
 //! concern: [`migrate`], [`sources`], [`posts`], [`stories`], [`articles`],
 //! [`search`], [`export`], [`prune`].
 
+mod alloc;
 mod articles;
 mod export;
 mod migrate;
@@ -12,6 +13,7 @@ mod posts;
 mod prune;
 mod search;
 mod sources;
+pub(crate) use alloc::use_global_allocator;
 pub(crate) mod stories;
 #[cfg(test)]
 mod tests;
