@@ -204,7 +204,7 @@ fn collapse(text: &str) -> String {
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if !(b < 0x21 || b == 0x7f || matches!(b, 0xC2 | 0xE1 | 0xE2 | 0xE3)) {
-            i += 1;
+            i = MAY_BE_SPACE.find(bytes, i + 1);
             continue;
         }
         // `i` is a character boundary: the bytes above are ASCII or lead
@@ -254,6 +254,73 @@ fn collapse(text: &str) -> String {
         out.push_str(text.get(start..).unwrap_or_default());
     }
     out
+}
+
+/// The bytes where [`collapse`] looks closer: ASCII below `!`, DEL, and
+/// the lead bytes of the ranges that hold spaces and C1 controls.
+const MAY_BE_SPACE: ByteSet<5> = ByteSet {
+    below: 0x21,
+    equal: [0x7f, 0xC2, 0xE1, 0xE2, 0xE3],
+};
+
+/// The bytes where [`escape_text`] looks closer: controls, DEL, `&<>`,
+/// and the lead byte of the C1 controls.
+const TO_ESCAPE: ByteSet<5> = ByteSet {
+    below: 0x20,
+    equal: [0x7f, b'&', b'<', b'>', 0xC2],
+};
+
+/// A set of bytes: those below `below` (at most 0x80) and those in
+/// `equal`, found eight at a time. Text is mostly bytes of no interest
+/// (a Chinese paragraph has none of [`TO_ESCAPE`]'s), and a test of each
+/// byte was most of [`collapse`]'s and [`escape_text`]'s time; the word
+/// tests are the classic ones for a byte below `n` (`x - n·0x01… & !x &
+/// 0x80…`) and a zero byte after an XOR. Either may also flag a byte
+/// above one that matches (a borrow), never below it, and never misses
+/// one: the lowest flag is the first byte of the set. No crate finds a
+/// set this shape (`memchr` finds up to three bytes).
+struct ByteSet<const N: usize> {
+    below: u8,
+    equal: [u8; N],
+}
+
+impl<const N: usize> ByteSet<N> {
+    fn contains(&self, b: u8) -> bool {
+        b < self.below || self.equal.contains(&b)
+    }
+
+    /// The first index at or after `from` of a byte of the set, or
+    /// `bytes.len()`. Inlined: the set's bytes become constants of the
+    /// loop.
+    #[inline(always)]
+    fn find(&self, bytes: &[u8], from: usize) -> usize {
+        const LO: u64 = 0x0101_0101_0101_0101;
+        const HI: u64 = 0x8080_8080_8080_8080;
+        let mut i = from;
+        while let Some(word) = bytes
+            .get(i..i.saturating_add(8))
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        {
+            let x = u64::from_le_bytes(word);
+            let mut flags = x.wrapping_sub(LO * u64::from(self.below)) & !x;
+            for &c in &self.equal {
+                let y = x ^ (LO * u64::from(c));
+                flags |= y.wrapping_sub(LO) & !y;
+            }
+            let flags = flags & HI;
+            if flags != 0 {
+                return i + (flags.trailing_zeros() / 8) as usize;
+            }
+            i += 8;
+        }
+        while let Some(&b) = bytes.get(i) {
+            if self.contains(b) {
+                return i;
+            }
+            i += 1;
+        }
+        bytes.len().max(from)
+    }
 }
 
 /// [`collapse`] a character at a time: the definition the fast one keeps to.
@@ -315,7 +382,7 @@ fn escape_text(s: &str, out: &mut String) {
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if !(b < 0x20 || b == 0x7f || matches!(b, b'&' | b'<' | b'>' | 0xC2)) {
-            i += 1;
+            i = TO_ESCAPE.find(bytes, i + 1);
             continue;
         }
         let Some(c) = s.get(i..).and_then(|t| t.chars().next()) else {
