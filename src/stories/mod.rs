@@ -129,8 +129,14 @@ impl Fingerprint {
     pub fn of(title: &str, text: &str) -> Fingerprint {
         let mut body: Vec<char> = Vec::with_capacity(text.len().min(MAX_CHARS));
         let mut numbers = Numbers::default();
-        'lines: for line in text.lines() {
-            let line = line.trim();
+        // Lines split where the memchr crate's vector search finds them
+        // (`str::lines` searches a word at a time); a `\r` before the
+        // `\n` goes with the trim.
+        let mut start = 0;
+        let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]);
+        'lines: for end in ends {
+            let line = text.get(start..end).unwrap_or_default().trim();
+            start = end + 1;
             if line.is_empty() || is_outlet_line(line) {
                 continue;
             }
@@ -511,8 +517,7 @@ fn is_outlet_line(line: &str) -> bool {
     // Most lines are paragraphs: the two cheap tests first.
     let first = line.chars().next().unwrap_or(' ');
     (matches!(first, '【' | '[' | '郑' | '免' | '特' | '风' | '声') && NOTICE.is_match(line))
-        || (line.len() < 240
-            && line.chars().count() < 60
+        || ((line.len() < 60 || line.len() < 240 && line.chars().count() < 60)
             && may_be_outlet(line)
             && OUTLET.is_match(line))
 }
@@ -603,7 +608,14 @@ struct Numbers {
 }
 
 impl Numbers {
+    /// Inlined, with the common case first: a character that neither
+    /// starts nor ends a number (a call for every character of the text
+    /// was 7% of a fingerprint).
+    #[inline]
     fn feed(&mut self, c: char) {
+        if self.current.is_empty() && !c.is_ascii_digit() {
+            return;
+        }
         let extends = c.is_ascii_digit()
             || c == '.' && !self.current.is_empty() && !self.current.contains('.');
         if extends {
