@@ -38,6 +38,12 @@ pub(crate) fn save_poll_in(
     ensure_source(tx, &poll.source, &now)?;
     let position = source_position(tx, &poll.source)?;
     let run_started = floor_to_second(poll.run_started_at);
+    // Asked once a poll, not once a post (two statements of a new post's
+    // eight): whether any tombstone is kept (none, unless posts were
+    // pruned), and the next post id, which only this poll's inserts move
+    // inside the transaction.
+    let mut any_tombstone: Option<bool> = None;
+    let mut next_id: Option<i64> = None;
     for post in &poll.posts {
         match find_post(tx, post)? {
             Some(st) => {
@@ -74,14 +80,27 @@ pub(crate) fn save_poll_in(
                     .execute(params![st.id, poll.source])?;
                 }
             }
-            None if is_tombstoned(tx, &post.identity)? => summary.pruned += 1,
+            None if {
+                let any = match any_tombstone {
+                    Some(any) => any,
+                    None => *any_tombstone.insert(has_tombstones(tx)?),
+                };
+                any && is_tombstoned(tx, &post.identity)?
+            } =>
+            {
+                summary.pruned += 1
+            }
             None => {
                 let at = post.published_at.map_or_else(
                     || crate::store::story_state::post_time(None, &now),
                     |t| t.timestamp(),
                 );
                 let fp = post.fingerprint.as_ref();
-                let id = next_post_id(tx)?;
+                let id = match next_id {
+                    Some(id) => id,
+                    None => next_post_id(tx)?,
+                };
+                next_id = id.checked_add(1);
                 let story = stories.story_for_new(
                     &mut SqliteRows(tx),
                     fp,
@@ -495,6 +514,13 @@ fn update_post(conn: &Connection, id: i64, p: &NewPost, now: &str) -> Result<(),
     ])?;
     save_enclosures(conn, id, &p.enclosures, true)?;
     Ok(())
+}
+
+/// Whether any post was pruned and its keys kept.
+fn has_tombstones(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM tombstones)")?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// Whether a pruned post had this identity.
