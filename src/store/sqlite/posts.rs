@@ -269,25 +269,24 @@ fn stored_post(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPost> {
 /// keys it may have been stored under before (each only for the same item).
 fn find_post(conn: &Connection, post: &NewPost) -> Result<Option<StoredPost>, StoreError> {
     let id = &post.identity;
-    if let Some(code) = &id.info_code {
-        let hit = conn
-            .prepare_cached(stored_post_where!("p.info_code = ?1"))?
-            .query_row([code], stored_post)
-            .optional()?;
-        if hit.is_some() {
-            return Ok(hit);
-        }
-    }
-    let mut by_key = conn.prepare_cached(stored_post_where!("p.canonical_url = ?1"))?;
-    if let Some(hit) = by_key
-        .query_row([&id.canonical_url], stored_post)
-        .optional()?
-    {
-        return Ok(Some(hit));
+    // By infoCode, else by key, in one statement: a new post (most of a
+    // cold crawl's) missed both in two.
+    let hit = conn
+        .prepare_cached(stored_post_where!(
+            "p.id = COALESCE((SELECT id FROM posts WHERE info_code = ?1),
+                             (SELECT id FROM posts WHERE canonical_url = ?2))"
+        ))?
+        .query_row(params![id.info_code, id.canonical_url], stored_post)
+        .optional()?;
+    if hit.is_some() {
+        return Ok(hit);
     }
     for e in &id.earlier {
         let hit = match e {
-            Earlier::Key(k) => by_key.query_row([k], stored_post).optional()?,
+            Earlier::Key(k) => conn
+                .prepare_cached(stored_post_where!("p.canonical_url = ?1"))?
+                .query_row([k], stored_post)
+                .optional()?,
             Earlier::WithGuid(k, g) => conn
                 .prepare_cached(stored_post_where!("p.canonical_url = ?1 AND p.guid = ?2"))?
                 .query_row(params![k, g], stored_post)
