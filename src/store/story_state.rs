@@ -347,8 +347,8 @@ impl Stories {
         }
     }
 
-    /// Keeps the signature of post `id` (published `at`, stored `now`) and
-    /// files it.
+    /// Keeps the first signature of post `id`, just stored (published
+    /// `at`, stored `now`), and files it.
     ///
     /// A post whose article is still to come (`pending`) is kept but not
     /// filed in memory: its article refiles it in seconds or minutes
@@ -364,30 +364,15 @@ impl Stories {
         now: &str,
         pending: bool,
     ) -> Result<(), StoreError> {
-        self.keep(db, id, fp, at, now, pending, Kept::New)
-    }
-
-    /// [`Stories::file`], for a post whose signature is `kept`.
-    #[allow(clippy::too_many_arguments)]
-    fn keep(
-        &mut self,
-        db: &mut dyn StoryRows,
-        id: i64,
-        fp: &Fingerprint,
-        at: i64,
-        now: &str,
-        pending: bool,
-        kept: Kept,
-    ) -> Result<(), StoreError> {
         if pending {
             self.ready(db)?;
-            db.put_signature(id, epoch(now), at, fp.blob(), kept)?;
+            db.put_signature(id, epoch(now), at, fp.blob(), Kept::New)?;
             if let Some(loaded) = self.loaded.as_mut() {
                 loaded.max_post = loaded.max_post.max(id);
             }
             return Ok(());
         }
-        self.file_seen(db, id, fp, at, epoch(now), kept)
+        self.file_seen(db, id, fp, at, epoch(now), Kept::New)
     }
 
     /// Files post `id` in memory by its stored signature: its article will
@@ -504,7 +489,7 @@ impl Stories {
                 db.join(root, other)?;
             }
         }
-        self.keep(db, id, fp, at, now, false, Kept::Replaced)
+        self.file_seen(db, id, fp, at, epoch(now), Kept::Replaced)
     }
 }
 

@@ -74,9 +74,10 @@ impl StoryRows for SqliteRows<'_> {
                 )?
                 .execute(params![post, seen, at, blob]);
             match first {
-                // A row left by a post deleted with foreign keys off (the
-                // sqlite3 shell's default) under an id given out again:
-                // replaced, as for any other post.
+                // A row already under the new id, which only another
+                // program can leave (one that wrote signatures with foreign
+                // keys off, the sqlite3 shell's default): replaced, as
+                // before, rather than the poll refused.
                 Err(rusqlite::Error::SqliteFailure(e, _))
                     if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {}
                 other => {
@@ -383,9 +384,9 @@ mod tests {
         );
     }
 
-    /// A new post's signature goes in with a plain `INSERT`; a row left
-    /// under its id (a post deleted with foreign keys off, then its id
-    /// given out again) is replaced, and the post saved, not refused.
+    /// A new post's signature goes in with a plain `INSERT`; a row already
+    /// under its id (written by another program with foreign keys off) is
+    /// replaced, and the post saved, not refused.
     #[test]
     fn a_signature_left_under_a_new_post_s_id_is_replaced() {
         let (_d, mut conn) = store();
