@@ -1,6 +1,6 @@
 //! Article pages: which are due, and saving a batch of attempts.
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, params};
 
 use super::*;
 
@@ -41,7 +41,7 @@ pub(crate) fn save_articles(
     results: &[ArticleResult],
 ) -> Result<(), StoreError> {
     let now = crate::date::now_utc();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = super::begin_write(conn)?;
     stories.begin();
     ensure_source(&tx, source, &now)?;
     for r in results {

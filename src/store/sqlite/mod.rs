@@ -17,6 +17,7 @@ pub(crate) use alloc::use_global_allocator;
 pub(crate) mod stories;
 #[cfg(test)]
 mod tests;
+mod triggers;
 mod vfs;
 mod writer;
 
@@ -111,6 +112,15 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
         .map_err(open_err)?;
     migrate(&mut conn, path)?;
     Ok(conn)
+}
+
+/// Begins a write transaction on the writer's connection (`IMMEDIATE`: the
+/// write lock at once), its triggers brought up to date with the schema
+/// inside it (see `triggers`).
+pub(crate) fn begin_write(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    triggers::keep_up(&tx)?;
+    Ok(tx)
 }
 
 /// A read-only connection to an existing database, or `None` when there is

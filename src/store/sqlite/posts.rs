@@ -18,7 +18,7 @@ pub(crate) fn save_poll(
     stories: &mut Stories,
     poll: &PollRecord,
 ) -> Result<SaveSummary, StoreError> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = super::begin_write(conn)?;
     stories.begin();
     let summary = save_poll_in(&tx, stories, poll)?;
     tx.commit()?;
@@ -438,6 +438,8 @@ pub(super) fn insert_post(
         assigned.map(|(_, story)| story),
     ])?;
     let id = conn.last_insert_rowid();
+    // The insert triggers' work, when the writer's connection does it.
+    super::triggers::after_insert(conn, id, p.article_pending.then_some("pending"))?;
     conn.prepare_cached(
         "INSERT INTO post_sources (post_id, source, first_seen_at) VALUES (?1, ?2, ?3)",
     )?

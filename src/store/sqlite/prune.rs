@@ -1,6 +1,6 @@
 //! Pruning: old posts out, their keys kept as tombstones.
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, params};
 
 use super::*;
 
@@ -9,7 +9,7 @@ use super::*;
 /// stored again, and `fetches` rows older than their source's cutoff.
 pub(crate) fn prune(conn: &mut Connection, cutoffs: &Cutoffs) -> Result<PruneSummary, StoreError> {
     let now = crate::date::now_utc();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = super::begin_write(conn)?;
     let (old, old_fetches, summary) = prunable(&tx, cutoffs)?;
     {
         let mut tomb = tx.prepare(

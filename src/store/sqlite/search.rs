@@ -1,7 +1,7 @@
 //! Keeping `posts_fts` in step with `posts`, and searching it (with the
 //! posts not indexed yet read directly, so a search is never stale).
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, params};
 
 use super::*;
 
@@ -18,7 +18,7 @@ pub(crate) fn index_pending(
 ) -> Result<IndexRun, StoreError> {
     use crate::search::index_text;
     let now = crate::date::now_utc();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = super::begin_write(conn)?;
     let mut removed = 0;
     {
         // The ids first: rows are deleted below, and a table must not change

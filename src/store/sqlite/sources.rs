@@ -1,7 +1,7 @@
 //! Sources: their rows kept in step with the configuration, their poll
 //! state and schedule, and their health for `sources list`.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::*;
 
@@ -13,7 +13,7 @@ pub(crate) fn sync_sources(
     conn: &mut Connection,
     sources: &[(String, String, String)],
 ) -> Result<(), StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = super::begin_write(conn)?;
     // Every source is taken as removed (since when it first was), then the
     // configured ones are taken back.
     tx.execute(

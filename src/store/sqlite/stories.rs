@@ -177,7 +177,7 @@ pub(crate) fn assign_unassigned(
     stories: &mut Stories,
     limit: usize,
 ) -> Result<usize, StoreError> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = super::begin_write(conn)?;
     stories.begin();
     let posts: Vec<Unassigned> = tx
         .prepare_cached(

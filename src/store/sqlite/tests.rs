@@ -1016,3 +1016,177 @@ fn saves_waiting_together_commit_together_and_fail_alone() {
     assert_eq!(rows("SELECT COUNT(*) FROM stories"), 5);
     assert_eq!(rows("SELECT COUNT(*) FROM posts WHERE story_id IS NULL"), 0);
 }
+
+/// The same saves, updates, a story joined and a post deleted, on a
+/// connection that fires the database's triggers and on one whose triggers
+/// are off (the writer's: the insert triggers' work done by the insert,
+/// the others through their `TEMP` copies): the search queue, the stale
+/// texts, the change feed, the stories and their counts come out the same.
+#[test]
+fn the_writer_s_own_inserts_leave_what_the_triggers_leave() {
+    fn scenario(conn: &mut Connection) -> Vec<String> {
+        let mut stories = Stories::default();
+        let mut pending = post(Some("3"), "http://x/3", "三", None);
+        pending.article_pending = true;
+        save_poll(
+            conn,
+            &mut stories,
+            &poll(
+                "a",
+                vec![
+                    post(Some("1"), "http://x/1", "一", Some("2022-01-01T00:00:00Z")),
+                    post(Some("2"), "http://x/2", "二", None),
+                    pending,
+                ],
+            ),
+        )
+        .unwrap();
+        // Indexed, so that the update and the delete below leave texts to
+        // take out of the index.
+        index_all(conn).unwrap();
+        // A newer version of the first: its text is updated in place.
+        save_poll(
+            conn,
+            &mut stories,
+            &poll(
+                "a",
+                vec![post(
+                    Some("1"),
+                    "http://x/1",
+                    "一改",
+                    Some("2022-01-02T00:00:00Z"),
+                )],
+            ),
+        )
+        .unwrap();
+        let tx = begin_write(conn).unwrap();
+        tx.execute_batch(
+            "UPDATE posts SET story_id = (SELECT story_id FROM posts WHERE id = 1) WHERE id = 2;
+             DELETE FROM posts WHERE id = 3;",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        let dump = |sql: &str| -> String {
+            conn.prepare(sql)
+                .unwrap()
+                .query_map([], |r| r.get::<_, String>(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        vec![
+            dump("SELECT post_id || ':' || (ready_at = '') FROM fts_pending ORDER BY post_id"),
+            dump("SELECT post_id || ':' || title FROM fts_stale ORDER BY post_id"),
+            dump("SELECT seq || ':' || post_id FROM post_changes ORDER BY seq"),
+            dump(
+                "SELECT id || ':' || coalesce(post_id, '-') || ':' || post_count FROM stories ORDER BY id",
+            ),
+            dump("SELECT id || ':' || story_id FROM posts ORDER BY id"),
+        ]
+    }
+    let (_a, mut fired) = db();
+    let (_b, mut inline) = db();
+    assert!(!triggers::inline(&fired));
+    assert!(triggers::install(&inline).unwrap());
+    assert!(triggers::inline(&inline));
+    let copies: i64 = inline
+        .query_row(
+            "SELECT COUNT(*) FROM temp.sqlite_master WHERE type = 'trigger'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(copies, 5, "every trigger but the two insert triggers");
+    let expected = scenario(&mut fired);
+    assert_eq!(scenario(&mut inline), expected);
+    // What is compared is there to compare: the updated post queued again,
+    // its old text and the deleted post's to take out, the changes (the update's a new number, the deleted
+    // post's gone), a story of two, one emptied, one without its post.
+    assert_eq!(expected[0], "1:1");
+    assert_eq!(expected[1], "1:一 3:三");
+    assert_eq!(expected[2], "2:2 4:1");
+    assert_eq!(expected[3], "1:1:2 2:2:0 3:-:0");
+    assert_eq!(expected[4], "1:1 2:1");
+}
+
+/// Another program changes the schema while the writer runs: a trigger it
+/// adds fires for the writer's inserts from the writer's next transaction
+/// on; one of the two insert triggers changed, the database's triggers
+/// fire again (the changed one as it is, once); a row another program left
+/// under the next post's id in the search queue is replaced, as the
+/// trigger's `INSERT OR REPLACE` would.
+#[test]
+fn triggers_another_program_changes_are_kept_by_the_writer() {
+    let (dir, mut conn) = db();
+    assert!(triggers::install(&conn).unwrap());
+    let other = Connection::open(dir.path().join("sub/n.db")).unwrap();
+    other
+        .execute_batch(
+            "CREATE TABLE their_log (post_id INTEGER, what TEXT);
+             CREATE TRIGGER their_insert AFTER INSERT ON posts BEGIN
+                 INSERT INTO their_log VALUES (new.id, 'insert');
+             END;
+             INSERT INTO fts_pending (post_id, ready_at) VALUES (1, 'theirs');",
+        )
+        .unwrap();
+    let mut stories = Stories::default();
+    save_poll(
+        &mut conn,
+        &mut stories,
+        &poll("a", vec![post(Some("1"), "http://x/1", "一", None)]),
+    )
+    .unwrap();
+    assert!(triggers::inline(&conn), "the insert triggers are intact");
+    let log = |conn: &Connection| -> String {
+        conn.query_row(
+            "SELECT group_concat(post_id || what, ' ') FROM (SELECT * FROM their_log ORDER BY rowid)",
+            [],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .unwrap()
+        .unwrap_or_default()
+    };
+    assert_eq!(log(&conn), "1insert");
+    let ready: String = conn
+        .query_row(
+            "SELECT ready_at FROM fts_pending WHERE post_id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(ready, "");
+    other
+        .execute_batch(
+            "DROP TRIGGER posts_changed_insert;
+             CREATE TRIGGER posts_changed_insert AFTER INSERT ON posts BEGIN
+                 INSERT OR REPLACE INTO post_changes (post_id) VALUES (new.id);
+                 INSERT INTO their_log VALUES (new.id, 'changed');
+             END;",
+        )
+        .unwrap();
+    save_poll(
+        &mut conn,
+        &mut stories,
+        &poll("a", vec![post(Some("2"), "http://x/2", "二", None)]),
+    )
+    .unwrap();
+    assert!(!triggers::inline(&conn));
+    let mut entries: Vec<&str> = Vec::new();
+    let log2 = log(&conn);
+    entries.extend(log2.split(' '));
+    entries.sort_unstable();
+    assert_eq!(entries, ["1insert", "2changed", "2insert"]);
+    let changes: String = conn
+        .query_row(
+            "SELECT group_concat(post_id, ',') FROM (SELECT post_id FROM post_changes ORDER BY seq)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(changes, "1,2");
+    let queued: i64 = conn
+        .query_row("SELECT COUNT(*) FROM fts_pending", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(queued, 2);
+}

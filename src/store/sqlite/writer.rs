@@ -395,7 +395,14 @@ fn writer_loop(conn: &mut Connection, jobs: &mpsc::Receiver<Job>, index: bool) {
         if let Some(mut next) = job {
             loop {
                 match next {
-                    Job::Alone(f) => f(conn, &mut stories),
+                    Job::Alone(f) => {
+                        // Its statements outside a transaction of its own
+                        // fire the triggers as the schema has them now.
+                        if let Err(e) = super::triggers::keep_up(conn) {
+                            tracing::warn!(error = %e, "the triggers could not be brought up to date");
+                        }
+                        f(conn, &mut stories)
+                    }
                     Job::Shared(step) => {
                         // The job that ended the shared transaction, if any.
                         if let Some(after) = run_shared(conn, &mut stories, step, jobs) {
@@ -458,10 +465,10 @@ fn run_shared(
 ) -> Option<Job> {
     let mut group = vec![first];
     let mut after = None;
-    let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+    let tx = match super::begin_write(conn) {
         Ok(tx) => tx,
         Err(e) => {
-            finish_all(group, Err(e.into()));
+            finish_all(group, Err(e));
             return None;
         }
     };
@@ -516,14 +523,11 @@ fn finish_all(group: Vec<Step>, outcome: Result<(), StoreError>) {
 
 /// One shared save in a transaction of its own.
 fn run_alone(conn: &mut Connection, stories: &mut Stories, mut step: Step) {
-    let outcome = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(StoreError::from)
-        .and_then(|tx| {
-            stories.begin();
-            step.run(&tx, stories)?;
-            Ok(tx.commit()?)
-        });
+    let outcome = super::begin_write(conn).and_then(|tx| {
+        stories.begin();
+        step.run(&tx, stories)?;
+        Ok(tx.commit()?)
+    });
     if outcome.is_err() {
         stories.forget();
     }
@@ -556,6 +560,8 @@ impl Writer {
         marks: Marks,
     ) -> Result<Writer, StoreError> {
         let mut conn = open_connection(path)?;
+        // The writer's inserts of posts do the insert triggers' work.
+        super::triggers::install(&conn)?;
         let asks = Arc::new(Asks::default());
         let theirs = Arc::clone(&asks);
         let restarts = Arc::new(AtomicU64::new(0));
