@@ -281,6 +281,87 @@ fn folding_fast_paths_agree_with_the_general_ones() {
     }
 }
 
+/// The fingerprint reads ASCII and the common Chinese characters a byte
+/// at a time: on texts of every kind of character around those ranges'
+/// edges, what it compares (the text's signature, its numbers, whether it
+/// is short) is what a character at a time gives.
+#[test]
+fn the_byte_path_reads_text_as_characters_do() {
+    let pool = [
+        'a',
+        'Z',
+        'q',
+        'M',
+        '0',
+        '7',
+        '.',
+        ' ',
+        '\n',
+        ',',
+        '-',
+        '\u{7f}',
+        'Ａ',
+        'ｚ',
+        '０',
+        '９',
+        '中',
+        '\u{4E00}',
+        '\u{9FFF}',
+        '\u{4DFF}',
+        '\u{4DC0}',
+        '\u{4DBF}',
+        '\u{4000}',
+        '\u{3400}',
+        '\u{A000}',
+        '\u{3002}',
+        '\u{3000}',
+        'é',
+        'É',
+        'Σ',
+        '\u{20000}',
+        '々',
+        '〇',
+        '\u{1F600}',
+    ];
+    let mut next = crate::testing::below(11);
+    for round in 0..3000 {
+        let len = if round % 50 == 0 {
+            1500 + next(800)
+        } else {
+            next(300)
+        };
+        let text: String = (0..len).map(|_| pool[next(pool.len())]).collect();
+        let fp = Fingerprint::of("", &text);
+        let mut body: Vec<char> = Vec::new();
+        let mut nums = Numbers::default();
+        'lines: for line in text.split('\n') {
+            let line = line.trim();
+            if line.is_empty() || is_outlet_line(line) {
+                continue;
+            }
+            for c in line.chars().map(fold_char) {
+                nums.feed(c);
+                if is_alnum(c) {
+                    body.push(c);
+                    if body.len() >= MAX_CHARS {
+                        break 'lines;
+                    }
+                }
+            }
+            nums.feed('\n');
+        }
+        nums.end();
+        let signature = if body.len() < TINY {
+            Vec::new()
+        } else {
+            minhash(&body, SHINGLE, TEXT_BINS)
+        };
+        assert_eq!(fp.text, signature, "{text:?}");
+        assert_eq!(fp.numbers, nums.found, "{text:?}");
+        assert_eq!(fp.short, body.len() < SHORT, "{text:?}");
+    }
+}
+
 /// What is stored is read back whole; anything else is refused, never
 /// trusted (a row of another version, another tool's, a truncated one).
 #[test]
