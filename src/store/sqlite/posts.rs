@@ -269,16 +269,42 @@ fn stored_post(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPost> {
 /// keys it may have been stored under before (each only for the same item).
 fn find_post(conn: &Connection, post: &NewPost) -> Result<Option<StoredPost>, StoreError> {
     let id = &post.identity;
-    // By infoCode, else by key, in one statement: a new post (most of a
-    // cold crawl's) missed both in two.
-    let hit = conn
-        .prepare_cached(stored_post_where!(
-            "p.id = COALESCE((SELECT id FROM posts WHERE info_code = ?1),
-                             (SELECT id FROM posts WHERE canonical_url = ?2))"
-        ))?
-        .query_row(params![id.info_code, id.canonical_url], stored_post)
-        .optional()?;
-    if hit.is_some() {
+    // By infoCode, else by key, else by the one earlier key an item has
+    // (most have one), in one statement: a new post (most of a cold
+    // crawl's) missed all three in three.
+    let (ic, key) = (&id.info_code, &id.canonical_url);
+    let hit = match id.earlier.as_slice() {
+        [Earlier::Key(k)] => conn
+            .prepare_cached(stored_post_where!(
+                "p.id = COALESCE((SELECT id FROM posts WHERE info_code = ?1),
+                                 (SELECT id FROM posts WHERE canonical_url = ?2),
+                                 (SELECT id FROM posts WHERE canonical_url = ?3))"
+            ))?
+            .query_row(params![ic, key, k], stored_post),
+        [Earlier::WithGuid(k, g)] => conn
+            .prepare_cached(stored_post_where!(
+                "p.id = COALESCE((SELECT id FROM posts WHERE info_code = ?1),
+                                 (SELECT id FROM posts WHERE canonical_url = ?2),
+                                 (SELECT id FROM posts WHERE canonical_url = ?3 AND guid = ?4))"
+            ))?
+            .query_row(params![ic, key, k, g], stored_post),
+        [Earlier::WithContent(k)] => conn
+            .prepare_cached(stored_post_where!(
+                "p.id = COALESCE((SELECT id FROM posts WHERE info_code = ?1),
+                                 (SELECT id FROM posts WHERE canonical_url = ?2),
+                                 (SELECT id FROM posts WHERE canonical_url = ?3
+                                     AND content_html IS ?4 AND guid IS NULL))"
+            ))?
+            .query_row(params![ic, key, k, post.content_html], stored_post),
+        _ => conn
+            .prepare_cached(stored_post_where!(
+                "p.id = COALESCE((SELECT id FROM posts WHERE info_code = ?1),
+                                 (SELECT id FROM posts WHERE canonical_url = ?2))"
+            ))?
+            .query_row(params![ic, key], stored_post),
+    }
+    .optional()?;
+    if hit.is_some() || id.earlier.len() == 1 {
         return Ok(hit);
     }
     for e in &id.earlier {
