@@ -138,6 +138,18 @@ fn words(sql: &str) -> String {
 /// writer's connection when it opens; [`keep_up`] runs it again when the
 /// schema changed.
 pub(super) fn install(conn: &Connection) -> Result<bool, StoreError> {
+    let installed = copy_and_switch(conn);
+    // Whatever failed half-way, the database's own triggers fire rather
+    // than none (or stale copies); with the copies gone only, or the two
+    // would both fire.
+    if installed.is_err() && drop_copies(conn).is_ok() {
+        trigger_flag(conn, 1);
+    }
+    installed
+}
+
+/// [`install`]'s work.
+fn copy_and_switch(conn: &Connection) -> Result<bool, StoreError> {
     let version: i64 = conn.query_row("PRAGMA main.schema_version", [], |r| r.get(0))?;
     let triggers: Vec<(String, String)> = conn
         .prepare("SELECT name, sql FROM main.sqlite_master WHERE type = 'trigger' ORDER BY name")?
