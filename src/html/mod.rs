@@ -273,11 +273,12 @@ fn collapse(text: &str) -> String {
 
 /// The length of the character at `i` (of text, so whole) when its lead
 /// byte is one of [`MAY_BE_SPACE`]'s above ASCII but the character is
-/// neither a space nor a control: the CJK punctuation (`。、《》【】`, lead
-/// byte E3) and the quotes and dashes of General Punctuation (`“”—…`,
-/// E2) start with those bytes: each was decoded and tested. `None`: the character may be one (its
-/// bytes say it is one of U+0080–U+00A0, U+1680, U+2000–U+200A,
-/// U+2028–U+2029, U+202F, U+205F, U+3000), or `i` holds another byte.
+/// neither a space nor a control. The CJK punctuation (`。、《》【】`, lead
+/// byte E3) and the quotes and dashes of General Punctuation (`“”—…`, E2)
+/// start with those bytes, and each was decoded and tested. `None`: the
+/// character may be one (its bytes say it is one of U+0080–U+00A0,
+/// U+1680, U+2000–U+200A, U+2028–U+2029, U+202F, U+205F, U+3000), or `i`
+/// holds another byte.
 #[inline]
 fn surely_not_space(bytes: &[u8], i: usize) -> Option<usize> {
     let (b1, b2) = (*bytes.get(i + 1)?, bytes.get(i + 2).copied());
