@@ -123,6 +123,28 @@ pub(crate) fn begin_write(conn: &mut Connection) -> Result<rusqlite::Transaction
     Ok(tx)
 }
 
+/// Runs `plain` (an `INSERT`), or `replace` (the same `INSERT OR REPLACE`)
+/// when `plain` finds the row's key taken: a plain insert of one row needs
+/// no statement journal, one that may replace does (it may delete a row
+/// too), so the replace runs only for a row another program left.
+pub(super) fn insert_else_replace(
+    conn: &Connection,
+    [plain, replace]: [&str; 2],
+    values: &[&dyn rusqlite::ToSql],
+) -> Result<(), StoreError> {
+    match conn.prepare_cached(plain)?.execute(values) {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+        {
+            conn.prepare_cached(replace)?.execute(values)?;
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A read-only connection to an existing database, or `None` when there is
 /// none yet (commands that only read must not create it).
 pub(crate) fn open_read_only(path: &Path) -> Result<Option<Connection>, StoreError> {

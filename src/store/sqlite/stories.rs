@@ -65,33 +65,21 @@ impl StoryRows for SqliteRows<'_> {
         blob: &[u8],
         kept: Kept,
     ) -> Result<(), StoreError> {
+        // A row already under a new post's id can only be another
+        // program's (one that wrote signatures with foreign keys off, the
+        // sqlite3 shell's default): replaced, as before, rather than the
+        // poll refused.
+        const SIGNATURE: [&str; 2] = [
+            "INSERT INTO story_signatures (post_id, seen_at, at, signature) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR REPLACE INTO story_signatures (post_id, seen_at, at, signature)
+             VALUES (?1, ?2, ?3, ?4)",
+        ];
+        let values = params![post, seen, at, blob];
         if kept == Kept::New {
-            let first = self
-                .0
-                .prepare_cached(
-                    "INSERT INTO story_signatures (post_id, seen_at, at, signature)
-                     VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(params![post, seen, at, blob]);
-            match first {
-                // A row already under the new id, which only another
-                // program can leave (one that wrote signatures with foreign
-                // keys off, the sqlite3 shell's default): replaced, as
-                // before, rather than the poll refused.
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {}
-                other => {
-                    other?;
-                    return Ok(());
-                }
-            }
+            return super::insert_else_replace(self.0, SIGNATURE, values);
         }
-        self.0
-            .prepare_cached(
-                "INSERT OR REPLACE INTO story_signatures (post_id, seen_at, at, signature)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![post, seen, at, blob])?;
+        let [_, replace] = SIGNATURE;
+        self.0.prepare_cached(replace)?.execute(values)?;
         Ok(())
     }
 

@@ -81,27 +81,8 @@ pub(super) fn after_insert(
     if !inline(conn) {
         return Ok(());
     }
-    insert_else_replace(conn, QUEUE_FOR_SEARCH, params![id, article_state])?;
-    insert_else_replace(conn, LOG_CHANGE, params![id])
-}
-
-/// Runs `plain`, or `replace` when `plain` finds the row's key taken.
-fn insert_else_replace(
-    conn: &Connection,
-    [plain, replace]: [&str; 2],
-    values: &[&dyn rusqlite::ToSql],
-) -> Result<(), StoreError> {
-    match conn.prepare_cached(plain)?.execute(values) {
-        Ok(_) => Ok(()),
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.extended_code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-                || e.extended_code == ffi::SQLITE_CONSTRAINT_UNIQUE =>
-        {
-            conn.prepare_cached(replace)?.execute(values)?;
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
-    }
+    super::insert_else_replace(conn, QUEUE_FOR_SEARCH, params![id, article_state])?;
+    super::insert_else_replace(conn, LOG_CHANGE, params![id])
 }
 
 /// Whether the database's triggers are off on `conn`: then its inserts of
