@@ -1090,14 +1090,14 @@ fn the_writer_s_own_inserts_leave_what_the_triggers_leave() {
     assert!(!triggers::inline(&fired));
     assert!(triggers::install(&inline).unwrap());
     assert!(triggers::inline(&inline));
-    let copies: i64 = inline
-        .query_row(
-            "SELECT COUNT(*) FROM temp.sqlite_master WHERE type = 'trigger'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(copies, 5, "every trigger but the two insert triggers");
+    assert_eq!(
+        value::<i64>(
+            &inline,
+            "SELECT COUNT(*) FROM temp.sqlite_master WHERE type = 'trigger'"
+        ),
+        5,
+        "every trigger but the two insert triggers"
+    );
     let expected = scenario(&mut fired);
     assert_eq!(scenario(&mut inline), expected);
     // What is compared is there to compare: the updated post queued again,
@@ -1138,24 +1138,13 @@ fn triggers_another_program_changes_are_kept_by_the_writer() {
     )
     .unwrap();
     assert!(triggers::inline(&conn), "the insert triggers are intact");
-    let log = |conn: &Connection| -> String {
-        conn.query_row(
-            "SELECT group_concat(post_id || what, ' ') FROM (SELECT * FROM their_log ORDER BY rowid)",
-            [],
-            |r| r.get::<_, Option<String>>(0),
-        )
-        .unwrap()
-        .unwrap_or_default()
-    };
-    assert_eq!(log(&conn), "1insert");
-    let ready: String = conn
-        .query_row(
-            "SELECT ready_at FROM fts_pending WHERE post_id = 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(ready, "");
+    let log =
+        "SELECT group_concat(post_id || what, ' ') FROM (SELECT * FROM their_log ORDER BY rowid)";
+    assert_eq!(value::<String>(&conn, log), "1insert");
+    assert_eq!(
+        value::<String>(&conn, "SELECT ready_at FROM fts_pending WHERE post_id = 1"),
+        ""
+    );
     other
         .execute_batch(
             "DROP TRIGGER posts_changed_insert;
@@ -1172,21 +1161,21 @@ fn triggers_another_program_changes_are_kept_by_the_writer() {
     )
     .unwrap();
     assert!(!triggers::inline(&conn));
-    let mut entries: Vec<&str> = Vec::new();
-    let log2 = log(&conn);
-    entries.extend(log2.split(' '));
+    let entries = value::<String>(&conn, log);
+    let mut entries: Vec<&str> = entries.split(' ').collect();
     entries.sort_unstable();
     assert_eq!(entries, ["1insert", "2changed", "2insert"]);
-    let changes: String = conn
-        .query_row(
-            "SELECT group_concat(post_id, ',') FROM (SELECT post_id FROM post_changes ORDER BY seq)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(changes, "1,2");
-    let queued: i64 = conn
-        .query_row("SELECT COUNT(*) FROM fts_pending", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(queued, 2);
+    assert_eq!(
+        value::<String>(
+            &conn,
+            "SELECT group_concat(post_id, ',') FROM (SELECT post_id FROM post_changes ORDER BY seq)"
+        ),
+        "1,2"
+    );
+    assert_eq!(value::<i64>(&conn, "SELECT COUNT(*) FROM fts_pending"), 2);
+}
+
+/// The one value `sql` selects.
+fn value<T: rusqlite::types::FromSql>(conn: &Connection, sql: &str) -> T {
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
