@@ -863,9 +863,12 @@ const WORD: u64 = 0x5745_5244;
 /// [`minhash`] of the shingle hashes `shingles` gives to its argument.
 fn minhash_of(bins: usize, shingles: impl FnOnce(&mut dyn FnMut(u64))) -> Vec<u16> {
     // A bin's minimum with a bit above it that says it is unfilled: one
-    // array, one `min` a shingle.
+    // array, one `min` a shingle; on the stack, and which bins are
+    // filled a bit each (no vectors of scratch).
     const EMPTY: u64 = 1 << 32;
-    let mut sig = vec![EMPTY; bins];
+    let bins = bins.min(MAX_BINS);
+    let mut all = [EMPTY; MAX_BINS];
+    let sig = all.get_mut(..bins).unwrap_or_default();
     shingles(&mut |h| {
         let h = mix(h ^ 0x9E37_79B9_7F4A_7C15);
         // Multiply-shift: the high half onto 0..bins without a division.
@@ -874,36 +877,71 @@ fn minhash_of(bins: usize, shingles: impl FnOnce(&mut dyn FnMut(u64))) -> Vec<u1
             *v = (*v).min(u64::from(h as u32));
         }
     });
-    if sig.iter().all(|&v| v == EMPTY) {
+    let filled = sig
+        .iter()
+        .enumerate()
+        .fold(0u128, |m, (i, &v)| m | (u128::from(v != EMPTY) << i));
+    if filled == 0 {
         return vec![u16::MAX; bins];
     }
-    if sig.iter().all(|&v| v != EMPTY) {
-        return sig.into_iter().map(|v| v as u16).collect();
-    }
-    let filled: Vec<bool> = sig.iter().map(|&v| v != EMPTY).collect();
-    let original: Vec<u32> = sig.iter().map(|&v| v as u32).collect();
-    let mut sig: Vec<u32> = original.clone();
-    for (i, v) in sig.iter_mut().enumerate() {
-        if filled.get(i).copied().unwrap_or(true) {
-            continue;
-        }
-        // Some bin is filled and the probes are uniform over the bins: a
-        // filled one comes after `bins` tries on average; past 64 times
-        // that (never seen), the next filled bin is taken.
-        let probed = (0..bins as u64 * 64)
-            .map(|attempt| {
-                (((mix(((i as u64) << 32) | attempt) >> 32) * bins as u64) >> 32) as usize
-            })
-            .find(|&j| filled.get(j).copied().unwrap_or(false));
-        let j = probed.or_else(|| {
-            (i..bins)
-                .chain(0..i)
-                .find(|&j| filled.get(j).copied().unwrap_or(false))
-        });
-        *v = j.and_then(|j| original.get(j).copied()).unwrap_or(u32::MAX);
-    }
-    sig.into_iter().map(|v| v as u16).collect()
+    let is_filled = |j: usize| j < bins && filled >> j & 1 == 1;
+    let probes: &[[u8; PROBES]] = match bins {
+        TEXT_BINS => &TEXT_PROBES,
+        TITLE_BINS => &TITLE_PROBES,
+        _ => &[],
+    };
+    let sig: &[u64] = sig;
+    (0..bins)
+        .map(|i| {
+            if is_filled(i) {
+                return sig.get(i).map_or(u16::MAX, |&v| v as u16);
+            }
+            // Some bin is filled and the probes are uniform over the
+            // bins: a filled one comes after `bins` tries on average; past
+            // 64 times that (never seen), the next filled bin is taken.
+            // The values densified from are the filled bins' own.
+            let first = probes.get(i);
+            let probed = first
+                .and_then(|row| row.iter().map(|&j| usize::from(j)).find(|&j| is_filled(j)))
+                .or_else(|| {
+                    let from = if first.is_some() { PROBES as u64 } else { 0 };
+                    (from..bins as u64 * 64)
+                        .map(|attempt| probe(i, attempt, bins))
+                        .find(|&j| is_filled(j))
+                });
+            let j = probed.or_else(|| (i..bins).chain(0..i).find(|&j| is_filled(j)));
+            j.and_then(|j| sig.get(j)).map_or(u16::MAX, |&v| v as u16)
+        })
+        .collect()
 }
+
+/// Where an empty bin `i` of `bins` looks for a filled one at `attempt`:
+/// a fixed sequence of the bin and the attempt, never of the text.
+fn probe(i: usize, attempt: u64, bins: usize) -> usize {
+    (((mix(((i as u64) << 32) | attempt) >> 32) * bins as u64) >> 32) as usize
+}
+
+/// The first bins of every bin's probe sequence ([`probe`]), made once for
+/// each signature size: most of a title's bins are empty (15 character
+/// pairs in 36 bins), and each looked for a filled one through a few
+/// hashes, half the cost of a title's signature. Past these (one bin in a
+/// thousand, for a title), the sequence goes on as [`probe`] gives it.
+const PROBES: usize = 16;
+static TEXT_PROBES: std::sync::LazyLock<Vec<[u8; PROBES]>> =
+    std::sync::LazyLock::new(|| probe_table(TEXT_BINS));
+static TITLE_PROBES: std::sync::LazyLock<Vec<[u8; PROBES]>> =
+    std::sync::LazyLock::new(|| probe_table(TITLE_BINS));
+
+fn probe_table(bins: usize) -> Vec<[u8; PROBES]> {
+    (0..bins)
+        .map(|i| std::array::from_fn(|a| probe(i, a as u64, bins) as u8))
+        .collect()
+}
+
+/// Bins of a signature at most: the text's (the filled bins are a bit
+/// each of a `u128`).
+const MAX_BINS: usize = TEXT_BINS;
+const _: () = assert!(TEXT_BINS <= 128 && TITLE_BINS <= TEXT_BINS && TEXT_BINS != TITLE_BINS);
 
 /// The newest posts looked at under one band key: a key that thousands of
 /// posts share (a feed of one template, a story of hundreds of posts) costs

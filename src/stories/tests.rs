@@ -647,3 +647,59 @@ fn the_outlet_prefilter_lets_every_outlet_line_through() {
         assert!(!may_be_outlet(line), "{line}");
     }
 }
+
+/// `minhash_of` as it was before its probe tables: one hash an attempt,
+/// vectors of scratch. The signatures are stored, so the two must agree
+/// on every bin.
+fn minhash_of_by_hashes(bins: usize, shingles: &[u64]) -> Vec<u16> {
+    const EMPTY: u64 = 1 << 32;
+    let mut sig = vec![EMPTY; bins];
+    for &h in shingles {
+        let h = mix(h ^ 0x9E37_79B9_7F4A_7C15);
+        let bin = (((h >> 32) * bins as u64) >> 32) as usize;
+        sig[bin] = sig[bin].min(u64::from(h as u32));
+    }
+    if sig.iter().all(|&v| v == EMPTY) {
+        return vec![u16::MAX; bins];
+    }
+    let filled: Vec<bool> = sig.iter().map(|&v| v != EMPTY).collect();
+    (0..bins)
+        .map(|i| {
+            if filled[i] {
+                return sig[i] as u16;
+            }
+            let j = (0..bins as u64 * 64)
+                .map(|a| (((mix(((i as u64) << 32) | a) >> 32) * bins as u64) >> 32) as usize)
+                .find(|&j| filled[j])
+                .or_else(|| (i..bins).chain(0..i).find(|&j| filled[j]))
+                .unwrap();
+            sig[j] as u16
+        })
+        .collect()
+}
+
+/// Densified through the probe tables, a signature is the one the hashes
+/// give: sets from one shingle (a bin filled, the rest probing far past
+/// the tables) to many (every bin filled), in both sizes.
+#[test]
+fn probe_tables_densify_as_the_hashes_do() {
+    let mut seed = 7u64;
+    for bins in [TITLE_BINS, TEXT_BINS] {
+        for n in (0..80).chain([150, 400, 1000]) {
+            for _ in 0..20 {
+                let shingles: Vec<u64> = (0..n)
+                    .map(|_| {
+                        seed = mix(seed);
+                        seed
+                    })
+                    .collect();
+                let ours = minhash_of(bins, |add| shingles.iter().for_each(|&h| add(h)));
+                assert_eq!(
+                    ours,
+                    minhash_of_by_hashes(bins, &shingles),
+                    "{bins} bins, {n}"
+                );
+            }
+        }
+    }
+}
