@@ -377,13 +377,15 @@ fn band_keys(text: &[u16], title: &[u16]) -> Vec<(Band, u64)> {
         .chunks_exact(TITLE_ROWS)
         .enumerate()
         .map(|(i, r)| (Band::Title, i + TEXT_BANDS, r));
+    // The band's number (under 24) and its rows (two or three of 16
+    // bits) packed into one word, distinct for distinct bands, and mixed:
+    // one hash a band, where hashing their bytes one at a time was a
+    // twentieth of a fingerprint. The keys live in memory only (made again
+    // from a stored signature), so they may change between versions.
     text.chain(title)
         .map(|(kind, i, rows)| {
-            let mut h = fnv(FNV_OFFSET, &(i as u32).to_le_bytes());
-            for r in rows {
-                h = fnv(h, &r.to_le_bytes());
-            }
-            (kind, mix(h))
+            let packed = rows.iter().fold(i as u64, |h, &r| (h << 16) | u64::from(r));
+            (kind, mix(packed ^ 0x6261_6E64_6B65_7973))
         })
         .collect()
 }
@@ -716,16 +718,6 @@ fn strip_lines(text: &str) -> String {
         .filter(|l| !(l.is_empty() || is_outlet_line(l)))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-
-fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01B3);
-    }
-    h
 }
 
 /// SplitMix64's finalizer: a fixed, well-mixed permutation of 64-bit values.
