@@ -63,15 +63,13 @@ pub(crate) trait StoryRows {
     fn read_ahead(&mut self, _posts: &[i64]) -> Result<(), StoreError> {
         Ok(())
     }
-    /// Keeps post `post`'s signature: a first one for a [`Kept::New`]
-    /// post (its row cannot be there yet), else in place of its row.
+    /// Keeps post `post`'s signature, in place of the one it had, if any.
     fn put_signature(
         &mut self,
         post: i64,
         seen: i64,
         at: i64,
         blob: &[u8],
-        kept: Kept,
     ) -> Result<(), StoreError>;
     /// Post `post`'s title and text (`None` when the post is gone).
     fn post_text(&mut self, post: i64) -> Result<Option<PostText>, StoreError>;
@@ -90,19 +88,6 @@ pub(crate) trait StoryRows {
     /// Post `post`, stored before stories, is given `story` (which already
     /// counted it).
     fn assign(&mut self, post: i64, story: i64) -> Result<(), StoreError>;
-}
-
-/// Whether a post's signature is its first ([`StoryRows::put_signature`]):
-/// SQLite inserts a first one with a plain `INSERT`, which needs no
-/// statement journal, where `INSERT OR REPLACE` on a table with an index
-/// copies each page it changes to one first (a fifth of the signature
-/// row's cost).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kept {
-    /// A post just stored: no signature yet.
-    New,
-    /// A post that may have one (a new text, an old post assigned late).
-    Replaced,
 }
 
 /// A post stored without a story: id, title, text, published (RFC 3339),
@@ -366,13 +351,13 @@ impl Stories {
     ) -> Result<(), StoreError> {
         if pending {
             self.ready(db)?;
-            db.put_signature(id, epoch(now), at, fp.blob(), Kept::New)?;
+            db.put_signature(id, epoch(now), at, fp.blob())?;
             if let Some(loaded) = self.loaded.as_mut() {
                 loaded.max_post = loaded.max_post.max(id);
             }
             return Ok(());
         }
-        self.file_seen(db, id, fp, at, epoch(now), Kept::New)
+        self.file_seen(db, id, fp, at, epoch(now))
     }
 
     /// Files post `id` in memory by its stored signature: its article will
@@ -420,13 +405,12 @@ impl Stories {
         fp: &Fingerprint,
         at: i64,
         seen: i64,
-        kept: Kept,
     ) -> Result<(), StoreError> {
         let now = chrono::Utc::now().timestamp();
         let window = self.window();
         // Brought up to date first: the row below is this writer's own.
         let loaded = self.ready(db)?;
-        db.put_signature(id, seen, at, fp.blob(), kept)?;
+        db.put_signature(id, seen, at, fp.blob())?;
         if seen >= now.saturating_sub(window) {
             loaded.file(id, fp, at, seen);
         }
@@ -460,7 +444,7 @@ impl Stories {
             let at = post_time(published.as_deref(), fetched);
             let story = self.story_for_new(db, Some(&fp), at, title.as_deref(), *id, fetched)?;
             db.assign(*id, story)?;
-            self.file_seen(db, *id, &fp, at, epoch(fetched), Kept::Replaced)?;
+            self.file_seen(db, *id, &fp, at, epoch(fetched))?;
         }
         Ok(())
     }
@@ -489,7 +473,7 @@ impl Stories {
                 db.join(root, other)?;
             }
         }
-        self.file_seen(db, id, fp, at, epoch(now), Kept::Replaced)
+        self.file_seen(db, id, fp, at, epoch(now))
     }
 }
 

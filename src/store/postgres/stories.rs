@@ -8,7 +8,7 @@ use postgres::{Client, Transaction};
 use super::batch::Batch;
 use super::*;
 use crate::store::story_state::{
-    Kept, PostText, SignatureRow, SignatureSink, SignaturesFrom, StoryRows, Unassigned,
+    PostText, SignatureRow, SignatureSink, SignaturesFrom, StoryRows, Unassigned,
 };
 
 /// [`StoryRows`] on a PostgreSQL write transaction, through a poll's
@@ -109,7 +109,6 @@ impl StoryRows for PgRows<'_, '_, '_> {
         seen: i64,
         at: i64,
         blob: &[u8],
-        _kept: Kept,
     ) -> Result<(), StoreError> {
         if let Some(b) = self.batch.as_deref_mut() {
             b.put_signature(post, seen, at, blob);
