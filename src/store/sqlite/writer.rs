@@ -137,20 +137,34 @@ const INDEX_RECHECK: Duration = Duration::from_secs(60);
 /// commits change again, then syncing, that often cost a cold crawl of 1,000
 /// feeds (266 MB of text) 4.4 s instead of 3.7.
 const CHECKPOINT_PAGES: i32 = 10_000;
-/// Past this many pages (200 MB) the checkpointer also waits for a pause
-/// between the writer's transactions to copy the rest and start the log
-/// over: a log that busy commits always keep a little ahead of the copy is
-/// never restarted by passive checkpoints alone, and would grow with every
+/// Past this many pages (200 MB) the checkpointer also has the writer
+/// pause between two jobs to copy the rest and start the log over: a log
+/// that busy commits always keep a little ahead of the copy is never
+/// restarted by passive checkpoints alone, and would grow with every
 /// commit.
 const RESTART_PAGES: i32 = 5 * CHECKPOINT_PAGES;
 /// How long a restart waits for the writer and readers.
 const RESTART_WAIT: Duration = Duration::from_millis(250);
+/// The log's limit, in restart marks: past it the writer starts no job
+/// while a restart is under way, so that however busy it is the log stays
+/// under twice the mark and one job's pages.
+const LIMIT: i32 = 2;
 
 /// When the writer asks for checkpoints, in pages of the log.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Marks {
     pub(crate) checkpoint: i32,
     pub(crate) restart: i32,
+    /// The longest the writer waits for a restart when the log is past
+    /// [`Marks::limit`].
+    pub(crate) held_max: Duration,
+}
+
+impl Marks {
+    /// Past this many pages the writer waits for a restart under way.
+    pub(crate) fn limit(&self) -> i32 {
+        self.restart.saturating_mul(LIMIT)
+    }
 }
 
 impl Default for Marks {
@@ -158,6 +172,7 @@ impl Default for Marks {
         Marks {
             checkpoint: CHECKPOINT_PAGES,
             restart: RESTART_PAGES,
+            held_max: HELD_MAX,
         }
     }
 }
@@ -170,46 +185,150 @@ enum Checkpoint {
     Restart,
 }
 
-/// The writer's asks to the checkpointer: the one waiting (a restart
-/// outranks a passive copy, and one ask covers all that is committed when
-/// it runs, so none is lost and none piles up), and whether the writer
-/// is gone.
+/// What the writer and the checkpointer tell each other.
 #[derive(Default)]
-struct Asks {
-    state: Mutex<(Option<Checkpoint>, bool)>,
-    wake: Condvar,
+struct AskState {
+    /// The ask waiting: a restart outranks a passive copy, and one ask
+    /// covers all that is committed when it runs, so none is lost and none
+    /// piles up.
+    ask: Option<Checkpoint>,
+    /// The writer is gone.
+    closed: bool,
+    /// A restart is asked for or under way.
+    restarting: bool,
+    /// The log is past [`Marks::limit`].
+    over: bool,
+    /// The checkpointer asks the writer not to start another job while it
+    /// restarts the log.
+    hold: bool,
+    /// The writer is running a job (and may have a transaction open).
+    busy: bool,
 }
 
+/// The writer's asks to the checkpointer, and the checkpointer's ask to
+/// the writer to wait for a restart.
+struct Asks {
+    state: Mutex<AskState>,
+    wake: Condvar,
+    held_max: Duration,
+}
+
+/// How long the checkpointer waits for the writer to finish its job and
+/// stop before a restart: past it, the restart goes ahead and waits for the
+/// writer's lock as SQLite does (a job runs a few milliseconds; an `Alone`
+/// job of the command line's may run longer).
+const HOLD_WAIT: Duration = Duration::from_millis(250);
+/// The longest the writer waits for a restart past the log's limit: a
+/// checkpointer stuck on the disk holds up the writer no longer.
+const HELD_MAX: Duration = Duration::from_secs(2);
+
 impl Asks {
-    fn lock(&self) -> MutexGuard<'_, (Option<Checkpoint>, bool)> {
+    fn new(held_max: Duration) -> Asks {
+        Asks {
+            state: Mutex::default(),
+            wake: Condvar::new(),
+            held_max,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, AskState> {
         // Nothing is left half-done under this lock.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn ask(&self, ask: Checkpoint) {
         let mut s = self.lock();
-        if s.0 != Some(Checkpoint::Restart) {
-            s.0 = Some(ask);
+        if s.ask != Some(Checkpoint::Restart) {
+            s.ask = Some(ask);
         }
-        self.wake.notify_one();
+        if ask == Checkpoint::Restart {
+            s.restarting = true;
+        }
+        self.wake.notify_all();
+    }
+
+    /// Whether the log is past its limit, from the writer's hook.
+    fn over(&self, over: bool) {
+        self.lock().over = over;
     }
 
     fn close(&self) {
-        self.lock().1 = true;
-        self.wake.notify_one();
+        self.lock().closed = true;
+        self.wake.notify_all();
     }
 
     /// The next ask, or `None` once the writer is gone and none is left.
     fn next(&self) -> Option<Checkpoint> {
         let mut s = self.lock();
         loop {
-            if let Some(ask) = s.0.take() {
+            if let Some(ask) = s.ask.take() {
                 return Some(ask);
             }
-            if s.1 {
+            if s.closed {
                 return None;
             }
             s = self.wake.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// The checkpointer's side: asks the writer not to start another job,
+    /// and waits (up to [`HOLD_WAIT`]) until it has none running; whether
+    /// it has none. The writer starts none until [`Asks::release_writer`].
+    fn hold_writer(&self) -> bool {
+        let mut s = self.lock();
+        s.hold = true;
+        let (s, _) = self
+            .wake
+            .wait_timeout_while(s, HOLD_WAIT, |s| s.busy && !s.closed)
+            .unwrap_or_else(|e| e.into_inner());
+        !s.busy
+    }
+
+    /// Lets the writer go on after a restart, done or not; `restarted`:
+    /// the log was started over, so a restart asked meanwhile (by the
+    /// commits it covered) is dropped.
+    fn release_writer(&self, restarted: bool) {
+        let mut s = self.lock();
+        s.hold = false;
+        s.restarting = s.ask == Some(Checkpoint::Restart);
+        if restarted && s.restarting {
+            s.ask = None;
+            s.restarting = false;
+        }
+        self.wake.notify_all();
+    }
+
+    /// The writer's side, before a job: waits while a restart holds it, or
+    /// while one is under way and the log is past its limit (up to
+    /// [`Marks::held_max`]: past it, that restart is not waited for
+    /// again), then counts as busy until the guard goes.
+    fn busy(&self) -> Busy<'_> {
+        let s = self.lock();
+        let (mut s, waited) = self
+            .wake
+            .wait_timeout_while(s, self.held_max, |s| s.hold || (s.over && s.restarting))
+            .unwrap_or_else(|e| e.into_inner());
+        if waited.timed_out() {
+            s.restarting = false;
+            tracing::warn!(
+                "the log's restart takes longer than {:?}; the writer goes on",
+                self.held_max
+            );
+        }
+        s.busy = true;
+        Busy(self)
+    }
+}
+
+/// The writer's job is running; [`Asks::busy`].
+struct Busy<'a>(&'a Asks);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        let mut s = self.0.lock();
+        s.busy = false;
+        if s.hold {
+            self.0.wake.notify_all();
         }
     }
 }
@@ -262,6 +381,13 @@ fn checkpointer(conn: &Connection, asks: &Asks, restarts: &AtomicU64) {
             Checkpoint::Passive => "PRAGMA wal_checkpoint(PASSIVE)",
             Checkpoint::Restart => "PRAGMA wal_checkpoint(RESTART)",
         };
+        // A restart needs the writer's lock between two of its
+        // transactions, and the writer starts the next one as soon as it
+        // commits: SQLite's busy wait (sleeps of 1 to 100 ms) rarely
+        // catches it in the gap, and a cold crawl's log grew to 1.5–2.3
+        // times the mark before one did. So the writer is asked to wait
+        // after its job instead, and the restart finds the lock free.
+        let held = ask == Checkpoint::Restart && asks.hold_writer();
         let copied = conn.query_row(sql, [], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
@@ -269,9 +395,12 @@ fn checkpointer(conn: &Connection, asks: &Asks, restarts: &AtomicU64) {
                 r.get::<_, i64>(2)?,
             ))
         });
+        if ask == Checkpoint::Restart {
+            asks.release_writer(matches!(copied, Ok((0, _, _))));
+        }
         match copied {
             Ok((busy, log, done)) => {
-                tracing::debug!(?ask, busy, log, done, "checkpoint");
+                tracing::debug!(?ask, busy, log, done, held, "checkpoint");
                 if matches!(ask, Checkpoint::Restart) && busy == 0 {
                     restarts.fetch_add(1, Ordering::Release);
                 }
@@ -347,9 +476,14 @@ fn hand_checkpoints_over(
     // checkpoint leaves the log as long as it was (only a restart shortens
     // it), and one per commit would sync the disk for nothing.
     let mut next = marks.checkpoint;
+    let mut over = false;
     let asks = CloseOnDrop(asks);
     conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: i32| {
         log.store(u64::try_from(pages).unwrap_or(0), Ordering::Release);
+        if over != (pages >= marks.limit()) {
+            over = !over;
+            asks.0.over(over);
+        }
         if pages < next - marks.checkpoint {
             // The log was started over.
             next = marks.checkpoint;
@@ -371,7 +505,7 @@ fn hand_checkpoints_over(
 /// Runs jobs as they come; whenever none is waiting, indexes a slice of the
 /// queued posts for search. Polls come first: indexing never holds a poll
 /// for more than one slice, and catches up when the polls pause.
-fn writer_loop(conn: &mut Connection, jobs: &mpsc::Receiver<Job>, index: bool) {
+fn writer_loop(conn: &mut Connection, jobs: &mpsc::Receiver<Job>, index: bool, asks: &Asks) {
     // A killed run may have left posts queued: look once at the start.
     let mut maybe_queued = index;
     let mut failing = false;
@@ -392,6 +526,9 @@ fn writer_loop(conn: &mut Connection, jobs: &mpsc::Receiver<Job>, index: bool) {
                 Err(RecvTimeoutError::Disconnected) => return,
             }
         };
+        // No transaction is open between two jobs (and while the writer
+        // waits for one): a restart of the log may be waiting for that.
+        let _busy = asks.busy();
         if let Some(mut next) = job {
             loop {
                 match next {
@@ -562,7 +699,7 @@ impl Writer {
         let mut conn = open_connection(path)?;
         // The writer's inserts of posts do the insert triggers' work.
         super::triggers::install(&conn)?;
-        let asks = Arc::new(Asks::default());
+        let asks = Arc::new(Asks::new(marks.held_max));
         let theirs = Arc::clone(&asks);
         let restarts = Arc::new(AtomicU64::new(0));
         let log = Arc::new(AtomicU64::new(0));
@@ -576,12 +713,12 @@ impl Writer {
         // Without the thread, SQLite's own checkpoints stay on (the
         // `wal_autocheckpoint` of `open_connection`).
         if checkpoints.is_some() {
-            hand_checkpoints_over(&mut conn, asks, marks, Arc::clone(&log))?;
+            hand_checkpoints_over(&mut conn, Arc::clone(&asks), marks, Arc::clone(&log))?;
         }
         let (tx, rx) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("newscrawl-db".into())
-            .spawn(move || writer_loop(&mut conn, &rx, index))
+            .spawn(move || writer_loop(&mut conn, &rx, index, &asks))
             .map_err(|_| StoreError::WriterGone)?;
         Ok(Writer {
             path: path.to_path_buf(),
