@@ -318,10 +318,11 @@ const TO_ESCAPE: ByteSet<5> = ByteSet {
 /// 0x80…`) and a zero byte after an XOR. Either may also flag a byte
 /// above one that matches (a borrow), never below it, and never misses
 /// one: the lowest flag is the first byte of the set. No crate finds a
-/// set this shape (`memchr` finds up to three bytes).
-struct ByteSet<const N: usize> {
-    below: u8,
-    equal: [u8; N],
+/// set this shape (`memchr` finds up to three bytes). The feed's repair
+/// ([`crate::feed`]) scans with one too.
+pub(crate) struct ByteSet<const N: usize> {
+    pub(crate) below: u8,
+    pub(crate) equal: [u8; N],
 }
 
 impl<const N: usize> ByteSet<N> {
@@ -333,7 +334,7 @@ impl<const N: usize> ByteSet<N> {
     /// `bytes.len()`. Inlined: the set's bytes become constants of the
     /// loop.
     #[inline(always)]
-    fn find(&self, bytes: &[u8], from: usize) -> usize {
+    pub(crate) fn find(&self, bytes: &[u8], from: usize) -> usize {
         const LO: u64 = 0x0101_0101_0101_0101;
         const HI: u64 = 0x8080_8080_8080_8080;
         let mut i = from;
