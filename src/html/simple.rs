@@ -87,6 +87,9 @@ pub(super) fn parse(html: &str) -> Option<Vec<Child<'_>>> {
         at: 0,
         open: Vec::new(),
         top: Vec::new(),
+        nodes: 0,
+        max_nodes: (html.len() as u64 / super::budget::BYTES_PER_NODE)
+            .saturating_add(super::budget::BASE_NODES),
     };
     p.run()?;
     // At the end, open elements are closed where they stand.
@@ -100,6 +103,11 @@ struct Parser<'a> {
     /// The stack of open elements, each with its kind.
     open: Vec<(Elem<'a>, Kind)>,
     top: Vec<Child<'a>>,
+    /// Elements and texts made, and the most allowed: the parse budget's
+    /// ([`super::budget`]), which meters html5ever's trees; markup this
+    /// parser takes is not metered, and its tree keeps to the same bound.
+    nodes: u64,
+    max_nodes: u64,
 }
 
 impl<'a> Parser<'a> {
@@ -148,7 +156,10 @@ impl<'a> Parser<'a> {
         let decoded = decode(run)?;
         match self.children().last_mut() {
             Some(Child::Text(t)) => t.to_mut().push_str(&decoded),
-            _ => self.children().push(Child::Text(decoded)),
+            _ => {
+                self.count_node()?;
+                self.children().push(Child::Text(decoded));
+            }
         }
         Some(())
     }
@@ -171,6 +182,12 @@ impl<'a> Parser<'a> {
         TAGS.iter()
             .find(|(t, _)| t.eq_ignore_ascii_case(name))
             .copied()
+    }
+
+    /// Counts a node made; `None` past the budget's.
+    fn count_node(&mut self) -> Option<()> {
+        self.nodes += 1;
+        (self.nodes <= self.max_nodes).then_some(())
     }
 
     fn skip_space(&mut self) {
@@ -227,6 +244,7 @@ impl<'a> Parser<'a> {
         if refused || self.open.len() >= MAX_OPEN {
             return None;
         }
+        self.count_node()?;
         let elem = Elem {
             name,
             attrs,

@@ -704,3 +704,30 @@ fn the_simple_parser_builds_html5evers_tree() {
         assert!(simple::parse(shape).is_some(), "{shape}");
     }
 }
+
+/// What the simple parser takes is written without the parse budget (which
+/// meters html5ever), so it keeps to the budget's bounds itself: 64 open
+/// elements at most, and no more nodes than the budget allows html5ever
+/// (a byte count over [`budget::BYTES_PER_NODE`], plus
+/// [`budget::BASE_NODES`]); past either, the markup goes to html5ever and
+/// its budget.
+#[test]
+fn the_simple_parser_keeps_to_the_parse_budget() {
+    let deep = |spans: usize| {
+        let mut s = "<span>".repeat(spans);
+        s.push_str("<p><b>x</b> <a href=\"/a\">y</a></p>");
+        s.push_str(&"</span>".repeat(spans));
+        s
+    };
+    // The paragraph and its `b` make 64 open elements.
+    assert!(super::simple::parse(&deep(62)).is_some());
+    assert!(super::simple::parse(&deep(63)).is_none());
+    // `<br>x`: two nodes in five bytes, more than the budget's one in
+    // four once past its base.
+    let dense = |units: usize| "<br>x".repeat(units);
+    let base = super::budget::BASE_NODES as usize;
+    assert!(super::simple::parse(&dense(base / 2)).is_some());
+    let over = dense(4 * base);
+    assert!(super::simple::parse(&over).is_none());
+    assert!(super::budget::check(&over, true).is_err());
+}
