@@ -75,7 +75,7 @@ pub fn extract_page(
     tz: Tz,
     now: DateTime<FixedOffset>,
 ) -> Result<Article, ArticleError> {
-    html::budget::check(page, false)?;
+    html::budget::check_page(page, false)?;
     let mut doc = Html::parse_document(page);
     remove_matches(&mut doc, sel);
     let mut article = extract_parts(&doc, url, sel, tz, now);
@@ -154,7 +154,7 @@ pub fn extract_json(
                 .filter(|s| !s.trim().is_empty())
         })
         .ok_or_else(|| ArticleError::Pointer(pointers.join(", ")))?;
-    html::budget::check(body, true)?;
+    html::budget::check_page(body, true)?;
     let mut doc = Html::parse_fragment(body);
     remove_matches(&mut doc, sel);
     let mut article = extract_parts(&doc, url, sel, tz, now);

@@ -16,6 +16,7 @@ pub const SHAPES: &[(&str, Generator)] = &[
     ("unclosed_everything", unclosed_everything),
     ("deep_divs", deep_divs),
     ("many_attributes", many_attributes),
+    ("dense_markup", dense_markup),
 ];
 
 fn fill(mut s: String, len: usize, unit: &str) -> String {
@@ -93,4 +94,12 @@ pub fn many_attributes(len: usize) -> String {
     }
     s.push_str(">x</a></p>");
     s
+}
+
+/// Markup nested and closed as written, a node in every 5 bytes: nothing
+/// for a tree builder to repair and no more nodes than one parse's budget
+/// allows, but every tree kept of it is some 50 times its size (the
+/// article extractor keeps two at once).
+pub fn dense_markup(len: usize) -> String {
+    fill(String::new(), len, "<p><b>x</b> <a href=\"/a\">y</a></p>")
 }
