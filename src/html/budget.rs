@@ -56,6 +56,15 @@ pub const BYTES_PER_NODE: u64 = 4;
 /// the densest at 12 bytes a node, pass.
 pub const PAGE_BYTES_PER_NODE: u64 = 8;
 
+/// The most nodes a page the article extractor reads may make, whatever
+/// its size: it holds some 600 bytes a node at its peak (a page just
+/// inside [`PAGE_BYTES_PER_NODE`] cost it 63–71 times its size), so this
+/// keeps any page to about 60 MiB (measured: 61 MiB at most), where the
+/// body cap (16 MiB) left some 1.1 GiB. That many nodes are 1.2 MB of the
+/// densest real markup, 6 MB of the sparsest; a page past it is refused
+/// (its post keeps the feed's text).
+pub const MAX_PAGE_NODES: u64 = 100_000;
+
 /// Nodes any input may make, however short.
 pub const BASE_NODES: u64 = 10_000;
 
@@ -92,16 +101,16 @@ pub enum Exceeded {
 /// [`BYTES_PER_NODE`] + [`BASE_NODES`] nodes. `fragment` says
 /// how the real parse will read it (as a body fragment, or as a document).
 pub fn check(html: &str, fragment: bool) -> Result<(), Exceeded> {
-    check_with(html, fragment, BYTES_PER_NODE)
+    check_with(html, fragment, BYTES_PER_NODE, u64::MAX)
 }
 
 /// [`check`] for a page read by the article extractor: a node per
 /// [`PAGE_BYTES_PER_NODE`] bytes at most.
 pub fn check_page(html: &str, fragment: bool) -> Result<(), Exceeded> {
-    check_with(html, fragment, PAGE_BYTES_PER_NODE)
+    check_with(html, fragment, PAGE_BYTES_PER_NODE, MAX_PAGE_NODES)
 }
 
-fn check_with(html: &str, fragment: bool, per_node: u64) -> Result<(), Exceeded> {
+fn check_with(html: &str, fragment: bool, per_node: u64, most: u64) -> Result<(), Exceeded> {
     attributes_within(html.as_bytes(), MAX_ATTRIBUTES)?;
     // The tags counted with memchr's vector search, not a byte at a time
     // (most descriptions have few, and were read whole here).
@@ -112,20 +121,27 @@ fn check_with(html: &str, fragment: bool, per_node: u64) -> Result<(), Exceeded>
     {
         return Ok(());
     }
-    measure_with(html, fragment, per_node).map(|_| ())
+    measure_with(html, fragment, per_node, most).map(|_| ())
 }
 
 /// What parsing `html` costs, up to the budget: (work, nodes, deepest level).
 pub fn measure(html: &str, fragment: bool) -> Result<(u64, u64, u32), Exceeded> {
-    measure_with(html, fragment, BYTES_PER_NODE)
+    measure_with(html, fragment, BYTES_PER_NODE, u64::MAX)
 }
 
-fn measure_with(html: &str, fragment: bool, per_node: u64) -> Result<(u64, u64, u32), Exceeded> {
+fn measure_with(
+    html: &str,
+    fragment: bool,
+    per_node: u64,
+    most: u64,
+) -> Result<(u64, u64, u32), Exceeded> {
     let limits = Limits {
         work: WORK_PER_BYTE
             .saturating_mul(html.len() as u64)
             .saturating_add(BASE_WORK),
-        nodes: (html.len() as u64 / per_node).saturating_add(BASE_NODES),
+        nodes: (html.len() as u64 / per_node)
+            .saturating_add(BASE_NODES)
+            .min(most),
     };
     let state = Rc::new(State::default());
     let meter = Meter::new(Rc::clone(&state));
@@ -648,6 +664,32 @@ mod tests {
             page.len()
         );
         assert!(depth < 10, "{depth}");
+    }
+
+    /// A page the article extractor reads gets a node per 8 bytes (one
+    /// parse's budget allows one per 4), and 100,000 at most, whatever its
+    /// size: markup of a node per 10 bytes passes at 256 KiB and is
+    /// refused at 2 MiB (200,000 nodes), which one parse's budget takes.
+    #[test]
+    fn pages_for_the_extractor_get_fewer_nodes() {
+        let unit = "<p><b>xxxxxx</b> <a href=\"/a\">yyyyyy</a></p>";
+        let dense = "<p><b>x</b> <a href=\"/a\">y</a></p>".repeat((256 << 10) / 35);
+        assert!(check(&dense, false).is_ok());
+        assert!(matches!(
+            check_page(&dense, false),
+            Err(Exceeded::Nodes { .. })
+        ));
+        let small = unit.repeat((256 << 10) / unit.len());
+        assert!(check_page(&small, false).is_ok());
+        let large = unit.repeat((2 << 20) / unit.len());
+        assert!(check(&large, false).is_ok());
+        assert!(matches!(
+            check_page(&large, false),
+            Err(Exceeded::Nodes {
+                limit: MAX_PAGE_NODES,
+                ..
+            })
+        ));
     }
 
     #[test]
