@@ -59,8 +59,9 @@ pub const PAGE_BYTES_PER_NODE: u64 = 8;
 /// The most nodes a page the article extractor reads may make, whatever
 /// its size: it holds some 600 bytes a node at its peak (a page just
 /// inside [`PAGE_BYTES_PER_NODE`] cost it 63–71 times its size), so this
-/// keeps any page to about 60 MiB (measured: 61 MiB at most), where the
-/// body cap (16 MiB) left some 1.1 GiB. That many nodes are 1.2 MB of the
+/// keeps a page's nodes to about 60 MiB (measured: 61 MiB at the peak for
+/// the densest page within both limits), where the body cap (16 MiB) left
+/// some 1.1 GiB. That many nodes are 1.2 MB of the
 /// densest real markup, 6 MB of the sparsest; a page past it is refused
 /// (its post keeps the feed's text).
 pub const MAX_PAGE_NODES: u64 = 100_000;
@@ -105,7 +106,7 @@ pub fn check(html: &str, fragment: bool) -> Result<(), Exceeded> {
 }
 
 /// [`check`] for a page read by the article extractor: a node per
-/// [`PAGE_BYTES_PER_NODE`] bytes at most.
+/// [`PAGE_BYTES_PER_NODE`] bytes at most, and [`MAX_PAGE_NODES`] in all.
 pub fn check_page(html: &str, fragment: bool) -> Result<(), Exceeded> {
     check_with(html, fragment, PAGE_BYTES_PER_NODE, MAX_PAGE_NODES)
 }

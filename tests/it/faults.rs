@@ -314,11 +314,15 @@ fn markup_that_costs_more_than_its_size_is_read_as_text() {
     env.route("/hostile.xml", move |_| {
         Response::ok("application/rss+xml", feed.clone())
     });
-    for (i, (_, make)) in crate::hostile::SHAPES.iter().enumerate() {
-        let page = format!(
+    // The page an item links: 120 KB of its shape, then an article.
+    let page_of = |make: crate::hostile::Generator| {
+        format!(
             "<html><body>{}<p>页面正文</p></body></html>",
             make(120 << 10)
-        );
+        )
+    };
+    for (i, (_, make)) in crate::hostile::SHAPES.iter().enumerate() {
+        let page = page_of(*make);
         env.route(&format!("/page/{i}.html"), move |_| {
             Response::ok("text/html", page.clone())
         });
@@ -349,11 +353,7 @@ fn markup_that_costs_more_than_its_size_is_read_as_text() {
         let text = env.strings(&format!(
             "SELECT content_text FROM posts WHERE guid = 'hostile-{i}'"
         ));
-        let page = format!(
-            "<html><body>{}<p>页面正文</p></body></html>",
-            make(120 << 10)
-        );
-        let want = if newscrawl::html::budget::check_page(&page, false).is_ok() {
+        let want = if newscrawl::html::budget::check_page(&page_of(*make), false).is_ok() {
             "页面正文".to_string()
         } else {
             format!("尾巴{i}")
