@@ -299,9 +299,11 @@ impl Asks {
     }
 
     /// The writer's side, before a job: waits while a restart holds it, or
-    /// while one is under way and the log is past its limit (up to
-    /// [`Marks::held_max`]: past it, that restart is not waited for
-    /// again), then counts as busy until the guard goes.
+    /// while one is under way and the log is past its limit, up to
+    /// [`Marks::held_max`] (past it the writer goes on, and waits no more
+    /// for that restart because of the limit; a hold still standing is
+    /// waited for again before the next job); then counts as busy until
+    /// the guard goes.
     fn busy(&self) -> Busy<'_> {
         let s = self.lock();
         let (mut s, waited) = self
