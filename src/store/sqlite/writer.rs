@@ -310,8 +310,9 @@ impl Asks {
             .wake
             .wait_timeout_while(s, self.held_max, |s| s.hold || (s.over && s.restarting))
             .unwrap_or_else(|e| e.into_inner());
-        if waited.timed_out() {
-            s.restarting = false;
+        // Said once a restart (the next wait for a hold standing is not
+        // said again): a disk stuck for a minute is one line, not one a job.
+        if waited.timed_out() && std::mem::take(&mut s.restarting) {
             tracing::warn!(
                 "the log's restart takes longer than {:?}; the writer goes on",
                 self.held_max
