@@ -181,8 +181,8 @@ fn repair(text: &str, runs: bool) -> String {
     }
     while !rest.is_empty() {
         let run = if runs {
-            find_where(&MARKUP_OR_ILLEGAL, rest.as_bytes(), |b| {
-                b == b'<' || b == b'&' || may_be_illegal(b)
+            find_where(&MARKUP_OR_ILLEGAL, rest.as_bytes(), |bytes, at| {
+                matches!(bytes.get(at), Some(b'<' | b'&')) || is_illegal_at(bytes, at)
             })
         } else {
             0
@@ -234,15 +234,24 @@ fn repair(text: &str, runs: bool) -> String {
     out
 }
 
-/// Whether byte `b` of UTF-8 text may begin a character that is not
-/// [`is_xml_char`]: a control character other than tab and line ends, or
-/// the lead byte of U+F000..U+FFFF (U+FFFE and U+FFFF; surrogates cannot
-/// occur in a `str`).
-fn may_be_illegal(b: u8) -> bool {
-    (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF
+/// Whether the character at `at` of UTF-8 text (a character boundary) is
+/// not [`is_xml_char`]: a control character other than tab and line ends,
+/// U+FFFE or U+FFFF (surrogates cannot occur in a `str`). By its bytes:
+/// the lead byte of those two, EF, is also that of the full-width forms
+/// (`，：（）`), the commonest punctuation of Chinese text, and each was
+/// decoded and copied on its own.
+fn is_illegal_at(bytes: &[u8], at: usize) -> bool {
+    match bytes.get(at) {
+        Some(&b) if b < 0x20 => !matches!(b, b'\t' | b'\n' | b'\r'),
+        Some(0xEF) => {
+            bytes.get(at + 1) == Some(&0xBF) && matches!(bytes.get(at + 2), Some(0xBE | 0xBF))
+        }
+        _ => false,
+    }
 }
 
-/// Bytes the repair stops at, a word at a time: [`may_be_illegal`]'s, tab
+/// Bytes the repair stops at, a word at a time: those [`is_illegal_at`] looks
+/// at, tab
 /// and line ends among them (the set's shape has no room to leave them
 /// out: [`find_where`] steps over them), and `<` and `&`. A byte at a time,
 /// the search was a thirtieth of a cold crawl's CPU.
@@ -250,23 +259,23 @@ const MARKUP_OR_ILLEGAL: ByteSet<3> = ByteSet {
     below: 0x20,
     equal: [0xEF, b'<', b'&'],
 };
-/// The same inside CDATA sections: [`may_be_illegal`]'s and line ends.
+/// The same inside CDATA sections: [`is_illegal_at`]'s and line ends.
 const MAYBE_ILLEGAL: ByteSet<1> = ByteSet {
     below: 0x20,
     equal: [0xEF],
 };
 
-/// The first index of a byte for which `wanted` holds, among those of
-/// `set` (which holds them all), or `bytes.len()`.
+/// The first index of a byte for which `wanted(bytes, index)` holds,
+/// among those of `set` (which holds them all), or `bytes.len()`.
 #[inline(always)]
 fn find_where<const N: usize>(
     set: &ByteSet<N>,
     bytes: &[u8],
-    wanted: impl Fn(u8) -> bool,
+    wanted: impl Fn(&[u8], usize) -> bool,
 ) -> usize {
     let mut at = set.find(bytes, 0);
-    while let Some(&b) = bytes.get(at) {
-        if wanted(b) {
+    while at < bytes.len() {
+        if wanted(bytes, at) {
             return at;
         }
         at = set.find(bytes, at + 1);
@@ -277,7 +286,7 @@ fn find_where<const N: usize>(
 fn push_legal(s: &str, out: &mut String) {
     let mut rest = s;
     loop {
-        let at = find_where(&MAYBE_ILLEGAL, rest.as_bytes(), may_be_illegal);
+        let at = find_where(&MAYBE_ILLEGAL, rest.as_bytes(), is_illegal_at);
         if at >= rest.len() {
             break;
         }
@@ -397,6 +406,9 @@ mod tests {
             "\u{F000}",
             "：",
             "，",
+            "\u{FFBF}",
+            "\u{FFEF}",
+            "\u{FEFF}",
             "中文",
             "a",
             " ",
