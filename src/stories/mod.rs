@@ -669,19 +669,22 @@ impl Numbers {
         }
     }
 
+    /// `current` is kept for the next number (a copy is made of those
+    /// found only: most numbers of a text are days, years or two digits).
     fn end(&mut self) {
         if self.current.is_empty() {
             return;
         }
-        let mut n = std::mem::take(&mut self.current);
-        if n.ends_with('.') {
-            n.pop();
+        if self.current.ends_with('.') {
+            self.current.pop();
         }
+        let n = self.current.as_str();
         let telling = n.contains('.')
             || n.len() >= 3 && !(n.len() == 4 && (n.starts_with("19") || n.starts_with("20")));
-        if telling && self.found.len() < 64 && !self.found.contains(&n) {
-            self.found.push(n);
+        if telling && self.found.len() < 64 && !self.found.iter().any(|f| f == n) {
+            self.found.push(n.to_string());
         }
+        self.current.clear();
     }
 }
 
