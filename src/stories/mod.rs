@@ -894,28 +894,38 @@ fn minhash_of(bins: usize, shingles: impl FnOnce(&mut dyn FnMut(u64))) -> Vec<u1
         _ => &[],
     };
     let sig: &[u64] = sig;
-    (0..bins)
-        .map(|i| {
-            if is_filled(i) {
-                return sig.get(i).map_or(u16::MAX, |&v| v as u16);
-            }
-            // Some bin is filled and the probes are uniform over the
-            // bins: a filled one comes after `bins` tries on average; past
-            // 64 times that (never seen), the next filled bin is taken.
-            // The values densified from are the filled bins' own.
-            let first = probes.get(i);
-            let probed = first
-                .and_then(|row| row.iter().map(|&j| usize::from(j)).find(|&j| is_filled(j)))
-                .or_else(|| {
-                    let from = if first.is_some() { PROBES as u64 } else { 0 };
-                    (from..bins as u64 * 64)
-                        .map(|attempt| probe(i, attempt, bins))
-                        .find(|&j| is_filled(j))
-                });
-            let j = probed.or_else(|| (i..bins).chain(0..i).find(|&j| is_filled(j)));
-            j.and_then(|j| sig.get(j)).map_or(u16::MAX, |&v| v as u16)
-        })
-        .collect()
+    // The value an empty bin `i` takes. Some bin is filled and the probes
+    // are uniform over the bins: a filled one comes after `bins` tries on
+    // average; past 64 times that (never seen), the next filled bin is
+    // taken. The values densified from are the filled bins' own.
+    let densified = |i: usize| {
+        let first = probes.get(i);
+        let probed = first
+            .and_then(|row| row.iter().map(|&j| usize::from(j)).find(|&j| is_filled(j)))
+            .or_else(|| {
+                let from = if first.is_some() { PROBES as u64 } else { 0 };
+                (from..bins as u64 * 64)
+                    .map(|attempt| probe(i, attempt, bins))
+                    .find(|&j| is_filled(j))
+            });
+        let j = probed.or_else(|| (i..bins).chain(0..i).find(|&j| is_filled(j)));
+        j.and_then(|j| sig.get(j)).map_or(u16::MAX, |&v| v as u16)
+    };
+    // Every bin's own value first (a copy the compiler vectorizes), then
+    // the empty ones, found by their bits (a text's 126 bins are seldom
+    // short of one; a title's 36 are mostly empty): a bin at a time, the
+    // test of each was 7% of a fingerprint.
+    let mut out: Vec<u16> = sig.iter().map(|&v| v as u16).collect();
+    let all = u128::MAX.checked_shr(128 - bins as u32).unwrap_or(0);
+    let mut empty = !filled & all;
+    while empty != 0 {
+        let i = empty.trailing_zeros() as usize;
+        empty &= empty - 1;
+        if let Some(slot) = out.get_mut(i) {
+            *slot = densified(i);
+        }
+    }
+    out
 }
 
 /// Where an empty bin `i` of `bins` looks for a filled one at `attempt`:
