@@ -172,10 +172,15 @@ pub fn identities(
         .iter()
         .map(|k| {
             k.link.map(|l| {
-                (
-                    canonical_url(l, tracking),
-                    canonical_keep_fragment(l, tracking),
-                )
+                let full = canonical_keep_fragment(l, tracking);
+                // Without a fragment the two forms are one (most links):
+                // its query sorted and written once, not twice.
+                let bare = if l.fragment().is_none_or(str::is_empty) {
+                    full.clone()
+                } else {
+                    canonical_url(l, tracking)
+                };
+                (bare, full)
             })
         })
         .collect();
@@ -447,6 +452,32 @@ mod tests {
         // Without guids, different text tells them apart too.
         let got = ids(&[keys(Some(&a), None, "a"), keys(Some(&b), None, "b")], &[]);
         assert_eq!(got[0], "http://b.example/2017/06/26.html#a080605");
+    }
+
+    #[test]
+    fn a_link_without_a_fragment_has_one_form() {
+        // `identities` writes the form with the fragment only, for such
+        // links: the two forms must agree on them.
+        let tracking = ["spm".to_string()];
+        for u in [
+            "http://b.example/a.html",
+            "http://b.example/a.html#",
+            "http://B.example:80/a/../b.html?utm_source=x&z=1&a=%E4%B8%AD&SPM=2#",
+            "https://b.example/?b=2&a=1&a=0",
+            "https://b.example/p?q",
+            "https://b.example/p?",
+        ] {
+            let u = Url::parse(u).unwrap();
+            assert!(u.fragment().is_none_or(str::is_empty));
+            assert_eq!(
+                canonical_url(&u, &tracking),
+                canonical_keep_fragment(&u, &tracking),
+                "{u}"
+            );
+        }
+        // And with one, they differ: its own form is kept.
+        let u = Url::parse("http://b.example/a.html?b=1#x").unwrap();
+        assert_ne!(canonical_url(&u, &tracking), canonical_keep_fragment(&u, &tracking));
     }
 
     #[test]
