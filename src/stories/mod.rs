@@ -744,17 +744,19 @@ pub(crate) fn mix(mut z: u64) -> u64 {
 fn for_each_shingle(chars: &[char], n: usize, mut f: impl FnMut(u64)) {
     let width = n.min(chars.len()).max(1);
     let top = (1..width).fold(1u64, |p, _| p.wrapping_mul(POLY));
-    let mut h: u64 = 0;
-    for (i, &c) in chars.iter().enumerate() {
-        if i >= width
-            && let Some(&old) = chars.get(i - width)
-        {
-            h = h.wrapping_sub(u64::from(old).wrapping_mul(top));
-        }
+    let Some((first, rest)) = chars.split_at_checked(width) else {
+        return;
+    };
+    let mut h = first
+        .iter()
+        .fold(0u64, |h, &c| h.wrapping_mul(POLY).wrapping_add(u64::from(c)));
+    f(h);
+    // Each next character in, the one `width` before it out: the two
+    // walked together, no index to check.
+    for (&old, &c) in chars.iter().zip(rest) {
+        h = h.wrapping_sub(u64::from(old).wrapping_mul(top));
         h = h.wrapping_mul(POLY).wrapping_add(u64::from(c));
-        if i + 1 >= width {
-            f(h);
-        }
+        f(h);
     }
 }
 
