@@ -477,7 +477,10 @@ mod tests {
         }
         // And with one, they differ: its own form is kept.
         let u = Url::parse("http://b.example/a.html?b=1#x").unwrap();
-        assert_ne!(canonical_url(&u, &tracking), canonical_keep_fragment(&u, &tracking));
+        assert_ne!(
+            canonical_url(&u, &tracking),
+            canonical_keep_fragment(&u, &tracking)
+        );
     }
 
     #[test]

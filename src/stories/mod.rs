@@ -747,9 +747,9 @@ fn for_each_shingle(chars: &[char], n: usize, mut f: impl FnMut(u64)) {
     let Some((first, rest)) = chars.split_at_checked(width) else {
         return;
     };
-    let mut h = first
-        .iter()
-        .fold(0u64, |h, &c| h.wrapping_mul(POLY).wrapping_add(u64::from(c)));
+    let mut h = first.iter().fold(0u64, |h, &c| {
+        h.wrapping_mul(POLY).wrapping_add(u64::from(c))
+    });
     f(h);
     // Each next character in, the one `width` before it out: the two
     // walked together, no index to check.
