@@ -456,8 +456,8 @@ mod tests {
 
     #[test]
     fn a_link_without_a_fragment_has_one_form() {
-        // `identities` writes the form with the fragment only, for such
-        // links: the two forms must agree on them.
+        // For such links `identities` makes the form with the fragment
+        // and takes it for both: the two must agree on them.
         let tracking = ["spm".to_string()];
         for u in [
             "http://b.example/a.html",
