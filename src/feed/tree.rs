@@ -22,7 +22,7 @@
 //! and memory are linear in the input.
 
 use quick_xml::Reader;
-use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::events::{BytesCData, BytesRef, BytesStart, BytesText, Event};
 use url::Url;
 
 /// Elements nested deeper than this are not kept as nodes.
@@ -488,7 +488,8 @@ impl Builder {
     /// Reads the value of the element just opened, its text, references
     /// and CDATA sections (`<description><![CDATA[<p>…</p>]]></description>`,
     /// `<content type="html">&lt;p&gt;…`), and hands it to
-    /// [`Builder::text`] as the reader's events would have: quick-xml
+    /// [`Builder::text`] as the reader's events would have (line ends
+    /// folded by quick-xml's own rule, as the events' are): quick-xml
     /// checks every event's bytes for UTF-8 again (`src` is a `str`
     /// already; a third of the tree's samples in a profile of a cold
     /// crawl), and an escaped value is an event for every reference (the
@@ -496,12 +497,12 @@ impl Builder {
     /// read here, one core). Returns the
     /// number of bytes read: the reader goes on from there, in its text
     /// state as it would be, at whatever this leaves to it: markup (an end
-    /// tag, an element of the value, a comment), text or a section with a
-    /// carriage return (XML folds line ends), a section left open or text
-    /// up to the end of the document (the reader's errors and the repair's
-    /// rules apply). Work in proportion to the bytes read (a section's are
-    /// searched twice, for its end and for a carriage return; one left
-    /// open, once more by the reader), nothing kept but the text.
+    /// tag, an element of the value, a comment), a section left open or
+    /// text up to the end of the document (the reader's errors and the
+    /// repair's rules apply). Work in proportion to the bytes read (a
+    /// piece's are searched twice, for its end and for a carriage return to
+    /// fold; a section left open, once more by the reader), nothing kept
+    /// but the text.
     fn take_value(&mut self, src: &str, after: usize) -> usize {
         const OPEN: &str = "<![CDATA[";
         let Some(frame) = self.stack.last() else {
@@ -520,11 +521,10 @@ impl Builder {
                     let Some(content) = tail
                         .strip_prefix(OPEN)
                         .and_then(|section| section.get(..super::cdata_end(section.as_bytes())?))
-                        .filter(|c| !c.contains('\r'))
                     else {
                         break;
                     };
-                    self.text(content);
+                    self.text(&BytesCData::new(content).xml10_content());
                     OPEN.len() + content.len() + "]]>".len()
                 }
                 // As the reader takes a reference: up to its `;`, or, when
@@ -540,21 +540,20 @@ impl Builder {
                             self.reference(&BytesRef::new(name));
                             i + 2
                         }
-                        (Some(_), _, Some(text)) if !text.contains('\r') => {
-                            self.text(text);
+                        (Some(_), _, Some(text)) => {
+                            self.text(&BytesText::from_escaped(text).xml10_content());
                             i + 1
                         }
                         _ => break,
                     }
                 }
                 Some(_) => {
-                    let Some(text) = memchr::memchr2(b'<', b'&', bytes)
-                        .and_then(|end| tail.get(..end))
-                        .filter(|t| !t.contains('\r'))
+                    let Some(text) =
+                        memchr::memchr2(b'<', b'&', bytes).and_then(|end| tail.get(..end))
                     else {
                         break;
                     };
-                    self.text(text);
+                    self.text(&BytesText::from_escaped(text).xml10_content());
                     text.len()
                 }
             };
