@@ -43,10 +43,11 @@ pub(crate) fn save_articles(
     let now = crate::date::now_utc();
     let tx = super::begin_write(conn)?;
     stories.begin();
-    ensure_source(&tx, source, &now)?;
+    let mut st = Stmts::new(&tx);
+    ensure_source(&mut st, source, &now)?;
     for r in results {
         let f = &r.fetch;
-        tx.prepare_cached(
+        st.get(
             "INSERT INTO fetches (source, url, started_at, duration_ms, http_status, outcome, bytes, items, new_posts, error, kind)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, 'article')",
         )?
@@ -63,7 +64,7 @@ pub(crate) fn save_articles(
         ])?;
         match &r.outcome {
             ArticleOutcome::Done(a) => {
-                tx.prepare_cached(
+                st.get(
                     "UPDATE posts SET title = COALESCE(title, ?2), published_at = COALESCE(published_at, ?3),
                         content_html = COALESCE(?4, content_html), content_text = COALESCE(?5, content_text),
                         origin = COALESCE(origin, ?6), fetched_at = ?7, article_state = 'done',
@@ -80,30 +81,31 @@ pub(crate) fn save_articles(
                     now
                 ])?;
                 if let Some(fp) = &a.fingerprint {
-                    stories.refile(&mut SqliteRows(&tx), r.post_id, fp, &now)?;
+                    stories.refile(&mut SqliteRows(&mut st), r.post_id, fp, &now)?;
                 }
             }
             ArticleOutcome::Retry { next_at } => {
-                tx.prepare_cached(
+                st.get(
                     "UPDATE posts SET article_attempts = article_attempts + 1, article_next_at = ?2 WHERE id = ?1",
                 )?
                 .execute(params![r.post_id, utc_text(next_at)])?;
             }
             ArticleOutcome::GiveUp => {
-                tx.prepare_cached(
+                st.get(
                     "UPDATE posts SET article_attempts = article_attempts + 1, article_next_at = NULL,
                         article_state = 'failed' WHERE id = ?1",
                 )?
                 .execute(params![r.post_id])?;
-                stories.file_stored(&mut SqliteRows(&tx), r.post_id)?;
+                stories.file_stored(&mut SqliteRows(&mut st), r.post_id)?;
             }
         }
         if !matches!(r.outcome, ArticleOutcome::Done(_)) {
             // The feed's text is all it has for now: searchable at once.
-            tx.prepare_cached("UPDATE fts_pending SET ready_at = '' WHERE post_id = ?1")?
+            st.get("UPDATE fts_pending SET ready_at = '' WHERE post_id = ?1")?
                 .execute(params![r.post_id])?;
         }
     }
+    drop(st);
     tx.commit()?;
     Ok(())
 }

@@ -35,8 +35,9 @@ pub(crate) fn save_poll_in(
 ) -> Result<SaveSummary, StoreError> {
     let now = crate::date::now_utc();
     let mut summary = SaveSummary::default();
-    ensure_source(tx, &poll.source, &now)?;
-    let position = source_position(tx, &poll.source)?;
+    let st = &mut Stmts::new(tx);
+    ensure_source(st, &poll.source, &now)?;
+    let position = source_position(st, &poll.source)?;
     let run_started = floor_to_second(poll.run_started_at);
     // Asked once a poll, not once a post (two statements of a new post's
     // eight): whether any tombstone is kept (none, unless posts were
@@ -45,47 +46,48 @@ pub(crate) fn save_poll_in(
     let mut any_tombstone: Option<bool> = None;
     let mut next_id: Option<i64> = None;
     for post in &poll.posts {
-        match find_post(tx, post)? {
-            Some(st) => {
+        match find_post(st, post)? {
+            Some(found) => {
                 summary.repeats += 1;
-                tx.prepare_cached(
+                st.get(
                     "INSERT OR IGNORE INTO post_sources (post_id, source, first_seen_at) VALUES (?1, ?2, ?3)",
                 )?
-                .execute(params![st.id, poll.source, now])?;
-                if st.owner == poll.source {
-                    let same_item = (post.guid.is_some() && post.guid == st.guid)
-                        || (post.url.is_some() && post.url == st.url);
-                    if same_item && is_newer(post.updated_at.as_ref(), st.updated_at.as_deref()) {
-                        update_post(tx, st.id, post, &now)?;
+                .execute(params![found.id, poll.source, now])?;
+                if found.owner == poll.source {
+                    let same_item = (post.guid.is_some() && post.guid == found.guid)
+                        || (post.url.is_some() && post.url == found.url);
+                    if same_item && is_newer(post.updated_at.as_ref(), found.updated_at.as_deref())
+                    {
+                        update_post(st, found.id, post, &now)?;
                         if let Some(fp) = &post.fingerprint {
-                            stories.refile(&mut SqliteRows(tx), st.id, fp, &now)?;
+                            stories.refile(&mut SqliteRows(st), found.id, fp, &now)?;
                         }
                         summary.updated_posts += 1;
                     } else {
-                        fill_nulls(tx, st.id, post)?;
+                        fill_nulls(st, found.id, post)?;
                     }
-                } else if position < st.owner_position
-                    && st.owner_since.is_some_and(|t| t >= run_started)
+                } else if position < found.owner_position
+                    && found.owner_since.is_some_and(|t| t >= run_started)
                 {
-                    take_over(tx, st.id, &poll.source, post)?;
+                    take_over(st, found.id, &poll.source, post)?;
                 } else {
-                    fill_nulls(tx, st.id, post)?;
+                    fill_nulls(st, found.id, post)?;
                 }
                 if post.article_pending {
                     // Stored by a source that does not follow links: this one fetches the article.
-                    tx.prepare_cached(
+                    st.get(
                         "UPDATE posts SET article_state = 'pending', article_via = ?2
                          WHERE id = ?1 AND article_state IS NULL",
                     )?
-                    .execute(params![st.id, poll.source])?;
+                    .execute(params![found.id, poll.source])?;
                 }
             }
             None if {
                 let any = match any_tombstone {
                     Some(any) => any,
-                    None => *any_tombstone.insert(has_tombstones(tx)?),
+                    None => *any_tombstone.insert(has_tombstones(st)?),
                 };
-                any && is_tombstoned(tx, &post.identity)?
+                any && is_tombstoned(st, &post.identity)?
             } =>
             {
                 summary.pruned += 1
@@ -98,28 +100,28 @@ pub(crate) fn save_poll_in(
                 let fp = post.fingerprint.as_ref();
                 let id = match next_id {
                     Some(id) => id,
-                    None => next_post_id(tx)?,
+                    None => next_post_id(st)?,
                 };
                 next_id = id.checked_add(1);
                 let story = stories.story_for_new(
-                    &mut SqliteRows(tx),
+                    &mut SqliteRows(st),
                     fp,
                     at,
                     post.title.as_deref(),
                     id,
                     &now,
                 )?;
-                insert_post(tx, &poll.source, post, Some((id, story)), &now)?;
+                insert_post(st, &poll.source, post, Some((id, story)), &now)?;
                 if let Some(fp) = fp {
-                    stories.file(&mut SqliteRows(tx), id, fp, at, &now, post.article_pending)?;
+                    stories.file(&mut SqliteRows(st), id, fp, at, &now, post.article_pending)?;
                 }
                 summary.new_posts += 1;
             }
         }
     }
     for b in &poll.blocked {
-        summary.blocked += tx
-            .prepare_cached(
+        summary.blocked += st
+            .get(
                 "INSERT OR IGNORE INTO blocked_items (source, canonical_url, info_code, title, rule, first_blocked_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
@@ -133,7 +135,7 @@ pub(crate) fn save_poll_in(
             ])?;
     }
     let f = &poll.fetch;
-    tx.prepare_cached(
+    st.get(
         "INSERT INTO fetches (source, url, started_at, duration_ms, http_status, outcome, bytes, items, new_posts, error, kind, blocked)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'feed', ?11)",
     )?
@@ -152,14 +154,14 @@ pub(crate) fn save_poll_in(
     ])?;
     match f.outcome {
         Outcome::Ok | Outcome::NotModified => {
-            tx.prepare_cached(
+            st.get(
                 "UPDATE sources SET last_polled_at = ?2, last_success_at = ?2, failures = 0, last_error = NULL,
                     next_poll_at = ?3 WHERE slug = ?1",
             )?
             .execute(params![poll.source, now, poll.next_poll_at.as_ref().map(utc_text)])?;
         }
         Outcome::Error => {
-            tx.prepare_cached(
+            st.get(
                 "UPDATE sources SET last_polled_at = ?2, failures = failures + 1, last_error = ?3,
                     next_poll_at = ?4 WHERE slug = ?1",
             )?
@@ -172,10 +174,10 @@ pub(crate) fn save_poll_in(
         }
     }
     if let Some(v) = &poll.validators {
-        tx.prepare_cached("UPDATE sources SET etag = ?2, last_modified = ?3 WHERE slug = ?1")?
+        st.get("UPDATE sources SET etag = ?2, last_modified = ?3 WHERE slug = ?1")?
             .execute(params![poll.source, v.etag, v.last_modified])?;
     }
-    tx.prepare_cached(
+    st.get(
         "UPDATE sources SET hold_until = ?2, url = COALESCE(?3, url),
             last_unconditional_at = CASE WHEN ?4 THEN ?5 ELSE last_unconditional_at END
          WHERE slug = ?1",
@@ -196,11 +198,9 @@ pub(crate) fn save_poll_in(
 /// configured: posts, their `post_sources` and fetches refer to it. The
 /// configured sources have theirs from the start ([`sync_sources`]); this
 /// is the net under that, so that no save fails for want of one.
-pub(crate) fn ensure_source(conn: &Connection, slug: &str, now: &str) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT OR IGNORE INTO sources (slug, name, url, removed_at) VALUES (?1, ?1, '', ?2)",
-    )?
-    .execute(params![slug, now])?;
+pub(crate) fn ensure_source(st: &mut Stmts<'_>, slug: &str, now: &str) -> Result<(), StoreError> {
+    st.get("INSERT OR IGNORE INTO sources (slug, name, url, removed_at) VALUES (?1, ?1, '', ?2)")?
+        .execute(params![slug, now])?;
     Ok(())
 }
 
@@ -223,9 +223,9 @@ fn floor_to_second(t: DateTime<chrono::Utc>) -> DateTime<chrono::Utc> {
 }
 
 /// A source's place in the configuration; `i64::MAX` when it has none.
-fn source_position(conn: &Connection, slug: &str) -> Result<i64, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT position FROM sources WHERE slug = ?1")?
+fn source_position(st: &mut Stmts<'_>, slug: &str) -> Result<i64, StoreError> {
+    Ok(st
+        .get("SELECT position FROM sources WHERE slug = ?1")?
         .query_row([slug], |r| r.get::<_, Option<i64>>(0))
         .optional()?
         .flatten()
@@ -267,37 +267,37 @@ fn stored_post(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPost> {
 
 /// The stored post an item is: by infoCode, then by its key, then by the
 /// keys it may have been stored under before (each only for the same item).
-fn find_post(conn: &Connection, post: &NewPost) -> Result<Option<StoredPost>, StoreError> {
+fn find_post(st: &mut Stmts<'_>, post: &NewPost) -> Result<Option<StoredPost>, StoreError> {
     let id = &post.identity;
     // By infoCode, else by key, else by the one earlier key an item has
     // (most have one), in one statement: a new post (most of a cold
     // crawl's) missed all three in three.
     let (ic, key) = (&id.info_code, &id.canonical_url);
     let hit = match id.earlier.as_slice() {
-        [Earlier::Key(k)] => conn
-            .prepare_cached(stored_post_where!(
+        [Earlier::Key(k)] => st
+            .get(stored_post_where!(
                 "p.id = COALESCE((SELECT id FROM posts WHERE info_code = ?1),
                                  (SELECT id FROM posts WHERE canonical_url = ?2),
                                  (SELECT id FROM posts WHERE canonical_url = ?3))"
             ))?
             .query_row(params![ic, key, k], stored_post),
-        [Earlier::WithGuid(k, g)] => conn
-            .prepare_cached(stored_post_where!(
+        [Earlier::WithGuid(k, g)] => st
+            .get(stored_post_where!(
                 "p.id = COALESCE((SELECT id FROM posts WHERE info_code = ?1),
                                  (SELECT id FROM posts WHERE canonical_url = ?2),
                                  (SELECT id FROM posts WHERE canonical_url = ?3 AND guid = ?4))"
             ))?
             .query_row(params![ic, key, k, g], stored_post),
-        [Earlier::WithContent(k)] => conn
-            .prepare_cached(stored_post_where!(
+        [Earlier::WithContent(k)] => st
+            .get(stored_post_where!(
                 "p.id = COALESCE((SELECT id FROM posts WHERE info_code = ?1),
                                  (SELECT id FROM posts WHERE canonical_url = ?2),
                                  (SELECT id FROM posts WHERE canonical_url = ?3
                                      AND content_html IS ?4 AND guid IS NULL))"
             ))?
             .query_row(params![ic, key, k, post.content_html], stored_post),
-        _ => conn
-            .prepare_cached(stored_post_where!(
+        _ => st
+            .get(stored_post_where!(
                 "p.id = COALESCE((SELECT id FROM posts WHERE info_code = ?1),
                                  (SELECT id FROM posts WHERE canonical_url = ?2))"
             ))?
@@ -309,16 +309,16 @@ fn find_post(conn: &Connection, post: &NewPost) -> Result<Option<StoredPost>, St
     }
     for e in &id.earlier {
         let hit = match e {
-            Earlier::Key(k) => conn
-                .prepare_cached(stored_post_where!("p.canonical_url = ?1"))?
+            Earlier::Key(k) => st
+                .get(stored_post_where!("p.canonical_url = ?1"))?
                 .query_row([k], stored_post)
                 .optional()?,
-            Earlier::WithGuid(k, g) => conn
-                .prepare_cached(stored_post_where!("p.canonical_url = ?1 AND p.guid = ?2"))?
+            Earlier::WithGuid(k, g) => st
+                .get(stored_post_where!("p.canonical_url = ?1 AND p.guid = ?2"))?
                 .query_row(params![k, g], stored_post)
                 .optional()?,
-            Earlier::WithContent(k) => conn
-                .prepare_cached(stored_post_where!(
+            Earlier::WithContent(k) => st
+                .get(stored_post_where!(
                     "p.canonical_url = ?1 AND p.content_html IS ?2 AND p.guid IS NULL"
                 ))?
                 .query_row(params![k, post.content_html], stored_post)
@@ -334,8 +334,8 @@ fn find_post(conn: &Connection, post: &NewPost) -> Result<Option<StoredPost>, St
 /// A repeat fills the columns that are still NULL, and changes nothing
 /// else. (The row is written only when there is something to fill: an
 /// update would queue the post for indexing again.)
-fn fill_nulls(conn: &Connection, id: i64, p: &NewPost) -> Result<(), StoreError> {
-    conn.prepare_cached(
+fn fill_nulls(st: &mut Stmts<'_>, id: i64, p: &NewPost) -> Result<(), StoreError> {
+    st.get(
         "UPDATE posts SET title = COALESCE(title, ?2), author = COALESCE(author, ?3),
             summary = COALESCE(summary, ?4),
             content_html = CASE WHEN content_html IS NULL THEN ?5 ELSE content_html END,
@@ -361,7 +361,7 @@ fn fill_nulls(conn: &Connection, id: i64, p: &NewPost) -> Result<(), StoreError>
         p.published_at.as_ref().map(local_text),
         p.identity.info_code,
     ])?;
-    save_enclosures(conn, id, &p.enclosures, false)?;
+    save_enclosures(st, id, &p.enclosures, false)?;
     Ok(())
 }
 
@@ -371,8 +371,8 @@ fn fill_nulls(conn: &Connection, id: i64, p: &NewPost) -> Result<(), StoreError>
 /// as a repeat's would), and its key replaces the post's when no other post
 /// holds it. The article is left to the source that claimed it (it may be
 /// fetching it right now): an article page is fetched once.
-fn take_over(conn: &Connection, id: i64, source: &str, p: &NewPost) -> Result<(), StoreError> {
-    conn.prepare_cached(
+fn take_over(st: &mut Stmts<'_>, id: i64, source: &str, p: &NewPost) -> Result<(), StoreError> {
+    st.get(
         "UPDATE posts SET source = ?2, url = ?3, guid = ?4,
             title = COALESCE(?5, title), author = COALESCE(?6, author), summary = COALESCE(?7, summary),
             content_html = CASE WHEN article_state = 'done' THEN content_html
@@ -419,9 +419,9 @@ fn is_newer(candidate: Option<&DateTime<chrono::FixedOffset>>, stored: Option<&s
 
 /// The id the next post inserted gets (AUTOINCREMENT: past every id
 /// given out); the same until a post is inserted in this transaction.
-pub(super) fn next_post_id(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn
-        .prepare_cached(
+pub(super) fn next_post_id(st: &mut Stmts<'_>) -> Result<i64, StoreError> {
+    Ok(st
+        .get(
             "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'posts'), 0),
                         COALESCE((SELECT MAX(id) FROM posts), 0)) + 1",
         )?
@@ -431,13 +431,13 @@ pub(super) fn next_post_id(conn: &Connection) -> Result<i64, StoreError> {
 /// Inserts a new post and returns its id: with `assigned`, as that id
 /// ([`next_post_id`]) in that story.
 pub(super) fn insert_post(
-    conn: &Connection,
+    st: &mut Stmts<'_>,
     source: &str,
     p: &NewPost,
     assigned: Option<(i64, i64)>,
     now: &str,
 ) -> Result<i64, StoreError> {
-    conn.prepare_cached(
+    st.get(
         "INSERT INTO posts (source, info_code, url, canonical_url, guid, title, author, summary,
             content_html, content_text, origin, published_at, updated_at, fetched_at, article_state, article_via,
             id, story_id)
@@ -463,21 +463,19 @@ pub(super) fn insert_post(
         assigned.map(|(id, _)| id),
         assigned.map(|(_, story)| story),
     ])?;
-    let id = conn.last_insert_rowid();
+    let id = st.conn().last_insert_rowid();
     // The insert triggers' work, when the writer's connection does it.
-    super::triggers::after_insert(conn, id, p.article_pending.then_some("pending"))?;
-    conn.prepare_cached(
-        "INSERT INTO post_sources (post_id, source, first_seen_at) VALUES (?1, ?2, ?3)",
-    )?
-    .execute(params![id, source, now])?;
-    save_enclosures(conn, id, &p.enclosures, false)?;
+    super::triggers::after_insert(st, id, p.article_pending.then_some("pending"))?;
+    st.get("INSERT INTO post_sources (post_id, source, first_seen_at) VALUES (?1, ?2, ?3)")?
+        .execute(params![id, source, now])?;
+    save_enclosures(st, id, &p.enclosures, false)?;
     Ok(id)
 }
 
 /// Stores a post's enclosures: all of them in place of the old ones with
 /// `replace`, else only when it has none yet.
 fn save_enclosures(
-    conn: &Connection,
+    st: &mut Stmts<'_>,
     id: i64,
     enclosures: &[crate::feed::Enclosure],
     replace: bool,
@@ -486,16 +484,16 @@ fn save_enclosures(
         return Ok(());
     }
     if replace {
-        conn.prepare_cached("DELETE FROM enclosures WHERE post_id = ?1")?
+        st.get("DELETE FROM enclosures WHERE post_id = ?1")?
             .execute([id])?;
-    } else if conn
-        .prepare_cached("SELECT 1 FROM enclosures WHERE post_id = ?1")?
+    } else if st
+        .get("SELECT 1 FROM enclosures WHERE post_id = ?1")?
         .exists([id])?
     {
         return Ok(());
     }
     for (i, e) in enclosures.iter().enumerate() {
-        conn.prepare_cached(
+        st.get(
             "INSERT INTO enclosures (post_id, position, url, type, length) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
         .execute(params![
@@ -511,8 +509,8 @@ fn save_enclosures(
 
 /// The owner's same item, updated: its fields replace the post's (those it
 /// lacks stay). A source that follows links fetches the article again.
-fn update_post(conn: &Connection, id: i64, p: &NewPost, now: &str) -> Result<(), StoreError> {
-    conn.prepare_cached(
+fn update_post(st: &mut Stmts<'_>, id: i64, p: &NewPost, now: &str) -> Result<(), StoreError> {
+    st.get(
         "UPDATE posts SET title = COALESCE(?2, title), author = COALESCE(?3, author),
             summary = COALESCE(?4, summary),
             content_html = CASE WHEN article_state = 'done' AND NOT ?11 THEN content_html
@@ -539,21 +537,21 @@ fn update_post(conn: &Connection, id: i64, p: &NewPost, now: &str) -> Result<(),
         now,
         p.article_pending,
     ])?;
-    save_enclosures(conn, id, &p.enclosures, true)?;
+    save_enclosures(st, id, &p.enclosures, true)?;
     Ok(())
 }
 
 /// Whether any post was pruned and its keys kept.
-fn has_tombstones(conn: &Connection) -> Result<bool, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM tombstones)")?
+fn has_tombstones(st: &mut Stmts<'_>) -> Result<bool, StoreError> {
+    Ok(st
+        .get("SELECT EXISTS (SELECT 1 FROM tombstones)")?
         .query_row([], |r| r.get(0))?)
 }
 
 /// Whether a pruned post had this identity.
-pub(crate) fn is_tombstoned(conn: &Connection, id: &Identity) -> Result<bool, StoreError> {
-    let hit: Option<i64> = conn
-        .prepare_cached(
+pub(crate) fn is_tombstoned(st: &mut Stmts<'_>, id: &Identity) -> Result<bool, StoreError> {
+    let hit: Option<i64> = st
+        .get(
             "SELECT 1 FROM tombstones WHERE canonical_url = ?1 OR (?2 IS NOT NULL AND info_code = ?2) LIMIT 1",
         )?
         .query_row(params![id.canonical_url, id.info_code], |r| r.get(0))
@@ -563,5 +561,5 @@ pub(crate) fn is_tombstoned(conn: &Connection, id: &Identity) -> Result<bool, St
 
 /// Whether a post with this identity is stored.
 pub(crate) fn is_stored(conn: &Connection, post: &NewPost) -> Result<bool, StoreError> {
-    Ok(find_post(conn, post)?.is_some())
+    Ok(find_post(&mut Stmts::new(conn), post)?.is_some())
 }

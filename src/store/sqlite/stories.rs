@@ -11,9 +11,9 @@ use crate::store::story_state::{
 };
 
 /// [`StoryRows`] on a SQLite write transaction.
-pub(crate) struct SqliteRows<'a>(pub(crate) &'a Connection);
+pub(crate) struct SqliteRows<'a, 'c>(pub(crate) &'a mut Stmts<'c>);
 
-impl StoryRows for SqliteRows<'_> {
+impl StoryRows for SqliteRows<'_, '_> {
     fn signatures(
         &mut self,
         from: SignaturesFrom,
@@ -31,7 +31,7 @@ impl StoryRows for SqliteRows<'_> {
                 post,
             ),
         };
-        let mut stmt = self.0.prepare_cached(sql)?;
+        let stmt = self.0.get(sql)?;
         let mut rows = stmt.query([from])?;
         while let Some(r) = rows.next()? {
             let blob = r.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
@@ -43,16 +43,14 @@ impl StoryRows for SqliteRows<'_> {
     fn max_signature_post(&mut self) -> Result<Option<i64>, StoreError> {
         Ok(self
             .0
-            .prepare_cached("SELECT MAX(post_id) FROM story_signatures")?
+            .get("SELECT MAX(post_id) FROM story_signatures")?
             .query_row([], |r| r.get(0))?)
     }
 
     fn signature(&mut self, post: i64) -> Result<Option<SignatureRow>, StoreError> {
         Ok(self
             .0
-            .prepare_cached(
-                "SELECT seen_at, at, signature FROM story_signatures WHERE post_id = ?1",
-            )?
+            .get("SELECT seen_at, at, signature FROM story_signatures WHERE post_id = ?1")?
             .query_row([post], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?)
     }
@@ -85,7 +83,7 @@ impl StoryRows for SqliteRows<'_> {
     fn post_text(&mut self, post: i64) -> Result<Option<PostText>, StoreError> {
         Ok(self
             .0
-            .prepare_cached("SELECT title, content_text FROM posts WHERE id = ?1")?
+            .get("SELECT title, content_text FROM posts WHERE id = ?1")?
             .query_row([post], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }
@@ -93,7 +91,7 @@ impl StoryRows for SqliteRows<'_> {
     fn story_of(&mut self, post: i64) -> Result<Option<i64>, StoreError> {
         let story: Option<Option<i64>> = self
             .0
-            .prepare_cached("SELECT story_id FROM posts WHERE id = ?1")?
+            .get("SELECT story_id FROM posts WHERE id = ?1")?
             .query_row([post], |r| r.get(0))
             .optional()?;
         Ok(story.flatten())
@@ -102,7 +100,7 @@ impl StoryRows for SqliteRows<'_> {
     fn post_story_time(&mut self, post: i64) -> Result<Option<(Option<i64>, i64)>, StoreError> {
         let row: Option<(Option<i64>, Option<String>, String)> = self
             .0
-            .prepare_cached("SELECT story_id, published_at, fetched_at FROM posts WHERE id = ?1")?
+            .get("SELECT story_id, published_at, fetched_at FROM posts WHERE id = ?1")?
             .query_row([post], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         Ok(row
@@ -111,7 +109,7 @@ impl StoryRows for SqliteRows<'_> {
 
     fn count_in(&mut self, story: i64, now: &str) -> Result<(), StoreError> {
         self.0
-            .prepare_cached(
+            .get(
                 "UPDATE stories SET post_count = post_count + 1,
                     last_seen_at = max(last_seen_at, ?2) WHERE id = ?1",
             )?
@@ -121,25 +119,25 @@ impl StoryRows for SqliteRows<'_> {
 
     fn new_story(&mut self, title: Option<&str>, post: i64, now: &str) -> Result<i64, StoreError> {
         self.0
-            .prepare_cached(
+            .get(
                 "INSERT INTO stories (title, post_id, first_seen_at, last_seen_at, post_count)
                  VALUES (?1, ?2, ?3, ?3, 1)",
             )?
             .execute(params![title, post, now])?;
-        Ok(self.0.last_insert_rowid())
+        Ok(self.0.conn().last_insert_rowid())
     }
 
     fn join(&mut self, root: i64, other: i64) -> Result<(), StoreError> {
-        let tx = self.0;
-        tx.prepare_cached("UPDATE posts SET story_id = ?1 WHERE story_id = ?2")?
+        let tx = &mut *self.0;
+        tx.get("UPDATE posts SET story_id = ?1 WHERE story_id = ?2")?
             .execute(params![root, other])?;
-        tx.prepare_cached(
+        tx.get(
             "UPDATE stories SET first_seen_at = min(first_seen_at,
                 COALESCE((SELECT first_seen_at FROM stories WHERE id = ?2), first_seen_at))
              WHERE id = ?1",
         )?
         .execute(params![root, other])?;
-        tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?
+        tx.get("DELETE FROM stories WHERE id = ?1")?
             .execute([other])?;
         Ok(())
     }
@@ -147,10 +145,10 @@ impl StoryRows for SqliteRows<'_> {
     fn assign(&mut self, post: i64, story: i64) -> Result<(), StoreError> {
         // The trigger on `story_id` counts it once more.
         self.0
-            .prepare_cached("UPDATE stories SET post_count = post_count - 1 WHERE id = ?1")?
+            .get("UPDATE stories SET post_count = post_count - 1 WHERE id = ?1")?
             .execute([story])?;
         self.0
-            .prepare_cached("UPDATE posts SET story_id = ?2 WHERE id = ?1")?
+            .get("UPDATE posts SET story_id = ?2 WHERE id = ?1")?
             .execute(params![post, story])?;
         Ok(())
     }
@@ -175,7 +173,7 @@ pub(crate) fn assign_unassigned(
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })?
         .collect::<Result<_, _>>()?;
-    stories.assign_batch(&mut SqliteRows(&tx), &posts)?;
+    stories.assign_batch(&mut SqliteRows(&mut Stmts::new(&tx)), &posts)?;
     tx.commit()?;
     Ok(posts.len())
 }
@@ -416,7 +414,12 @@ mod tests {
         let other = "港股收盘恒生指数上涨，科技股领涨，南向资金净买入超过一百亿港元。".repeat(3);
         let fp = Fingerprint::of("港股收盘", &other);
         stories
-            .refile(&mut SqliteRows(&tx), 1, &fp, &crate::date::now_utc())
+            .refile(
+                &mut SqliteRows(&mut Stmts::new(&tx)),
+                1,
+                &fp,
+                &crate::date::now_utc(),
+            )
             .unwrap();
         tx.commit().unwrap();
         let rows: i64 = conn
@@ -466,9 +469,20 @@ mod tests {
         assert_eq!(stories.loaded.as_ref().unwrap().slots.len(), 0);
         stories.forget();
         let tx = conn.transaction().unwrap();
-        assert_eq!(stories.ready(&mut SqliteRows(&tx)).unwrap().slots.len(), 0);
         assert_eq!(
-            stories.ready(&mut SqliteRows(&tx)).unwrap().slots.len(),
+            stories
+                .ready(&mut SqliteRows(&mut Stmts::new(&tx)))
+                .unwrap()
+                .slots
+                .len(),
+            0
+        );
+        assert_eq!(
+            stories
+                .ready(&mut SqliteRows(&mut Stmts::new(&tx)))
+                .unwrap()
+                .slots
+                .len(),
             0,
             "nor a refresh"
         );

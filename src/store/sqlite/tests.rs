@@ -97,8 +97,9 @@ fn dedup_by_code_or_canonical_url() {
 #[test]
 fn unique_indexes_hold_even_without_the_lookup() {
     let (_d, conn) = db();
+    let st = &mut Stmts::new(&conn);
     insert_post(
-        &conn,
+        st,
         "a",
         &post(Some("9"), "http://x/9", "t", None),
         None,
@@ -107,7 +108,7 @@ fn unique_indexes_hold_even_without_the_lookup() {
     .unwrap();
     assert!(
         insert_post(
-            &conn,
+            st,
             "a",
             &post(Some("9"), "http://x/other", "t", None),
             None,
@@ -117,7 +118,7 @@ fn unique_indexes_hold_even_without_the_lookup() {
     );
     assert!(
         insert_post(
-            &conn,
+            st,
             "a",
             &post(Some("10"), "http://x/9", "t", None),
             None,
@@ -1235,4 +1236,40 @@ fn triggers_another_program_changes_are_kept_by_the_writer() {
 /// The one value `sql` selects.
 fn value<T: rusqlite::types::FromSql>(conn: &Connection, sql: &str) -> T {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// Statements held for a unit of work: each text its own, the same one at
+/// each use of a text (not prepared again), and every use starting afresh
+/// (a query left with rows unread, then the same statement with other
+/// values).
+#[test]
+fn held_statements_are_one_a_text_and_start_afresh() {
+    let (_d, conn) = db();
+    conn.execute_batch("CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1), (2), (3);")
+        .unwrap();
+    let st = &mut Stmts::new(&conn);
+    const BELOW: &str = "SELECT n FROM t WHERE n < ?1 ORDER BY n";
+    const ABOVE: &str = "SELECT n FROM t WHERE n > ?1 ORDER BY n";
+    let first = |st: &mut Stmts<'_>, sql: &'static str, v: i64| -> Option<i64> {
+        use rusqlite::OptionalExtension;
+        st.get(sql)
+            .unwrap()
+            .query_row([v], |r| r.get(0))
+            .optional()
+            .unwrap()
+    };
+    assert_eq!(first(st, BELOW, 3), Some(1));
+    assert_eq!(first(st, ABOVE, 1), Some(2));
+    assert_eq!(first(st, BELOW, 1), None);
+    assert_eq!(first(st, ABOVE, 2), Some(3));
+    st.get("INSERT INTO t VALUES (?1)")
+        .unwrap()
+        .execute([0])
+        .unwrap();
+    assert_eq!(first(st, BELOW, 1), Some(0));
+    assert_eq!(st.held.len(), 3, "one statement a text");
+    // The same text at another address: another entry, the same result.
+    let copy: &'static str = Box::leak(BELOW.to_string().into_boxed_str());
+    assert_eq!(first(st, copy, 2), Some(0));
+    assert_eq!(st.held.len(), 4);
 }

@@ -74,15 +74,15 @@ const LOG_CHANGE: [&str; 2] = [
 /// `conn` with `article_state`, when `conn`'s triggers are off ([`inline`]);
 /// nothing when they are on (they did it).
 pub(super) fn after_insert(
-    conn: &Connection,
+    st: &mut super::Stmts<'_>,
     id: i64,
     article_state: Option<&str>,
 ) -> Result<(), StoreError> {
-    if !inline(conn) {
+    if !inline(st.conn()) {
         return Ok(());
     }
-    super::insert_else_replace(conn, QUEUE_FOR_SEARCH, params![id, article_state])?;
-    super::insert_else_replace(conn, LOG_CHANGE, params![id])
+    super::insert_else_replace(st, QUEUE_FOR_SEARCH, params![id, article_state])?;
+    super::insert_else_replace(st, LOG_CHANGE, params![id])
 }
 
 /// Whether the database's triggers are off on `conn`: then its inserts of
