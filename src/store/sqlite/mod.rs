@@ -153,11 +153,14 @@ pub(super) fn insert_else_replace(
 /// statement's whole text at every use, copies it into a new `Arc<str>`,
 /// and hashes it again to put the statement back: for the dozen
 /// statements of a post stored, 3–4% of the writer's samples in a cold
-/// crawl. Held here, a statement is found by comparing two words with
-/// each held (a unit uses some twenty), and goes back to the cache when
-/// the unit ends. Only `'static` texts: their address is theirs for the
-/// process's life, and two equal texts at two addresses are two entries
-/// for the same statement, which is harmless.
+/// crawl (rusqlite 0.43, `cache.rs`: the key could stay with the
+/// statement while it is out, which would spare the copy and one hash;
+/// the lookup by the whole text would remain). Held here, a statement is
+/// found by comparing two words with each held (a unit uses some
+/// twenty), and goes back to the cache when the unit ends. Only
+/// `'static` texts: their address is theirs for the process's life, and
+/// two equal texts at two addresses are two entries for the same
+/// statement, which is harmless.
 pub(crate) struct Stmts<'c> {
     conn: &'c Connection,
     held: Vec<((usize, usize), rusqlite::CachedStatement<'c>)>,

@@ -469,23 +469,10 @@ mod tests {
         assert_eq!(stories.loaded.as_ref().unwrap().slots.len(), 0);
         stories.forget();
         let tx = conn.transaction().unwrap();
-        assert_eq!(
-            stories
-                .ready(&mut SqliteRows(&mut Stmts::new(&tx)))
-                .unwrap()
-                .slots
-                .len(),
-            0
-        );
-        assert_eq!(
-            stories
-                .ready(&mut SqliteRows(&mut Stmts::new(&tx)))
-                .unwrap()
-                .slots
-                .len(),
-            0,
-            "nor a refresh"
-        );
+        let st = &mut Stmts::new(&tx);
+        let mut in_window = || stories.ready(&mut SqliteRows(st)).unwrap().slots.len();
+        assert_eq!(in_window(), 0);
+        assert_eq!(in_window(), 0, "nor a refresh");
     }
 
     /// Without grouping (`[stories] group = false`), posts an older
