@@ -145,9 +145,12 @@ pub(super) fn insert_else_replace(
     }
 }
 
-/// The statements of one unit of the writer's work (a poll's save, a batch
-/// of articles), each taken from the connection's cache once and held
-/// until the unit ends, known by the address of its text.
+/// The statements of one unit of work on a connection (on the writer's: a
+/// poll's save, a batch of articles, a slice of the idle pass that gives
+/// older posts their stories; on a reader's, one `is_stored`), each taken
+/// from the connection's cache once and held until the unit ends, known by
+/// the address of its text. What it holds is bounded by the statement
+/// texts in the code (some twenty a save), never by what a feed sends.
 ///
 /// rusqlite's cache (`prepare_cached`) trims, hashes and compares a
 /// statement's whole text at every use, copies it into a new `Arc<str>`,
