@@ -8,6 +8,7 @@
 //! character-at-a-time definitions beside them, for the tests.)
 
 pub mod budget;
+mod link;
 mod sanitize;
 mod simple;
 

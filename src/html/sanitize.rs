@@ -24,8 +24,8 @@ use ego_tree::NodeRef;
 use scraper::{Html, Node};
 use url::Url;
 
-use super::simple;
 use super::{MAX_TREE_DEPTH, collapse, escape_attr, escape_text, flush, is_block, is_space};
+use super::{link, simple};
 
 /// The elements kept: the structure of an article.
 #[rustfmt::skip]
@@ -335,12 +335,9 @@ fn write_children<'a, M: Markup<'a>>(
                     let is_url = matches!((name, k), ("a", "href") | ("img", "src"));
                     let resolved;
                     let v = if is_url {
-                        resolved = base
-                            .map_or_else(|| Url::parse(v), |b| b.join(v))
-                            .ok()
-                            .filter(|u| matches!(u.scheme(), "http" | "https" | "mailto"));
+                        resolved = link::resolve(v, base);
                         match &resolved {
-                            Some(u) => u.as_str(),
+                            Some(u) => u.as_ref(),
                             None => continue,
                         }
                     } else {
