@@ -81,7 +81,12 @@ pub fn canonical_url(url: &Url, tracking_params: &[String]) -> String {
 
 /// [`canonical_url`] with the fragment kept.
 fn canonical_keep_fragment(url: &Url, tracking_params: &[String]) -> String {
-    // `Url` already lowercases the scheme and host and drops default ports.
+    // `Url` already lowercases the scheme and host and drops default ports:
+    // a link without a query and without an empty fragment (most) is its
+    // own canonical form.
+    if url.query().is_none() && url.fragment() != Some("") {
+        return url.as_str().to_owned();
+    }
     let mut u = url.clone();
     if u.fragment() == Some("") {
         u.set_fragment(None);
@@ -103,7 +108,7 @@ fn canonical_keep_fragment(url: &Url, tracking_params: &[String]) -> String {
             u.query_pairs_mut().clear().extend_pairs(pairs);
         }
     }
-    u.to_string()
+    u.into()
 }
 
 /// A site's front page: no path beyond `/` and no query.
