@@ -127,11 +127,7 @@ impl Fingerprint {
     /// folded, the numbers read, letters and digits kept (the first
     /// [`MAX_CHARS`]).
     pub fn of(title: &str, text: &str) -> Fingerprint {
-        // The kept characters: each character read is written at the end
-        // and counted only when it is a letter or digit, so that no
-        // branch turns on it (one at every space and punctuation mark,
-        // mispredicted as often): the cold crawl's fingerprints 7.1 →
-        // 6.6 µs, article pages' 11.1 → 9.6 µs.
+        // The kept characters ([`keep_line`]).
         let mut kept = ['\0'; MAX_CHARS + 1];
         let mut len = 0;
         let mut numbers = Numbers::default();
@@ -140,56 +136,16 @@ impl Fingerprint {
         // `\n` goes with the trim.
         let mut start = 0;
         let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]);
-        'lines: for end in ends {
+        for end in ends {
             let line = text.get(start..end).unwrap_or_default().trim();
             start = end + 1;
             if line.is_empty() || is_outlet_line(line) {
                 continue;
             }
-            let bytes = line.as_bytes();
-            let mut i = 0;
-            while let Some(&b) = bytes.get(i) {
-                // ASCII and the common Chinese characters (U+4E00–U+9FFF,
-                // lead bytes E4–E9) decoded and folded here, the rest by
-                // `chars`, `fold_char` and `is_alnum`: the same characters
-                // (a test holds them so), the cold crawl's 49,814
-                // fingerprints 7.9 → 7.3 µs each.
-                let (c, alnum) = if b < 0x80 {
-                    i += 1;
-                    let lower = if b.is_ascii_uppercase() { b | 0x20 } else { b };
-                    (char::from(lower), lower.is_ascii_alphanumeric())
-                } else if let (0xE4..=0xE9, Some(&b1), Some(&b2)) =
-                    (b, bytes.get(i + 1), bytes.get(i + 2))
-                {
-                    i += 3;
-                    let u = (u32::from(b & 0x0F) << 12)
-                        | (u32::from(b1 & 0x3F) << 6)
-                        | u32::from(b2 & 0x3F);
-                    let c = char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER);
-                    if u >= 0x4E00 {
-                        (c, true)
-                    } else {
-                        let c = fold_char(c);
-                        (c, is_alnum(c))
-                    }
-                } else {
-                    let Some(c) = line.get(i..).and_then(|rest| rest.chars().next()) else {
-                        break;
-                    };
-                    i += c.len_utf8();
-                    let c = fold_char(c);
-                    (c, is_alnum(c))
-                };
-                numbers.feed(c);
-                if let Some(slot) = kept.get_mut(len) {
-                    *slot = c;
-                }
-                len += usize::from(alnum);
-                if len >= MAX_CHARS {
-                    break 'lines;
-                }
+            len = keep_line(line, &mut kept, len, &mut numbers);
+            if len >= MAX_CHARS {
+                break;
             }
-            numbers.feed('\n');
         }
         numbers.end();
         let body = kept.get(..len).unwrap_or_default();
@@ -546,6 +502,86 @@ fn agreement(a: &[u16], b: &[u16]) -> f64 {
 /// sketch, so that the sketch turns down only what the check would.
 fn share(same: usize, of: usize) -> f64 {
     same as f64 / of as f64
+}
+
+/// Reads `line` into `kept` from `len` on: each character folded and
+/// written at `len`, counted (`len` moved on) only when it is a letter or
+/// digit, so that no branch turns on it (one at every space and
+/// punctuation mark, mispredicted as often: the cold crawl's fingerprints
+/// 7.1 → 6.6 µs, article pages' 11.1 → 9.6 µs); the numbers read on the
+/// way. Returns the new `len`, stopping at [`MAX_CHARS`].
+///
+/// ASCII and three-byte characters (Chinese characters and punctuation,
+/// full-width forms) are decoded and folded here, the rest by
+/// [`other_char`]: the same characters as `chars`, `fold_char` and
+/// `is_alnum` (a test holds them so). A function of its own, with the rare paths out of it, so that its
+/// state stays in registers: inlined into [`Fingerprint::of`] with them,
+/// the count and the flag went through the stack at every character.
+#[inline(never)]
+fn keep_line(
+    line: &str,
+    kept: &mut [char; MAX_CHARS + 1],
+    mut len: usize,
+    numbers: &mut Numbers,
+) -> usize {
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let (c, alnum) = if b < 0x80 {
+            i += 1;
+            let lower = if b.is_ascii_uppercase() { b | 0x20 } else { b };
+            (char::from(lower), lower.is_ascii_alphanumeric())
+        } else if let (0xE0..=0xEF, Some(&b1), Some(&b2)) = (b, bytes.get(i + 1), bytes.get(i + 2))
+        {
+            // Three bytes: the Chinese characters and punctuation (`，。、“”`).
+            i += 3;
+            let u =
+                (u32::from(b & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
+            let c = char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER);
+            match u {
+                0x4E00..=0x9FFF => (c, true),
+                // General Punctuation: no letter, no digit, no case.
+                0x2000..=0x206F => (c, false),
+                0x3001..=0x303F => (c, CJK_SYMBOLS_ALNUM & (1 << (u - 0x3000)) != 0),
+                0xFF01..=0xFF5E => {
+                    let a = ((u - 0xFEE0) as u8).to_ascii_lowercase();
+                    (char::from(a), a.is_ascii_alphanumeric())
+                }
+                _ => {
+                    let c = fold_char(c);
+                    (c, is_alnum(c))
+                }
+            }
+        } else {
+            let Some((c, alnum, width)) = other_char(line, i) else {
+                break;
+            };
+            i += width;
+            (c, alnum)
+        };
+        if c.is_ascii_digit() || !numbers.current.is_empty() {
+            numbers.feed(c);
+        }
+        if let Some(slot) = kept.get_mut(len) {
+            *slot = c;
+        }
+        len += usize::from(alnum);
+        if len >= MAX_CHARS {
+            return len;
+        }
+    }
+    numbers.feed('\n');
+    len
+}
+
+/// The character at byte `i` of `line` (a character boundary) folded,
+/// whether it is a letter or digit, and its width in bytes; `None` past
+/// the end.
+#[inline(never)]
+fn other_char(line: &str, i: usize) -> Option<(char, bool, usize)> {
+    let c = line.get(i..)?.chars().next()?;
+    let folded = fold_char(c);
+    Some((folded, is_alnum(folded), c.len_utf8()))
 }
 
 /// Whether a line is the outlet's, not the story's: source and editor
