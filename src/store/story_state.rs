@@ -108,7 +108,20 @@ pub(crate) struct Stories {
     /// The index has taken in what other processes stored: done once per
     /// transaction ([`Stories::begin`]).
     fresh: bool,
+    /// Signatures read in this transaction, by post (published `at`, blob):
+    /// the newest posts under a band are the candidates of many posts that
+    /// follow (in a crawl of texts alike, of nearly every one), and each
+    /// was read again for each (1,401 of the writer's 6,022 samples in a
+    /// cold crawl of the benchmark's plain corpus). Only this transaction's:
+    /// no other writer changes a row meanwhile, and one of ours drops it
+    /// here ([`Stories::file`]); emptied at the next transaction, when the
+    /// index is forgotten, and past [`RECENT`] entries.
+    pub(crate) recent: std::collections::HashMap<i64, (i64, Vec<u8>)>,
 }
+
+/// Signatures [`Stories`] keeps from one transaction's reads, at most (some
+/// 400 bytes each).
+const RECENT: usize = 4096;
 
 pub(crate) struct Loaded {
     index: Lsh,
@@ -171,12 +184,28 @@ impl Stories {
     /// Drops the index: read again at the next use.
     pub(crate) fn forget(&mut self) {
         self.loaded = None;
+        self.recent.clear();
     }
 
     /// A write transaction begins: the index takes in the signatures other
     /// processes stored since, once, at its first use in it.
     pub(crate) fn begin(&mut self) {
         self.fresh = false;
+        self.recent.clear();
+    }
+
+    /// Keeps a signature read in this transaction ([`Stories::recent`]).
+    fn remember(&mut self, post: i64, at: i64, blob: Vec<u8>) {
+        if self.recent.len() >= RECENT {
+            self.recent.clear();
+        }
+        self.recent.insert(post, (at, blob));
+    }
+
+    /// Post `post`'s signature is about to be written: what was read of it
+    /// is not its signature any more.
+    fn changed(&mut self, post: i64) {
+        self.recent.remove(&post);
     }
 
     fn window(&self) -> i64 {
@@ -262,11 +291,24 @@ impl Stories {
         // left such a flash a story of its own in 12 of the 720 orders of
         // six versions of one dispatch.
         let mut stories: Vec<i64> = Vec::with_capacity(2);
+        let mine = fp.view();
         for post in posts {
             self.checked += 1;
-            if let Some((_, other_at, blob)) = db.signature(post)?
-                && let Some(other) = Fingerprint::from_blob(&blob)
-                && fp.matches(&other, threshold, close(Some(at), Some(other_at)))
+            let matched = match self.recent.get(&post) {
+                Some((other_at, blob)) => {
+                    mine.matches_stored(blob, threshold, close(Some(at), Some(*other_at)))
+                }
+                None => match db.signature(post)? {
+                    Some((_, other_at, blob)) => {
+                        let matched =
+                            mine.matches_stored(&blob, threshold, close(Some(at), Some(other_at)));
+                        self.remember(post, other_at, blob);
+                        matched
+                    }
+                    None => false,
+                },
+            };
+            if matched
                 && let Some(story) = db.story_of(post)?
                 && !stories.contains(&story)
             {
@@ -351,6 +393,7 @@ impl Stories {
     ) -> Result<(), StoreError> {
         if pending {
             self.ready(db)?;
+            self.changed(id);
             db.put_signature(id, epoch(now), at, fp.blob())?;
             if let Some(loaded) = self.loaded.as_mut() {
                 loaded.max_post = loaded.max_post.max(id);
@@ -409,6 +452,7 @@ impl Stories {
         let now = chrono::Utc::now().timestamp();
         let window = self.window();
         // Brought up to date first: the row below is this writer's own.
+        self.changed(id);
         let loaded = self.ready(db)?;
         db.put_signature(id, seen, at, fp.blob())?;
         if seen >= now.saturating_sub(window) {

@@ -201,36 +201,20 @@ impl Fingerprint {
         agreement(&self.text, &other.text)
     }
 
-    /// Whether `other` (a candidate) tells the same story: their texts alike
-    /// at `threshold` (the estimated Jaccard similarity) and their numbers
-    /// in agreement; or, when either is short, their titles alike at
-    /// `threshold` and `close` (published within [`TITLE_HOURS`]).
+    /// Whether `other` (a candidate) tells the same story ([`View::matches`]).
     pub fn matches(&self, other: &Fingerprint, threshold: f64, close: bool) -> bool {
-        if !self.numbers_agree(other) {
-            return false;
-        }
-        if self.similarity(other) >= threshold {
-            return true;
-        }
-        (self.short || other.short)
-            && close
-            && agreement(&self.title, &other.title) >= threshold
-            && self.title_numbers_agree(other)
+        self.view().matches(&other.view(), threshold, close)
     }
 
-    /// No number of one title stands where the other title has another
-    /// (after the same two characters): `突破8000` and `突破1万` disagree,
-    /// `降准0.25` and `3月27日降准0.25` agree.
-    fn title_numbers_agree(&self, other: &Fingerprint) -> bool {
-        let slot = |n: &String| {
-            n.rsplit_once('=')
-                .map(|(ctx, v)| (ctx.to_string(), v.to_string()))
-        };
-        let theirs: Vec<(String, String)> = other.title_numbers.iter().filter_map(slot).collect();
-        self.title_numbers.iter().filter_map(slot).all(|(ctx, v)| {
-            let mut at = theirs.iter().filter(|(c, _)| *c == ctx).peekable();
-            at.peek().is_none() || at.any(|(_, w)| *w == v)
-        })
+    /// What a comparison reads of this fingerprint, borrowed.
+    pub(crate) fn view(&self) -> View<'_, String> {
+        View {
+            text: &self.text,
+            title: &self.title,
+            short: self.short,
+            numbers: &self.numbers,
+            title_numbers: &self.title_numbers,
+        }
     }
 
     /// How alike, for choosing among several matches: the texts', else
@@ -238,18 +222,6 @@ impl Fingerprint {
     pub fn closeness(&self, other: &Fingerprint) -> f64 {
         self.similarity(other)
             .max(agreement(&self.title, &other.title) / 2.0)
-    }
-
-    /// Two posts that each state several numbers share most of them: the
-    /// fewer's numbers are mostly the other's.
-    fn numbers_agree(&self, other: &Fingerprint) -> bool {
-        let (a, b) = (&self.numbers, &other.numbers);
-        if a.len() < NUMBERS || b.len() < NUMBERS {
-            return true;
-        }
-        let b: HashSet<&String> = b.iter().collect();
-        let shared = a.iter().filter(|n| b.contains(n)).count();
-        shared * 10 >= 6 * a.len().min(b.len())
     }
 
     /// The stored form: a version byte, the flags, the two signatures'
@@ -288,44 +260,163 @@ impl Fingerprint {
     /// row of another version or another tool's making is ignored, never
     /// trusted).
     pub fn from_blob(blob: &[u8]) -> Option<Fingerprint> {
+        let stored = Stored::read(blob)?;
+        let view = stored.view();
+        let (text, title) = (view.text.to_vec(), view.title.to_vec());
+        let title_numbers: Vec<String> = view.title_numbers.iter().map(|n| n.to_string()).collect();
+        Some(Fingerprint {
+            blob: blob.to_vec(),
+            keys: band_keys(&text, &title),
+            sketch: Sketch::from_parts(&text, &title, stored.short, &title_numbers),
+            text,
+            title,
+            short: stored.short,
+            numbers: view.numbers.iter().map(|n| n.to_string()).collect(),
+            title_numbers,
+        })
+    }
+}
+
+/// What two posts are compared on, borrowed: a fingerprint's
+/// ([`Fingerprint::view`]) or a stored signature's, read in place
+/// ([`View::matches_stored`]): a candidate's check decodes nothing it does
+/// not compare (the LSH keys, the sketch and a copy of the blob that
+/// [`Fingerprint::from_blob`] makes for filing were 471 of the writer's
+/// 6,022 samples in a cold crawl of texts alike).
+pub(crate) struct View<'a, N> {
+    text: &'a [u16],
+    title: &'a [u16],
+    short: bool,
+    numbers: &'a [N],
+    title_numbers: &'a [N],
+}
+
+impl<N: AsRef<str>> View<'_, N> {
+    /// Whether `other` (a candidate) tells the same story: their texts alike
+    /// at `threshold` (the estimated Jaccard similarity) and their numbers
+    /// in agreement; or, when either is short, their titles alike at
+    /// `threshold` and `close` (published within [`TITLE_HOURS`]).
+    pub(crate) fn matches<M: AsRef<str>>(
+        &self,
+        other: &View<'_, M>,
+        threshold: f64,
+        close: bool,
+    ) -> bool {
+        if !self.numbers_agree(other) {
+            return false;
+        }
+        if agreement(self.text, other.text) >= threshold {
+            return true;
+        }
+        (self.short || other.short)
+            && close
+            && agreement(self.title, other.title) >= threshold
+            && self.title_numbers_agree(other)
+    }
+
+    /// [`View::matches`] of a stored signature's blob; `false` for a blob
+    /// that [`Fingerprint::from_blob`] refuses.
+    pub(crate) fn matches_stored(&self, blob: &[u8], threshold: f64, close: bool) -> bool {
+        Stored::read(blob).is_some_and(|s| self.matches(&s.view(), threshold, close))
+    }
+
+    /// No number of one title stands where the other title has another
+    /// (after the same two characters): `突破8000` and `突破1万` disagree,
+    /// `降准0.25` and `3月27日降准0.25` agree.
+    fn title_numbers_agree<M: AsRef<str>>(&self, other: &View<'_, M>) -> bool {
+        let theirs: Vec<(&str, &str)> = other
+            .title_numbers
+            .iter()
+            .filter_map(|n| n.as_ref().rsplit_once('='))
+            .collect();
+        self.title_numbers
+            .iter()
+            .filter_map(|n| n.as_ref().rsplit_once('='))
+            .all(|(ctx, v)| {
+                let mut at = theirs.iter().filter(|(c, _)| *c == ctx).peekable();
+                at.peek().is_none() || at.any(|(_, w)| *w == v)
+            })
+    }
+
+    /// Two posts that each state several numbers share most of them: the
+    /// fewer's numbers are mostly the other's.
+    fn numbers_agree<M: AsRef<str>>(&self, other: &View<'_, M>) -> bool {
+        let (a, b) = (self.numbers, other.numbers);
+        if a.len() < NUMBERS || b.len() < NUMBERS {
+            return true;
+        }
+        let b: HashSet<&str> = b.iter().map(AsRef::as_ref).collect();
+        let shared = a.iter().filter(|n| b.contains(n.as_ref())).count();
+        shared * 10 >= 6 * a.len().min(b.len())
+    }
+}
+
+/// A stored signature ([`Fingerprint::to_blob`]'s form) read in place:
+/// its values copied out of the blob's bytes (little-endian), its numbers
+/// borrowed.
+struct Stored<'a> {
+    text: [u16; TEXT_BINS],
+    text_len: usize,
+    title: [u16; TITLE_BINS],
+    title_len: usize,
+    short: bool,
+    numbers: Vec<&'a str>,
+    title_numbers: Vec<&'a str>,
+}
+
+impl<'a> Stored<'a> {
+    /// `None` for anything but the current version's form (a row of
+    /// another version or another tool's making is ignored, never
+    /// trusted).
+    fn read(blob: &'a [u8]) -> Option<Stored<'a>> {
         let (&[version, short, text, title], rest) = blob.split_first_chunk::<4>()?;
-        if version != BLOB_VERSION
-            || short > 1
-            || usize::from(text) > TEXT_BINS
-            || usize::from(title) > TITLE_BINS
-        {
+        let (text_len, title_len) = (usize::from(text), usize::from(title));
+        if version != BLOB_VERSION || short > 1 || text_len > TEXT_BINS || title_len > TITLE_BINS {
             return None;
         }
-        let values = 2 * (usize::from(text) + usize::from(title));
+        let values = 2 * (text_len + title_len);
         let (sig, numbers) = (rest.get(..values)?, rest.get(values..)?);
         let mut words = sig
             .chunks_exact(2)
             .map(|w| u16::from_le_bytes([w[0], w[1]]));
-        let text: Vec<u16> = words.by_ref().take(usize::from(text)).collect();
-        let title: Vec<u16> = words.collect();
+        let mut stored = Stored {
+            text: [0; TEXT_BINS],
+            text_len,
+            title: [0; TITLE_BINS],
+            title_len,
+            short: short == 1,
+            numbers: Vec::new(),
+            title_numbers: Vec::new(),
+        };
+        for (slot, v) in stored.text.iter_mut().zip(words.by_ref().take(text_len)) {
+            *slot = v;
+        }
+        for (slot, v) in stored.title.iter_mut().zip(words) {
+            *slot = v;
+        }
         let numbers = std::str::from_utf8(numbers).ok()?;
         let (title_numbers, numbers): (Vec<&str>, Vec<&str>) = numbers
             .split('\n')
             .filter(|n| !n.is_empty())
             .partition(|n| n.starts_with('t'));
-        let title_numbers: Vec<String> = title_numbers
+        stored.title_numbers = title_numbers
             .into_iter()
             .filter_map(|n| n.strip_prefix('t'))
             .filter(|n| n.contains('='))
             .take(TITLE_NUMBERS)
-            .map(str::to_string)
             .collect();
-        let short = short == 1;
-        Some(Fingerprint {
-            blob: blob.to_vec(),
-            keys: band_keys(&text, &title),
-            sketch: Sketch::from_parts(&text, &title, short, &title_numbers),
-            text,
-            title,
-            short,
-            numbers: numbers.into_iter().map(str::to_string).collect(),
-            title_numbers,
-        })
+        stored.numbers = numbers;
+        Some(stored)
+    }
+
+    fn view(&self) -> View<'_, &'a str> {
+        View {
+            text: self.text.get(..self.text_len).unwrap_or_default(),
+            title: self.title.get(..self.title_len).unwrap_or_default(),
+            short: self.short,
+            numbers: &self.numbers,
+            title_numbers: &self.title_numbers,
+        }
     }
 }
 

@@ -722,3 +722,45 @@ fn probe_tables_densify_as_the_hashes_do() {
         }
     }
 }
+
+/// A stored signature compared in place (a candidate's check) decides
+/// every pair of the labelled set as the fingerprint read back from it
+/// does, at thresholds around the configured one, close in time or not;
+/// a blob that reads back as nothing matches nothing.
+#[test]
+fn a_signature_compared_in_place_decides_as_read_back() {
+    let set = labelled_set();
+    let fps: Vec<Fingerprint> = set
+        .post
+        .iter()
+        .map(|p| Fingerprint::of(&p.title, &p.text))
+        .collect();
+    let (mut matched, mut checks) = (0, 0);
+    for a in &fps {
+        let view = a.view();
+        for b in &fps {
+            let blob = b.to_blob();
+            let back = Fingerprint::from_blob(&blob).unwrap();
+            for threshold in [0.3, THRESHOLD, 0.7] {
+                for close in [false, true] {
+                    let expect = a.matches(&back, threshold, close);
+                    assert_eq!(
+                        view.matches_stored(&blob, threshold, close),
+                        expect,
+                        "{threshold} {close}"
+                    );
+                    checks += 1;
+                    matched += usize::from(expect);
+                }
+            }
+        }
+    }
+    assert!(matched > 0 && matched < checks, "{matched} of {checks}");
+    let blob = fps[0].to_blob();
+    let mut other_version = blob.clone();
+    other_version[0] = BLOB_VERSION + 1;
+    for bad in [&[][..], &blob[..3], &blob[..20], &other_version[..]] {
+        assert!(Fingerprint::from_blob(bad).is_none());
+        assert!(!fps[0].view().matches_stored(bad, 0.0, true));
+    }
+}

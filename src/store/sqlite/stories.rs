@@ -430,6 +430,42 @@ mod tests {
         assert_eq!(signature(&conn), fp.blob());
     }
 
+    /// A signature read in a transaction is kept for the checks that
+    /// follow in it, and one replaced in it is read anew: a post whose text
+    /// is a post's new text joins that post's story.
+    #[test]
+    fn a_signature_replaced_in_a_transaction_is_read_anew() {
+        let (_d, mut conn) = store();
+        let mut stories = Stories::default();
+        let first = "央行宣布下调存款准备金率，释放长期资金约五千亿元，支持实体经济。".repeat(3);
+        let other = "港股收盘恒生指数上涨，科技股领涨，南向资金净买入超过一百亿港元。".repeat(3);
+        let poll = crate::store::conformance::poll("a", vec![post(1, "央行降准", &first)]);
+        super::super::save_poll(&mut conn, &mut stories, &poll).unwrap();
+        let story: i64 = conn
+            .query_row("SELECT story_id FROM posts WHERE id = 1", [], |r| r.get(0))
+            .unwrap();
+        let tx = super::super::begin_write(&mut conn).unwrap();
+        stories.begin();
+        let mut st = Stmts::new(&tx);
+        let (now, at) = (crate::date::now_utc(), chrono::Utc::now().timestamp());
+        // Post 1's text again: its check reads post 1's signature.
+        let same = Fingerprint::of("央行降准", &first);
+        let joined = stories
+            .story_for_new(&mut SqliteRows(&mut st), Some(&same), at, None, 2, &now)
+            .unwrap();
+        assert_eq!(joined, story);
+        assert!(stories.recent.contains_key(&1));
+        // Post 1's new text, then a post of it: read anew, it matches.
+        let new = Fingerprint::of("港股收盘", &other);
+        stories
+            .refile(&mut SqliteRows(&mut st), 1, &new, &now)
+            .unwrap();
+        let again = stories
+            .story_for_new(&mut SqliteRows(&mut st), Some(&new), at, None, 3, &now)
+            .unwrap();
+        assert_eq!(again, story, "post 1's new signature was not read");
+    }
+
     /// Posts an older version stored get their stories; those stored before
     /// the window are compared, never kept in memory (a database of a
     /// million old posts would otherwise be read whole), and a reload
