@@ -168,14 +168,9 @@ fn rest_stays(tail: &[u8]) -> bool {
 
 /// `.` or `..`, either dot perhaps written `%2e` (the parse resolves them).
 fn is_dot_segment(s: &[u8]) -> bool {
-    if s.len() > 6 {
-        return false;
-    }
-    let lower = s.to_ascii_lowercase();
-    matches!(
-        lower.as_slice(),
-        b"." | b".." | b"%2e" | b".%2e" | b"%2e." | b"%2e%2e"
-    )
+    [&b"."[..], b"..", b"%2e", b".%2e", b"%2e.", b"%2e%2e"]
+        .iter()
+        .any(|dots| s.eq_ignore_ascii_case(dots))
 }
 
 #[cfg(test)]

@@ -122,6 +122,9 @@ pub(crate) struct Stories {
 /// Signatures [`Stories`] keeps from one transaction's reads, at most (some
 /// 400 bytes each).
 const RECENT: usize = 4096;
+/// The longest signature kept among them: at most 64 numbers and 8 of the
+/// title's follow the 324 bytes of values, under 2 KB.
+const RECENT_BLOB: usize = 4096;
 
 pub(crate) struct Loaded {
     index: Lsh,
@@ -194,8 +197,13 @@ impl Stories {
         self.recent.clear();
     }
 
-    /// Keeps a signature read in this transaction ([`Stories::recent`]).
+    /// Keeps a signature read in this transaction ([`Stories::recent`]);
+    /// not one of more than [`RECENT_BLOB`] bytes (ours are a few hundred:
+    /// a longer one is another tool's, read again if it is asked for).
     fn remember(&mut self, post: i64, at: i64, blob: Vec<u8>) {
+        if blob.len() > RECENT_BLOB {
+            return;
+        }
         if self.recent.len() >= RECENT {
             self.recent.clear();
         }
