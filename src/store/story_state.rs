@@ -113,17 +113,20 @@ pub(crate) struct Stories {
     /// follow (in a crawl of texts alike, of nearly every one), and each
     /// was read again for each (1,401 of the writer's 6,022 samples in a
     /// cold crawl of the benchmark's plain corpus). Only this transaction's:
-    /// no other writer changes a row meanwhile, and one of ours drops it
-    /// here ([`Stories::file`]); emptied at the next transaction, when the
-    /// index is forgotten, and past [`RECENT`] entries.
+    /// no other writer changes a row meanwhile (SQLite's write lock, the
+    /// writers' advisory lock on PostgreSQL), and a signature this writer
+    /// replaces is dropped first ([`Stories::changed`]); emptied at the
+    /// next transaction, when the index is forgotten, and past [`RECENT`]
+    /// entries.
     pub(crate) recent: std::collections::HashMap<i64, (i64, Vec<u8>)>,
 }
 
 /// Signatures [`Stories`] keeps from one transaction's reads, at most (some
 /// 400 bytes each).
 const RECENT: usize = 4096;
-/// The longest signature kept among them: at most 64 numbers and 8 of the
-/// title's follow the 324 bytes of values, under 2 KB.
+/// The longest signature kept among them: ours are the 328 bytes of the
+/// header and values, then at most 64 numbers read from 1,000 characters
+/// and 8 of a title's 200: under 2 KB.
 const RECENT_BLOB: usize = 4096;
 
 pub(crate) struct Loaded {
