@@ -605,9 +605,10 @@ fn share(same: usize, of: usize) -> f64 {
 /// ASCII and three-byte characters (Chinese characters and punctuation,
 /// full-width forms) are decoded and folded here, the rest by
 /// [`other_char`]: the same characters as `chars`, `fold_char` and
-/// `is_alnum` (a test holds them so). A function of its own, with the rare paths out of it, so that its
-/// state stays in registers: inlined into [`Fingerprint::of`] with them,
-/// the count and the flag went through the stack at every character.
+/// `is_alnum` (a test holds them so). A function of its own, with the
+/// rare paths out of it, so that its state stays in registers: inlined
+/// into [`Fingerprint::of`] with them, the count and the flag went through
+/// the stack at every character.
 #[inline(never)]
 fn keep_line(
     line: &str,
