@@ -137,16 +137,28 @@ const INDEX_RECHECK: Duration = Duration::from_secs(60);
 /// commits change again, then syncing, that often cost a cold crawl of 1,000
 /// feeds (266 MB of text) 4.4 s instead of 3.7.
 const CHECKPOINT_PAGES: i32 = 10_000;
-/// Past this many pages (200 MB) the checkpointer also has the writer
+/// Past this many pages (60 MB) the checkpointer also has the writer
 /// pause between two jobs to copy the rest and start the log over: a log
 /// that busy commits always keep a little ahead of the copy is never
 /// restarted by passive checkpoints alone, and would grow with every
 /// commit.
-const RESTART_PAGES: i32 = 5 * CHECKPOINT_PAGES;
+///
+/// The log's file is as long as the log ever was (a restart writes it
+/// again from its start), and its length costs twice: each page of it is
+/// allocated in the page cache when first written (about 0.5 ms a MB
+/// here), and freed, with its disk blocks, when the last checkpoint
+/// truncates it (0.15–0.3 ms a MB). Restarting at 200 MB, the log reached
+/// 268 MB in a cold crawl of 1,000 feeds (the rounds below let it grow
+/// while they copy); at 60 MB it reaches 110–130 MB, with four restarts
+/// rather than two: the crawl 2.03 → 1.91 s (medians of 7, alternating;
+/// 1.94 → 1.815 and 2.005 → 1.84–1.88 in sets before). Lower marks gain
+/// no more (40 MB: 1.96 s), restarts then coming every few hundred
+/// milliseconds.
+const RESTART_PAGES: i32 = 15_000;
 /// Rounds of copying and syncing before a restart, at most, without holding
 /// the writer ([`checkpointer`]): in a cold crawl the first copies some
-/// 50,000 pages and syncs them (120–140 ms), the next the 9,000 committed
-/// meanwhile (65 ms), the third some 4,500 (35 ms), and so on.
+/// 15,000–20,000 pages and syncs them, the next the pages committed
+/// meanwhile, and so on, while a round has many to copy.
 const EARLY_ROUNDS: usize = 5;
 /// A round that copied fewer pages than this is the last.
 const FEW_PAGES: i64 = 1_000;
@@ -154,8 +166,12 @@ const FEW_PAGES: i64 = 1_000;
 const RESTART_WAIT: Duration = Duration::from_millis(250);
 /// The log's limit, in restart marks: past it the writer starts no job
 /// while a restart is under way, so that however busy it is the log stays
-/// under twice the mark and one job's pages.
-const LIMIT: i32 = 2;
+/// under four times the mark (240 MB) and one job's pages. Not twice: the
+/// rounds before a restart let the log grow to about twice the mark, and
+/// with a limit there the writer waited for most restarts (a cold crawl
+/// with a mark of 48 MB and the limit at twice it: 2.04 s, at four times:
+/// 1.93 s).
+const LIMIT: i32 = 4;
 
 /// When the writer asks for checkpoints, in pages of the log.
 #[derive(Clone, Copy, Debug)]
