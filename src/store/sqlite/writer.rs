@@ -150,15 +150,15 @@ const CHECKPOINT_PAGES: i32 = 10_000;
 /// truncates it (0.15–0.3 ms a MB). Restarting at 200 MB, the log reached
 /// 268 MB in a cold crawl of 1,000 feeds (the rounds below let it grow
 /// while they copy); at 60 MB it reaches 110–130 MB, with four restarts
-/// rather than two: the crawl 2.03 → 1.91 s (medians of 7, alternating;
-/// 1.94 → 1.815 and 2.005 → 1.84–1.88 in sets before). Lower marks gain
-/// no more (40 MB: 1.96 s), restarts then coming every few hundred
-/// milliseconds.
+/// rather than two: the crawl 2.06 → 1.92 s (8 runs each, alternating,
+/// every run faster). Lower marks gain no more (40 MB: 1.96 s against
+/// 1.91 s in one set; `bench/ANALYSIS.md`).
 const RESTART_PAGES: i32 = 15_000;
 /// Rounds of copying and syncing before a restart, at most, without holding
-/// the writer ([`checkpointer`]): in a cold crawl the first copies some
-/// 15,000–20,000 pages and syncs them, the next the pages committed
-/// meanwhile, and so on, while a round has many to copy.
+/// the writer ([`checkpointer`]): the first copies what the passive
+/// checkpoints left and syncs the database file, the next the pages
+/// committed meanwhile, and so on while a round has many to copy; the
+/// restart is left the pages of the last round.
 const EARLY_ROUNDS: usize = 5;
 /// A round that copied fewer pages than this is the last.
 const FEW_PAGES: i64 = 1_000;
@@ -167,10 +167,10 @@ const RESTART_WAIT: Duration = Duration::from_millis(250);
 /// The log's limit, in restart marks: past it the writer starts no job
 /// while a restart is under way, so that however busy it is the log stays
 /// under four times the mark (240 MB) and one job's pages. Not twice: the
-/// rounds before a restart let the log grow to about twice the mark, and
-/// with a limit there the writer waited for most restarts (a cold crawl
-/// with a mark of 48 MB and the limit at twice it: 2.04 s, at four times:
-/// 1.93 s).
+/// rounds before a restart let the log grow to about twice the mark, so
+/// the writer would wait at the restarts of a crawl (with a mark of 48 MB
+/// and the limit at twice it, the log passed the limit at its restarts
+/// and a cold crawl took 2.04 s where marks of 60 and 80 MB took 1.88 s).
 const LIMIT: i32 = 4;
 
 /// When the writer asks for checkpoints, in pages of the log.
