@@ -173,14 +173,17 @@ struct HostGate {
 
 impl Fetcher {
     pub fn new(cfg: &CrawlerConfig) -> Result<Fetcher, FetchError> {
+        let client = build_client(&cfg.user_agent, cfg.timeout, false, None)?;
+        // With private networks allowed the two are the same client: built
+        // once (a build reads the system's TLS roots, some 5 ms).
+        let guarded = if cfg.allow_private_networks {
+            client.clone()
+        } else {
+            build_client(&cfg.user_agent, cfg.timeout, true, None)?
+        };
         Ok(Fetcher {
-            client: build_client(&cfg.user_agent, cfg.timeout, false, None)?,
-            guarded: build_client(
-                &cfg.user_agent,
-                cfg.timeout,
-                !cfg.allow_private_networks,
-                None,
-            )?,
+            client,
+            guarded,
             proxied: Mutex::new(HashMap::new()),
             user_agent: cfg.user_agent.clone(),
             global: Arc::new(Semaphore::new(cfg.concurrency)),

@@ -6,16 +6,28 @@ use super::*;
 /// `crawl --once`; `progress`: whether a terminal may show a progress line.
 pub(super) async fn crawl(config: Config, args: &CrawlArgs, progress: bool) -> Result<u8, Error> {
     let sources = select_sources(&config, &args.sources)?;
-    let fetcher =
-        fetch::Fetcher::new(&config.crawler).map_err(|e| Error::Internal(e.to_string()))?;
     let export = crate::export::continuous::Target::from_config(&config).map_err(Error::from)?;
-    let store = store::Store::open_with(&config.database, !args.defer_index)?;
+    // The HTTP clients (each reads the system's TLS roots) are built while
+    // the database opens: a few milliseconds each, which a `crawl --once`
+    // run every few minutes pays every time (a run whose feeds all answer
+    // 304 takes a tenth of a second).
+    let (fetcher, store) = std::thread::scope(|s| {
+        let fetcher = s.spawn(|| fetch::Fetcher::new(&config.crawler));
+        let store = store::Store::open_with(&config.database, !args.defer_index);
+        (fetcher.join(), store)
+    });
+    let fetcher = match fetcher {
+        Ok(built) => built.map_err(|e| Error::Internal(e.to_string()))?,
+        Err(_) => return Err(Error::Internal("building the HTTP client panicked".into())),
+    };
+    let store = store?;
     info!(database = %config.database, "database opened");
     daemon::sync_sources(&store, &config).await?;
     // A hook seen for the first time starts with what this run stores.
     crate::hooks::start_cursors(&config.hooks, &config.database, &store).await?;
     let hooks = config.hooks.clone();
-    let hook_client = crate::hooks::client(&config.crawler.user_agent);
+    // The hooks' client only for hooks to run.
+    let hook_client = (!hooks.is_empty()).then(|| crate::hooks::client(&config.crawler.user_agent));
 
     let db = config.database.clone();
     let crawler = Arc::new(crate::crawl::Crawler::new(
@@ -92,7 +104,9 @@ pub(super) async fn crawl(config: Config, args: &CrawlArgs, progress: bool) -> R
     }
     // Then the hooks, once each: a failing one is said, and its posts wait
     // for the next run; it does not change the exit status.
-    crate::hooks::once(&hooks, &hook_client, &db, &crawler.store).await;
+    if let Some(client) = &hook_client {
+        crate::hooks::once(&hooks, client, &db, &crawler.store).await;
+    }
     info!(
         sources = reports.len(),
         failed,
