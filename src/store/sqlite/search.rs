@@ -18,6 +18,16 @@ pub(crate) fn index_pending(
 ) -> Result<IndexRun, StoreError> {
     use crate::search::index_text;
     let now = crate::date::now_utc();
+    // Nothing queued (the daemon's writer looks after every poll, and most
+    // polls store nothing): answered by a read, without a write
+    // transaction, its locks and its commit. Anything queued after this
+    // read is seen at the next look.
+    if !queued(conn, &now, all)? {
+        return Ok(IndexRun {
+            indexed: 0,
+            more: false,
+        });
+    }
     let tx = super::begin_write(conn)?;
     let mut removed = 0;
     {
@@ -92,6 +102,26 @@ pub(crate) fn index_pending(
         indexed: n,
         more: n == limit || removed == limit,
     })
+}
+
+/// Whether [`index_pending`] has anything to do: a changed or deleted post
+/// to take out of the index, or a post queued (and, unless `all`, ready at
+/// `now`).
+fn queued(conn: &Connection, now: &str, all: bool) -> Result<bool, StoreError> {
+    let stale: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM fts_stale)")?
+        .query_row([], |r| r.get(0))?;
+    if stale {
+        return Ok(true);
+    }
+    let pending: bool = if all {
+        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM fts_pending)")?
+            .query_row([], |r| r.get(0))?
+    } else {
+        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM fts_pending WHERE ready_at <= ?1)")?
+            .query_row([now], |r| r.get(0))?
+    };
+    Ok(pending)
 }
 
 /// Indexes every queued post (`crawl --once` does before it exits) and

@@ -45,12 +45,13 @@ pub(crate) fn source_state(conn: &Connection, slug: &str) -> Result<SourceState,
         s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
             .map(|d| d.with_timezone(&chrono::Utc))
     };
+    // Kept prepared: read before every poll.
     let row = conn
-        .query_row(
+        .prepare_cached(
             "SELECT etag, last_modified, failures, url, hold_until, last_unconditional_at, next_poll_at
              FROM sources WHERE slug = ?1",
-            [slug],
-            |r| {
+        )?
+        .query_row([slug], |r| {
                 Ok(SourceState {
                     validators: Validators {
                         etag: r.get(0)?,
@@ -62,8 +63,7 @@ pub(crate) fn source_state(conn: &Connection, slug: &str) -> Result<SourceState,
                     last_unconditional_at: utc(r.get(5)?),
                     next_poll_at: utc(r.get(6)?),
                 })
-            },
-        )
+        })
         .optional()?;
     Ok(row.unwrap_or_default())
 }

@@ -206,11 +206,17 @@ fn drop_copies(conn: &Connection) -> Result<(), StoreError> {
 /// write transaction of the writer, before it writes. Nothing on a
 /// connection [`install`] never ran on.
 pub(super) fn keep_up(conn: &Connection) -> Result<(), StoreError> {
-    let made: i64 = conn.query_row("PRAGMA temp.user_version", [], |r| r.get(0))?;
+    // Both statements kept prepared: this runs at every write transaction
+    // (in the daemon, one a poll), and parsing them was most of its cost.
+    let made: i64 = conn
+        .prepare_cached("PRAGMA temp.user_version")?
+        .query_row([], |r| r.get(0))?;
     if made == 0 {
         return Ok(());
     }
-    let version: i64 = conn.query_row("PRAGMA main.schema_version", [], |r| r.get(0))?;
+    let version: i64 = conn
+        .prepare_cached("PRAGMA main.schema_version")?
+        .query_row([], |r| r.get(0))?;
     if version.max(1) != made {
         install(conn)?;
     }
