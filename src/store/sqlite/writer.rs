@@ -744,7 +744,17 @@ impl Writer {
         let restarts = Arc::new(AtomicU64::new(0));
         let log = Arc::new(AtomicU64::new(0));
         let counted = Arc::clone(&restarts);
-        let checkpoints = Connection::open(path).ok().and_then(|c| {
+        // On the shim too, which writes a checkpoint's pages in runs.
+        let checkpointing = if super::vfs::available() {
+            Connection::open_with_flags_and_vfs(
+                path,
+                rusqlite::OpenFlags::default(),
+                super::vfs::NAME,
+            )
+        } else {
+            Connection::open(path)
+        };
+        let checkpoints = checkpointing.ok().and_then(|c| {
             std::thread::Builder::new()
                 .name("newscrawl-ckpt".into())
                 .spawn(move || checkpointer(&c, &theirs, &counted))

@@ -12,10 +12,24 @@ use super::NAME;
 thread_local! {
     /// Writes to a log that reached the default VFS on this thread.
     static WRITES: Cell<u64> = const { Cell::new(0) };
+    /// Writes to a main database file that reached the default VFS.
+    static DB_WRITES: Cell<u64> = const { Cell::new(0) };
+    /// Whether growing a database file before a checkpoint fails.
+    static GROWTH_FAILS: Cell<bool> = const { Cell::new(false) };
 }
 
 pub(super) fn count_write() {
     WRITES.with(|w| w.set(w.get() + 1));
+}
+
+pub(super) fn count_db_write(main_db: bool) {
+    if main_db {
+        DB_WRITES.with(|w| w.set(w.get() + 1));
+    }
+}
+
+pub(super) fn growth_fails() -> bool {
+    GROWTH_FAILS.with(Cell::get)
 }
 
 fn writes() -> u64 {
@@ -135,4 +149,93 @@ fn the_log_is_written_in_runs() {
     assert!(frames >= 1500, "{frames} frames");
     // SQLite alone: two a frame. In runs of 31 frames: under 1 in 20.
     assert!(calls * 20 < frames, "{calls} writes for {frames} frames");
+}
+
+/// 2,000 rows of 3 KB, committed, and the page count of the database.
+fn fill(w: &Connection) -> i64 {
+    w.execute(
+        "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 2000)
+         INSERT INTO t (k, v, u) SELECT n, randomblob(3000), printf('%08d', n) FROM s",
+        [],
+    )
+    .unwrap();
+    w.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap()
+}
+
+/// A checkpoint through the shim, on a connection of its own: how many
+/// frames it copied, and the writes to the database file that reached the
+/// default VFS meanwhile.
+fn checkpoint(path: &std::path::Path) -> (i64, u64) {
+    let c = Connection::open_with_flags_and_vfs(path, OpenFlags::default(), NAME).unwrap();
+    let before = DB_WRITES.with(Cell::get);
+    let (busy, copied): (i64, i64) = c
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(0)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!(busy, 0);
+    (copied, DB_WRITES.with(Cell::get) - before)
+}
+
+/// The database as a connection on SQLite's default VFS sees it, checked.
+fn check(path: &std::path::Path, want: &BTreeMap<i64, Vec<u8>>) {
+    let r = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    assert_eq!(
+        r.query_row("PRAGMA integrity_check", [], |x| x.get::<_, String>(0))
+            .unwrap(),
+        "ok"
+    );
+    assert_eq!(&contents(&r), want);
+}
+
+#[test]
+fn a_checkpoint_writes_the_database_file_in_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let w = writer(&path);
+    let pages = fill(&w);
+    let want = contents(&w);
+    let (copied, writes) = checkpoint(&path);
+    assert!(
+        copied >= 2000 && pages >= 2000,
+        "{copied} frames, {pages} pages"
+    );
+    // SQLite alone: a write a page. The pages a fill appends follow one
+    // another: in runs of 31, under one write in 10 pages.
+    assert!(
+        writes * 10 < copied as u64,
+        "{writes} writes for {copied} frames"
+    );
+    check(&path, &want);
+    // The whole log copied: the file is cut to the database's size.
+    let len = std::fs::metadata(&path).unwrap().len();
+    assert_eq!(len, pages as u64 * 4096);
+    // And rows rewritten all over the file (pages written over in place,
+    // not appended) come through the same way.
+    w.execute("UPDATE t SET v = randomblob(2000) WHERE k % 3 = 0", [])
+        .unwrap();
+    let want = contents(&w);
+    let (copied, _) = checkpoint(&path);
+    assert!(copied > 500, "{copied}");
+    check(&path, &want);
+}
+
+#[test]
+fn a_checkpoint_without_room_to_grow_writes_as_sqlite_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let w = writer(&path);
+    let pages = fill(&w);
+    let want = contents(&w);
+    GROWTH_FAILS.with(|g| g.set(true));
+    let (copied, writes) = checkpoint(&path);
+    GROWTH_FAILS.with(|g| g.set(false));
+    // The growth could not be allocated: nothing held back, a write a page,
+    // each failing or not on its own as without the shim.
+    assert!(copied >= 2000, "{copied}");
+    assert!(
+        writes as i64 >= pages - 10,
+        "{writes} writes for {pages} pages"
+    );
+    check(&path, &want);
 }
