@@ -78,17 +78,30 @@ pub fn decode(
     declared: Option<&str>,
     tld: Option<&str>,
 ) -> Decoded {
+    let (text, encoding) = decode_text(bytes, http_charset, declared, tld);
+    Decoded {
+        text: text.into_owned(),
+        encoding,
+    }
+}
+
+/// [`decode`]'s text and encoding, the text borrowed from `bytes` when they
+/// are UTF-8 already: a feed read and dropped at once needs no copy of its
+/// body (130 MB in a cold crawl of 1,000 feeds).
+pub fn decode_text<'a>(
+    bytes: &'a [u8],
+    http_charset: Option<&str>,
+    declared: Option<&str>,
+    tld: Option<&str>,
+) -> (Cow<'a, str>, &'static Encoding) {
     if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
         let body = bytes.get(bom_len..).unwrap_or_default();
-        return finish(enc.decode_without_bom_handling(body).0, enc);
+        return (enc.decode_without_bom_handling(body).0, enc);
     }
     // simdutf8 checks Chinese text ten times as fast as std's check (which
     // is quick on ASCII only): 130 MB of feeds in a cold crawl.
     if let Ok(s) = simdutf8::basic::from_utf8(bytes) {
-        return Decoded {
-            text: s.to_string(),
-            encoding: UTF_8,
-        };
+        return (Cow::Borrowed(s), UTF_8);
     }
     let labelled = http_charset
         .and_then(lookup)
@@ -102,7 +115,7 @@ pub fn decode(
             det.guess(tld.map(str::as_bytes), chardetng::Utf8Detection::Allow)
         }
     };
-    finish(enc.decode_without_bom_handling(bytes).0, enc)
+    (enc.decode_without_bom_handling(bytes).0, enc)
 }
 
 /// Like [`decode`], but a label that the bytes contradict (they do not
@@ -130,13 +143,6 @@ pub fn decode_checked(
     best
 }
 
-fn finish(text: Cow<'_, str>, encoding: &'static Encoding) -> Decoded {
-    Decoded {
-        text: text.into_owned(),
-        encoding,
-    }
-}
-
 /// The top-level domain of a host, as a detection hint (`cn` for `sina.com.cn`).
 pub fn tld_of(host: &str) -> Option<&str> {
     host.rsplit('.')
@@ -150,6 +156,28 @@ mod tests {
 
     fn gbk(s: &str) -> Vec<u8> {
         encoding_rs::GBK.encode(s).0.into_owned()
+    }
+
+    #[test]
+    fn utf8_text_is_borrowed_and_other_text_decoded() {
+        let utf8 = "<rss><title>央行降息 0.25%</title></rss>".as_bytes();
+        let (text, enc) = decode_text(utf8, None, None, Some("cn"));
+        assert!(matches!(text, Cow::Borrowed(_)));
+        assert_eq!(
+            (&*text, enc),
+            ("<rss><title>央行降息 0.25%</title></rss>", UTF_8)
+        );
+        let bytes = gbk("<rss><title>央行降息</title></rss>");
+        let (text, enc) = decode_text(&bytes, Some("gbk"), None, None);
+        assert_eq!(
+            (&*text, enc.name()),
+            ("<rss><title>央行降息</title></rss>", "GBK")
+        );
+        let d = decode(&bytes, Some("gbk"), None, None);
+        assert_eq!((d.text.as_str(), d.encoding), (&*text, enc));
+        // A byte-order mark is dropped, borrowed or not.
+        let (text, _) = decode_text(b"\xEF\xBB\xBFabc", None, None, None);
+        assert_eq!(&*text, "abc");
     }
 
     #[test]

@@ -141,12 +141,12 @@ fn parse_body(
     let tld = body.final_url.host_str().and_then(decode::tld_of);
     let mut doc = match kind {
         SourceKind::JsonList(mapping) => {
-            let text = decode::decode(&body.bytes, http_charset, None, tld).text;
+            let (text, _) = decode::decode_text(&body.bytes, http_charset, None, tld);
             jsonlist::parse(&text, mapping, &body.final_url, tz)?
         }
         SourceKind::Feed => {
             let declared = decode::xml_declared(&body.bytes);
-            let text = decode::decode(&body.bytes, http_charset, declared, tld).text;
+            let (text, _) = decode::decode_text(&body.bytes, http_charset, declared, tld);
             feed::parse(&text, &body.final_url, tz)?
         }
     };
