@@ -40,9 +40,10 @@
 //! numbers; the pages a crawl appends come one after another, and Linux
 //! takes a write of 4 KB to a new part of a file at about 3.3 µs of system
 //! time, where a write of 128 KB costs some 26 µs, 0.8 µs a page (`dd` of
-//! 300 MB here; the page cache takes a larger write in larger pieces). So between SQLite's `SQLITE_FCNTL_CKPT_START` and
-//! `SQLITE_FCNTL_CKPT_DONE`, page writes that continue one another are held
-//! back and written together, and:
+//! 300 MB here; the page cache takes a larger write in larger pieces). So
+//! between SQLite's `SQLITE_FCNTL_CKPT_START` and `SQLITE_FCNTL_CKPT_DONE`,
+//! page writes that continue one another are held back and written
+//! together, and:
 //!
 //! - any other call on the file, a write that does not continue the run,
 //!   and the run reaching [`RUN`] bytes first write the run out; an error
@@ -52,18 +53,16 @@
 //!   SQLite does not look at: right after it, the checkpoint records the
 //!   frames as copied. So a run is held only when writing it cannot fail
 //!   for want of room. SQLite sends `SQLITE_FCNTL_SIZE_HINT` before the
-//!   copy when the file is to grow; the default VFS then allocates the
-//!   growth (`posix_fallocate`, with the chunk size set to a page, built
-//!   with `HAVE_POSIX_FALLOCATE` in `.cargo/config.toml`; without it, a
-//!   byte written in each block), and reports when it could not. When it
-//!   could not, or the file is not as long as asked afterwards, the
-//!   checkpoint's writes pass straight through as before, and fail as
-//!   before. A file that does not grow is written over where it is. If the
-//!   last run cannot be written all the same (an I/O error), it is tried
-//!   again in pieces of 4 KB, and then the process aborts rather than let
-//!   SQLite record pages as copied that are not: a crash there is one
-//!   SQLite is built to survive (the log keeps every frame, and the next
-//!   checkpoint copies them again).
+//!   copy when the file is to grow, and the growth is then allocated with
+//!   `fallocate(2)` (Linux: the descriptor is read from SQLite's unix
+//!   VFS, see [`descriptor_of`]; elsewhere the copy is never held back).
+//!   When it could not be allocated, the checkpoint's writes pass straight
+//!   through as before, and fail as before. A file that does not grow is
+//!   written over where it is. If the last run cannot be written all the
+//!   same (an I/O error), it is tried again in pieces of 4 KB, and then
+//!   the process aborts rather than let SQLite record pages as copied that
+//!   are not: a crash there is one SQLite is built to survive (the log
+//!   keeps every frame, and the next checkpoint copies them again).
 //!
 //! The allocated growth reads as zeros until written, and is never read as
 //! the database's: SQLite asks for the database's size as of the log's
@@ -101,9 +100,12 @@ struct File {
     wal: bool,
     /// Whether this is a main database file.
     main_db: bool,
-    /// A main database file inside a checkpoint's copy, its growth written:
-    /// its page writes are held back in runs.
+    /// A main database file inside a checkpoint's copy, its growth
+    /// allocated: its page writes are held back in runs.
     copying: bool,
+    /// The main database file's descriptor, when it is known (Linux), for
+    /// `fallocate`; else -1, and a checkpoint's copy is never held back.
+    fd: c_int,
     /// Bytes held back, to be written at `start`.
     run: Vec<u8>,
     start: i64,
@@ -247,6 +249,7 @@ unsafe extern "C" fn open(
                 wal: flags & ffi::SQLITE_OPEN_WAL != 0,
                 main_db: flags & ffi::SQLITE_OPEN_MAIN_DB != 0,
                 copying: false,
+                fd: -1,
                 run: Vec::new(),
                 start: 0,
             },
@@ -260,6 +263,10 @@ unsafe extern "C" fn open(
         // the open failed: set ours exactly when the default VFS set its own.
         if !(*real).pMethods.is_null() {
             (*p).pMethods = &METHODS;
+        }
+        #[cfg(target_os = "linux")]
+        if rc == ffi::SQLITE_OK && flags & ffi::SQLITE_OPEN_MAIN_DB != 0 {
+            (*p.cast::<File>()).fd = descriptor_of(real_vfs, real, name);
         }
         rc
     }
@@ -385,13 +392,12 @@ unsafe extern "C" fn file_control(p: *mut ffi::sqlite3_file, op: c_int, arg: *mu
         let f = file(p);
         if f.main_db {
             match op {
-                ffi::SQLITE_FCNTL_CKPT_START => f.copying = true,
+                ffi::SQLITE_FCNTL_CKPT_START => f.copying = f.fd >= 0,
                 ffi::SQLITE_FCNTL_SIZE_HINT if f.copying => {
-                    let rc = grow(p, arg);
-                    if rc != ffi::SQLITE_OK {
+                    let size = arg.cast::<i64>().as_ref().copied();
+                    if size.is_none_or(|size| grow(f, size) != ffi::SQLITE_OK) {
                         f.copying = false;
                     }
-                    return rc;
                 }
                 ffi::SQLITE_FCNTL_CKPT_DONE => {
                     f.copying = false;
@@ -404,40 +410,99 @@ unsafe extern "C" fn file_control(p: *mut ffi::sqlite3_file, op: c_int, arg: *mu
     }
 }
 
-/// Has the default VFS allocate the room a checkpoint's copy asks for
-/// (`arg` points to the file's size after it, an `i64`), and says whether
-/// the file is that long now.
-///
-/// # Safety
-/// `p` is one of ours, `arg` SQLite's for `SQLITE_FCNTL_SIZE_HINT`.
-unsafe fn grow(p: *mut ffi::sqlite3_file, arg: *mut c_void) -> c_int {
+/// Allocates the room a checkpoint's copy asks for, up to `size` bytes,
+/// with `fallocate`, which also sets the file's length; an error when it
+/// could not (the copy then writes page by page, as SQLite does).
+fn grow(f: &mut File, size: i64) -> c_int {
     #[cfg(test)]
     if tests::growth_fails() {
         return ffi::SQLITE_FULL;
     }
-    // SAFETY: per the contract; the chunk size is an `int`, copied by the
-    // default VFS.
+    let Some(file_size) = real_methods(f).xFileSize else {
+        return ffi::SQLITE_IOERR_FSTAT;
+    };
+    let mut now = 0i64;
+    // SAFETY: `real` is the open default-VFS file of this `File`.
+    let rc = unsafe { file_size(f.real, &raw mut now) };
+    if rc != ffi::SQLITE_OK {
+        return rc;
+    }
+    if now >= size {
+        return ffi::SQLITE_OK;
+    }
+    allocate(f.fd, now, size - now)
+}
+
+/// `fallocate(2)` of `len` bytes at `offset` of `fd` (mode 0: the file
+/// grows to cover them), retried when a signal interrupts it.
+#[cfg(target_os = "linux")]
+fn allocate(fd: c_int, offset: i64, len: i64) -> c_int {
+    use rustix::fs::FallocateFlags;
+    let (Ok(offset), Ok(len)) = (u64::try_from(offset), u64::try_from(len)) else {
+        return ffi::SQLITE_IOERR_WRITE;
+    };
+    if fd < 0 {
+        return ffi::SQLITE_IOERR_WRITE;
+    }
+    // SAFETY: a descriptor SQLite holds open while it calls us, and longer
+    // than this borrow ([`descriptor_of`]).
+    let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
+    loop {
+        match rustix::fs::fallocate(fd, FallocateFlags::empty(), offset, len) {
+            Ok(()) => return ffi::SQLITE_OK,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return ffi::SQLITE_FULL,
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn allocate(_: c_int, _: i64, _: i64) -> c_int {
+    ffi::SQLITE_IOERR_WRITE
+}
+
+/// The descriptor of the default VFS's open file `real`, named `name`, or
+/// -1. SQLite's unix VFS keeps it in its `unixFile` after three pointers
+/// (`pMethod`, `pVfs`, `pInode`) and no API gives it; it is taken only
+/// when the VFS's files are that large and the descriptor is the named
+/// file's (the same device and inode), so another layout gives -1, and
+/// the checkpoints go page by page as before. SQLite closes it only when
+/// it closes the file.
+///
+/// # Safety
+/// `real` is an open file of `real_vfs`; `name` is SQLite's name for it.
+#[cfg(target_os = "linux")]
+unsafe fn descriptor_of(
+    real_vfs: *mut ffi::sqlite3_vfs,
+    real: *mut ffi::sqlite3_file,
+    name: *const c_char,
+) -> c_int {
+    use std::os::unix::fs::MetadataExt;
+    const AT: usize = 3 * std::mem::size_of::<*const c_void>();
+    // SAFETY: the file has `szOsFile` bytes, checked to hold an `int` at
+    // `AT`; `name` is a C string while the file is open.
     unsafe {
-        let Some(size) = arg.cast::<i64>().as_ref().copied() else {
-            return ffi::SQLITE_MISUSE;
-        };
-        // A chunk of a page: the growth is allocated exactly, and a cut
-        // (`xTruncate`) still ends on a page.
-        let mut chunk: c_int = 4096;
-        let _ = forward_file_control(p, ffi::SQLITE_FCNTL_CHUNK_SIZE, (&raw mut chunk).cast());
-        let rc = forward_file_control(p, ffi::SQLITE_FCNTL_SIZE_HINT, arg);
-        if rc != ffi::SQLITE_OK {
-            return rc;
+        let size = usize::try_from((*real_vfs).szOsFile).unwrap_or(0);
+        if name.is_null() || size < AT + std::mem::size_of::<c_int>() {
+            return -1;
         }
-        let mut now = 0i64;
-        let rc = file_size(p, &raw mut now);
-        if rc != ffi::SQLITE_OK {
-            return rc;
+        let fd = real.cast::<u8>().add(AT).cast::<c_int>().read_unaligned();
+        if fd < 0 {
+            return -1;
         }
-        if now < size {
-            ffi::SQLITE_FULL
-        } else {
-            ffi::SQLITE_OK
+        // A plain `fstat`: a number that is no open descriptor fails it.
+        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+        if libc::fstat(fd, st.as_mut_ptr()) != 0 {
+            return -1;
+        }
+        let st = st.assume_init();
+        let named = CStr::from_ptr(name)
+            .to_str()
+            .ok()
+            .and_then(|n| std::fs::metadata(n).ok());
+        match named {
+            Some(m) if m.dev() == st.st_dev && m.ino() == st.st_ino => fd,
+            _ => -1,
         }
     }
 }
